@@ -1,0 +1,45 @@
+import { InvalidInputError } from './errors.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)?$/;
+
+/**
+ * Parses a duration as users of ping tools write it: plain seconds with
+ * decimals ("0.25", "2") or with a unit ("250ms", "1s", "2m", "1h").
+ * Returns milliseconds.
+ */
+export function parseDurationMs(text: string, what = 'duration'): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) {
+    throw new InvalidInputError(
+      `invalid ${what} '${text}': use seconds like 0.25 or a unit like 250ms, 1s, 2m`,
+    );
+  }
+  const ms = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new InvalidInputError(`invalid ${what} '${text}': must be greater than zero`);
+  }
+  return ms;
+}
+
+/** Parses and checks bounds, so a typo like "1000" (seconds) is caught early. */
+export function parseBoundedDurationMs(
+  text: string,
+  what: string,
+  minMs: number,
+  maxMs: number,
+): number {
+  const ms = parseDurationMs(text, what);
+  if (ms < minMs || ms > maxMs) {
+    throw new InvalidInputError(
+      `invalid ${what} '${text}': must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
+    );
+  }
+  return ms;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${+ms.toFixed(3)}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(3)}s`;
+  return `${+(ms / 60_000).toFixed(3)}m`;
+}

@@ -1,0 +1,307 @@
+// The ICMP engine: one transport (socket) per address family shared by all
+// targets, one timer for all sends and timeouts, replies matched to probes by
+// identifier, our payload's target token and wide sequence.
+
+import { canonicalAddress, type Family } from '../address.js';
+import { decodeReceived, encodeEchoRequest, ICMP_HEADER_BYTES } from '../icmp/packet.js';
+import { SendError, type IcmpTransport } from '../icmp/transport.js';
+import { TargetStats } from '../stats/target-stats.js';
+import { targetKey, type Target } from '../target.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { ProbeLedger } from './probe-ledger.js';
+import { firstDueMs, SlotAllocator, vanDerCorput } from './spread.js';
+import { TimerQueue } from './timer-queue.js';
+
+export interface ProbeSettings {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface EngineOptions {
+  readonly clock: Clock;
+  /** A family without a transport still gets probes: each is a failed send. */
+  readonly transports: Partial<Record<Family, IcmpTransport>>;
+  /** ICMP identifier, the same for all our probes. */
+  readonly identifier: number;
+  readonly payloadBytes: number;
+  /** A uniformly random uint32, for target tokens. */
+  readonly randomUint32: () => number;
+}
+
+/** Why a received packet did not count for any probe. */
+export type IgnoredReason =
+  | 'foreign' // another pinger's, or another netping's
+  | 'unknown-probe' // ours in form, but no such target or sequence
+  | 'wrong-source' // a reply from an address that is not the target's
+  | 'checksum'
+  | 'truncated'
+  | 'ip-header'
+  | 'other-icmp';
+
+/** What the engine knows of one target; `stats` is live, snapshot before sharing. */
+export interface ProbedTarget {
+  readonly target: Target;
+  readonly key: string;
+  readonly settings: ProbeSettings;
+  readonly stats: TargetStats;
+  readonly ledger: ProbeLedger;
+}
+
+class TargetRun implements ProbedTarget {
+  readonly key: string;
+  readonly stats = new TargetStats();
+  readonly ledger: ProbeLedger;
+  removed = false;
+  nextSendMs = 0;
+
+  constructor(
+    readonly target: Target,
+    readonly settings: ProbeSettings,
+    readonly token: number,
+    readonly slot: number,
+  ) {
+    this.key = targetKey(target);
+    this.ledger = new ProbeLedger(settings.timeoutMs, settings.intervalMs);
+  }
+}
+
+interface TimeoutEvent {
+  readonly run: TargetRun;
+  readonly seq: number;
+}
+
+// Sends may go this much early, so one timer wake-up sends a batch instead
+// of one probe per wake-up at high rates. Timeouts never fire early.
+const SEND_SLACK_MS = 0.5;
+
+export class IcmpEngine {
+  readonly #opts: EngineOptions;
+  readonly #epochMs: number;
+  readonly #runs = new Map<string, TargetRun>();
+  readonly #byToken = new Map<number, TargetRun>();
+  readonly #byAddress = new Map<string, Set<TargetRun>>();
+  readonly #slots = new SlotAllocator();
+  readonly #sends = new TimerQueue<TargetRun>();
+  readonly #timeouts = new TimerQueue<TimeoutEvent>();
+  readonly #packetBuffers: Record<Family, Buffer>;
+  readonly ignored = new Map<IgnoredReason, number>();
+  #timer: TimerHandle | undefined;
+  #timerDueMs = Infinity;
+  #running = true;
+
+  constructor(opts: EngineOptions) {
+    this.#opts = opts;
+    this.#epochMs = opts.clock.nowMs();
+    const size = ICMP_HEADER_BYTES + opts.payloadBytes;
+    this.#packetBuffers = { 4: Buffer.alloc(size), 6: Buffer.alloc(size) };
+    for (const transport of Object.values(opts.transports)) {
+      const family = transport.family;
+      transport.onPacket((packet, source, atMs) => this.#onPacket(family, packet, source, atMs));
+    }
+  }
+
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  has(key: string): boolean {
+    return this.#runs.has(key);
+  }
+
+  get(key: string): ProbedTarget | undefined {
+    return this.#runs.get(key);
+  }
+
+  targets(): IterableIterator<ProbedTarget> {
+    return this.#runs.values();
+  }
+
+  /** Starts probing a target; a target already probed keeps its counters. */
+  add(target: Target, settings: ProbeSettings): void {
+    const key = targetKey(target);
+    if (this.#runs.has(key)) return;
+    let token = this.#opts.randomUint32() >>> 0;
+    while (this.#byToken.has(token)) token = this.#opts.randomUint32() >>> 0;
+    const run = new TargetRun(target, settings, token, this.#slots.allocate());
+    this.#runs.set(key, run);
+    this.#byToken.set(token, run);
+    let sameAddress = this.#byAddress.get(target.address);
+    if (!sameAddress) this.#byAddress.set(target.address, (sameAddress = new Set()));
+    sameAddress.add(run);
+    run.nextSendMs = firstDueMs(
+      this.#epochMs,
+      this.#opts.clock.nowMs(),
+      settings.intervalMs,
+      vanDerCorput(run.slot),
+    );
+    this.#sends.push(run.nextSendMs, run);
+    this.#arm();
+  }
+
+  /** Stops probing a target and forgets it; pending events for it are dropped as they come up. */
+  remove(key: string): boolean {
+    const run = this.#runs.get(key);
+    if (!run) return false;
+    run.removed = true;
+    this.#runs.delete(key);
+    this.#byToken.delete(run.token);
+    const sameAddress = this.#byAddress.get(run.target.address);
+    sameAddress?.delete(run);
+    if (sameAddress?.size === 0) this.#byAddress.delete(run.target.address);
+    this.#slots.release(run.slot);
+    return true;
+  }
+
+  /** Stops sending; probes in flight still end by reply or timeout. */
+  stopSending(): void {
+    this.#running = false;
+  }
+
+  /** The number of probes in flight over all targets. */
+  inFlight(): number {
+    let n = 0;
+    for (const run of this.#runs.values()) n += run.ledger.inFlight;
+    return n;
+  }
+
+  close(): void {
+    this.#running = false;
+    if (this.#timer) this.#opts.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    for (const transport of Object.values(this.#opts.transports)) transport.close();
+  }
+
+  #arm(): void {
+    const nextSend = this.#running ? (this.#sends.peekDueMs() ?? Infinity) - SEND_SLACK_MS : Infinity;
+    const due = Math.min(nextSend, this.#timeouts.peekDueMs() ?? Infinity);
+    if (due === Infinity || due >= this.#timerDueMs) return;
+    const clock = this.#opts.clock;
+    if (this.#timer) clock.clearTimer(this.#timer);
+    this.#timerDueMs = due;
+    this.#timer = clock.setTimer(this.#onTimer, Math.max(0, due - clock.nowMs()));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerDueMs = Infinity;
+    const clock = this.#opts.clock;
+    let now = clock.nowMs();
+    if (this.#running) {
+      for (let run = this.#sends.popDue(now + SEND_SLACK_MS); run; run = this.#sends.popDue(now + SEND_SLACK_MS)) {
+        if (run.removed) continue;
+        this.#sendProbe(run);
+        run.nextSendMs += run.settings.intervalMs;
+        if (run.nextSendMs < now) {
+          // The loop stalled for more than an interval: skip ahead on the
+          // same grid rather than burst the missed probes.
+          run.nextSendMs = firstDueMs(run.nextSendMs, now, run.settings.intervalMs, 0);
+        }
+        this.#sends.push(run.nextSendMs, run);
+      }
+      now = clock.nowMs();
+    }
+    if ((this.#timeouts.peekDueMs() ?? Infinity) <= now) {
+      // A reply already in the socket buffer arrived before its deadline:
+      // read it before declaring its probe lost.
+      for (const transport of Object.values(this.#opts.transports)) transport.drain();
+      for (let ev = this.#timeouts.popDue(now); ev; ev = this.#timeouts.popDue(now)) {
+        if (!ev.run.removed && ev.run.ledger.end(ev.seq)) ev.run.stats.recordLost();
+      }
+    }
+    this.#arm();
+  };
+
+  #sendProbe(run: TargetRun): void {
+    const clock = this.#opts.clock;
+    const family = run.target.family;
+    const packet = this.#packetBuffers[family];
+    const sentAtMs = clock.nowMs();
+    const seq = run.ledger.begin(sentAtMs);
+    if (run.ledger.evictedInFlight) run.stats.recordLost();
+    run.stats.recordSent();
+    encodeEchoRequest(
+      family,
+      { identifier: this.#opts.identifier, token: run.token, wideSeq: seq, sentAtMs },
+      packet,
+    );
+    const transport = this.#opts.transports[family];
+    let failure: string | undefined;
+    if (!transport) {
+      failure = `send:no-ipv${family}-socket`;
+    } else {
+      try {
+        transport.send(packet, run.target.address);
+      } catch (err) {
+        failure = `send:${err instanceof SendError ? err.code : 'failed'}`;
+      }
+    }
+    if (failure !== undefined) {
+      run.ledger.end(seq);
+      run.stats.recordLost(failure);
+      return;
+    }
+    this.#timeouts.push(sentAtMs + run.settings.timeoutMs, { run, seq });
+  }
+
+  #ignore(reason: IgnoredReason): void {
+    this.ignored.set(reason, (this.ignored.get(reason) ?? 0) + 1);
+  }
+
+  #onPacket(family: Family, packet: Buffer, source: string, atMs: number): void {
+    const decoded = decodeReceived(family, packet);
+    switch (decoded.kind) {
+      case 'malformed':
+        return this.#ignore(decoded.reason);
+      case 'ignored':
+        return this.#ignore('other-icmp');
+      case 'reply': {
+        if (decoded.identifier !== this.#opts.identifier || !decoded.echo) return this.#ignore('foreign');
+        const run = this.#byToken.get(decoded.echo.token);
+        if (!run || run.target.family !== family || decoded.echo.wideSeq % 0x10000 !== decoded.seq16) {
+          return this.#ignore('unknown-probe');
+        }
+        if (source !== run.target.address) return this.#ignore('wrong-source');
+        const outcome = run.ledger.reply(decoded.echo.wideSeq, atMs);
+        switch (outcome.kind) {
+          case 'received':
+            return run.stats.recordReply(outcome.rttMs, atMs);
+          case 'late-and-lost':
+            run.stats.recordLost();
+            return run.stats.recordLate();
+          case 'late':
+            return run.stats.recordLate();
+          case 'duplicate':
+            return run.stats.recordDuplicate();
+          case 'unknown':
+            return this.#ignore('unknown-probe');
+        }
+        return;
+      }
+      case 'error': {
+        if (decoded.identifier !== this.#opts.identifier) return this.#ignore('foreign');
+        const match = this.#matchError(decoded.echo?.token, decoded.echo?.wideSeq, decoded.quotedDestination, decoded.seq16);
+        if (!match) return this.#ignore('unknown-probe');
+        if (match.run.ledger.end(match.seq)) match.run.stats.recordLost(`icmp:${decoded.reason}`);
+        return;
+      }
+    }
+  }
+
+  #matchError(
+    token: number | undefined,
+    wideSeq: number | undefined,
+    destination: string | undefined,
+    seq16: number,
+  ): { run: TargetRun; seq: number } | undefined {
+    if (token !== undefined && wideSeq !== undefined) {
+      const run = this.#byToken.get(token);
+      return run && wideSeq % 0x10000 === seq16 ? { run, seq: wideSeq } : undefined;
+    }
+    // Old routers quote only 8 bytes of our echo: match by destination and sequence.
+    for (const run of this.#byAddress.get(canonicalAddress(destination ?? '')) ?? []) {
+      const seq = run.ledger.findInFlightBySeq16(seq16);
+      if (seq !== undefined) return { run, seq };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+// The life of each probe of one target, so that every probe ends in exactly
+// one outcome (received or lost) and every later reply is classified (late,
+// duplicate) instead of being silently dropped or counted twice.
+//
+// A ring indexed by the probe's wide sequence holds the recent probes. It is
+// sized to cover several timeouts' worth of probes, so a reply old enough to
+// have left the ring is certainly past its timeout and is counted as late.
+
+const enum State {
+  Empty = 0,
+  InFlight = 1,
+  Received = 2,
+  Lost = 3, // timed out or ended by an error; a reply now is late
+  LostThenLate = 4, // a late reply came; one more is a duplicate
+}
+
+export type ReplyOutcome =
+  | { kind: 'received'; rttMs: number }
+  | { kind: 'late' } // the probe already counted as lost; it stays lost
+  | { kind: 'late-and-lost'; rttMs: number } // in flight, but the reply came after the timeout
+  | { kind: 'duplicate' }
+  | { kind: 'unknown' }; // a sequence we never sent
+
+export class ProbeLedger {
+  readonly #seqs: Float64Array;
+  readonly #sentAt: Float64Array;
+  readonly #states: Uint8Array;
+  readonly #mask: number;
+  #nextSeq = 0;
+  #inFlight = 0;
+  /** Whether the last begin() pushed out a probe still in flight (it is lost). */
+  evictedInFlight = false;
+
+  constructor(
+    readonly timeoutMs: number,
+    intervalMs: number,
+  ) {
+    const needed = 2 * Math.ceil(timeoutMs / intervalMs) + 16;
+    let size = 16;
+    while (size < needed) size *= 2;
+    this.#seqs = new Float64Array(size).fill(-1);
+    this.#sentAt = new Float64Array(size);
+    this.#states = new Uint8Array(size);
+    this.#mask = size - 1;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** Starts the next probe; returns its wide sequence. */
+  begin(sentAtMs: number): number {
+    const seq = this.#nextSeq++;
+    const slot = seq & this.#mask;
+    // A probe still in flight when its slot comes round again is far past its
+    // timeout (the ring covers two timeouts): only a stalled event loop gets
+    // here. The caller counts it lost, so no probe goes without an outcome.
+    this.evictedInFlight = this.#states[slot] === State.InFlight;
+    if (this.evictedInFlight) this.#inFlight--;
+    this.#seqs[slot] = seq;
+    this.#sentAt[slot] = sentAtMs;
+    this.#states[slot] = State.InFlight;
+    this.#inFlight++;
+    return seq;
+  }
+
+  /** A reply to `seq` arrived at `atMs`. */
+  reply(seq: number, atMs: number): ReplyOutcome {
+    if (!(seq < this.#nextSeq)) return { kind: 'unknown' };
+    const slot = seq & this.#mask;
+    if (this.#seqs[slot] !== seq) return { kind: 'late' };
+    switch (this.#states[slot]) {
+      case State.InFlight: {
+        this.#inFlight--;
+        const rttMs = Math.max(0, atMs - this.#sentAt[slot]!);
+        if (rttMs > this.timeoutMs) {
+          this.#states[slot] = State.LostThenLate;
+          return { kind: 'late-and-lost', rttMs };
+        }
+        this.#states[slot] = State.Received;
+        return { kind: 'received', rttMs };
+      }
+      case State.Lost:
+        this.#states[slot] = State.LostThenLate;
+        return { kind: 'late' };
+      default:
+        return { kind: 'duplicate' };
+    }
+  }
+
+  /**
+   * Ends probe `seq` as lost (timeout, send failure or ICMP error) if it is
+   * still in flight. Returns whether it was.
+   */
+  end(seq: number): boolean {
+    const slot = seq & this.#mask;
+    if (this.#seqs[slot] !== seq || this.#states[slot] !== State.InFlight) return false;
+    this.#states[slot] = State.Lost;
+    this.#inFlight--;
+    return true;
+  }
+
+  /** The in-flight probe whose low 16 bits are `seq16`, for errors that quote no payload. */
+  findInFlightBySeq16(seq16: number): number | undefined {
+    for (let i = 0; i <= this.#mask; i++) {
+      const seq = this.#seqs[i]!;
+      if (this.#states[i] === State.InFlight && seq % 0x10000 === seq16) return seq;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * A binary min-heap of events by due time, ties broken by insertion order so
+ * events due at the same moment run in the order they were scheduled.
+ */
+export class TimerQueue<T> {
+  #dues: number[] = [];
+  #orders: number[] = [];
+  #items: T[] = [];
+  #nextOrder = 0;
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  push(dueMs: number, item: T): void {
+    this.#dues.push(dueMs);
+    this.#orders.push(this.#nextOrder++);
+    this.#items.push(item);
+    this.#up(this.#items.length - 1);
+  }
+
+  peekDueMs(): number | undefined {
+    return this.#dues[0];
+  }
+
+  /** Removes and returns the earliest event if it is due at or before `nowMs`. */
+  popDue(nowMs: number): T | undefined {
+    if (this.#items.length === 0 || this.#dues[0]! > nowMs) return undefined;
+    const item = this.#items[0]!;
+    const last = this.#items.length - 1;
+    this.#swap(0, last);
+    this.#dues.pop();
+    this.#orders.pop();
+    this.#items.pop();
+    this.#down(0);
+    return item;
+  }
+
+  #less(a: number, b: number): boolean {
+    const da = this.#dues[a]!;
+    const db = this.#dues[b]!;
+    return da < db || (da === db && this.#orders[a]! < this.#orders[b]!);
+  }
+
+  #swap(a: number, b: number): void {
+    [this.#dues[a], this.#dues[b]] = [this.#dues[b]!, this.#dues[a]!];
+    [this.#orders[a], this.#orders[b]] = [this.#orders[b]!, this.#orders[a]!];
+    [this.#items[a], this.#items[b]] = [this.#items[b]!, this.#items[a]!];
+  }
+
+  #up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(i, parent)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const n = this.#items.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.#less(l, m)) m = l;
+      if (r < n && this.#less(r, m)) m = r;
+      if (m === i) return;
+      this.#swap(i, m);
+      i = m;
+    }
+  }
+}

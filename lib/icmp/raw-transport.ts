@@ -1,0 +1,174 @@
+// The only file that imports raw-socket.
+//
+// We use raw-socket's native socket (`socket.wrap`) directly, for two reasons
+// measured on raw-socket 1.8.1:
+// - its JS `send()` queues the packet and sends one per poll wake-up, so the
+//   send time can only be stamped in a callback an event-loop turn later, and
+//   the queue grows without bound when we send faster than it drains. The
+//   native send is a synchronous sendto() on a non-blocking socket: we stamp
+//   right before it, and a refused send throws at once with its errno.
+// - its JS receive path reads one packet per wake-up; draining the socket
+//   until EAGAIN reads a burst of replies in one wake-up.
+// raw-socket is pinned to 1.8.1 in package.json because of this.
+
+import { performance } from 'node:perf_hooks';
+import { getSystemErrorMap } from 'node:util';
+import raw, { type Socket } from 'raw-socket';
+import type { Family } from '../address.js';
+import { PermissionError } from '../errors.js';
+import { SendError, type IcmpTransport } from './transport.js';
+
+const RECEIVE_BUFFER_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
+const SOCKET_RCVBUF_BYTES = 8 * 1024 * 1024; // the default holds only ~256 replies
+const MAX_PACKETS_PER_DRAIN = 4096; // bound the work of one wake-up
+
+// Linux socket options that raw-socket does not name.
+const SOL_RAW = 255;
+const ICMP_FILTER = 1;
+const IPPROTO_ICMPV6 = 58;
+const ICMP6_FILTER = 1;
+const SO_RCVBUFFORCE = 33;
+
+// What we want to see: echo replies and the errors that can quote our echo.
+const ICMP4_WANTED = [0, 3, 4, 11, 12]; // echo reply, unreachable, source quench, time exceeded, parameter problem
+const ICMP6_WANTED = [129, 1, 2, 3, 4]; // echo reply, unreachable, too big, time exceeded, parameter problem
+
+export function openRawTransport(family: Family): RawIcmpTransport {
+  let socket: Socket;
+  try {
+    socket = raw.createSocket({
+      protocol: family === 4 ? raw.Protocol.ICMP : raw.Protocol.ICMPv6,
+      addressFamily: family === 4 ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6,
+      bufferSize: 16, // raw-socket's own receive buffer; unused, we receive into ours
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/not permitted|permission denied/i.test(message)) {
+      throw new PermissionError(
+        'raw ICMP sockets need root or CAP_NET_RAW: run as root, or ' +
+          "'sudo setcap cap_net_raw+ep $(readlink -f $(which node))', or use the systemd unit in systemd/",
+        { cause: err },
+      );
+    }
+    throw new SendError(errnoName(message), `cannot open an IPv${family} ICMP socket: ${message}`);
+  }
+  return new RawIcmpTransport(family, socket);
+}
+
+export class RawIcmpTransport implements IcmpTransport {
+  readonly #socket: Socket;
+  readonly #buffer = Buffer.alloc(RECEIVE_BUFFER_BYTES);
+  #handler: (packet: Buffer, source: string, receivedAtMs: number) => void = () => {};
+  #closed = false;
+  /** Socket-level trouble that is not any one probe's: reported, never thrown. */
+  readonly problems: string[] = [];
+
+  constructor(
+    readonly family: Family,
+    socket: Socket,
+  ) {
+    this.#socket = socket;
+    this.#configure();
+    // Replace raw-socket's one-packet-per-wake-up reader with ours.
+    socket.wrap.removeAllListeners('recvReady');
+    socket.wrap.on('recvReady', () => this.drain());
+    socket.on('error', (err: unknown) => {
+      this.problems.push(err instanceof Error ? err.message : String(err));
+    });
+  }
+
+  #configure(): void {
+    const s = this.#socket;
+    if (process.platform === 'linux') {
+      if (this.family === 4) {
+        // ICMP_FILTER's mask names the types to drop.
+        const pass = ICMP4_WANTED.reduce((m, t) => m | (1 << t), 0);
+        s.setOption(SOL_RAW, ICMP_FILTER, ~pass >>> 0);
+      } else {
+        // struct icmp6_filter: 256 bits, a set bit blocks that type.
+        const filter = Buffer.alloc(32, 0xff);
+        for (const t of ICMP6_WANTED) {
+          const word = filter.readUInt32LE(4 * (t >> 5)) & ~(1 << (t & 31));
+          filter.writeUInt32LE(word >>> 0, 4 * (t >> 5));
+        }
+        s.setOption(IPPROTO_ICMPV6, ICMP6_FILTER, filter, filter.length);
+      }
+      try {
+        s.setOption(raw.SocketLevel.SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_RCVBUF_BYTES);
+        return;
+      } catch {
+        // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
+      }
+    }
+    s.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, SOCKET_RCVBUF_BYTES);
+  }
+
+  send(packet: Buffer, address: string): void {
+    if (this.#closed) throw new SendError('ECLOSED', 'socket closed');
+    try {
+      this.#socket.wrap.send(packet, 0, packet.length, address, noop);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new SendError(errnoName(message), message);
+    }
+  }
+
+  onPacket(handler: (packet: Buffer, source: string, receivedAtMs: number) => void): void {
+    this.#handler = handler;
+  }
+
+  drain(): void {
+    if (this.#closed) return;
+    for (let i = 0; i < MAX_PACKETS_PER_DRAIN; i++) {
+      try {
+        this.#socket.wrap.recv(this.#buffer, this.#onReceived);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (!/temporarily unavailable|would block/i.test(message)) this.problems.push(message);
+        return;
+      }
+    }
+  }
+
+  readonly #onReceived = (buffer: Buffer, bytes: number, source: string): void => {
+    const receivedAtMs = performance.now();
+    try {
+      this.#handler(buffer.subarray(0, bytes), source, receivedAtMs);
+    } catch (err) {
+      // One bad packet must not stop the reading of the rest.
+      this.problems.push(`packet handler failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close();
+  }
+}
+
+function noop(): void {}
+
+// raw-socket reports errors as strerror() text; map it back to the errno name.
+const STRERROR_NAMES: Record<string, string> = {
+  'network is unreachable': 'ENETUNREACH',
+  'no route to host': 'EHOSTUNREACH',
+  'network is down': 'ENETDOWN',
+  'host is down': 'EHOSTDOWN',
+  'no buffer space available': 'ENOBUFS',
+  'resource temporarily unavailable': 'EAGAIN',
+  'operation not permitted': 'EPERM',
+  'permission denied': 'EACCES',
+  'invalid argument': 'EINVAL',
+  'message too long': 'EMSGSIZE',
+  'cannot assign requested address': 'EADDRNOTAVAIL',
+  'address family not supported by protocol': 'EAFNOSUPPORT',
+};
+
+function errnoName(message: string): string {
+  const key = message.toLowerCase();
+  const known = STRERROR_NAMES[key];
+  if (known) return known;
+  for (const [name, text] of getSystemErrorMap().values()) if (text.toLowerCase() === key) return name;
+  return 'EUNKNOWN';
+}

@@ -1,0 +1,34 @@
+import type { Family } from '../address.js';
+
+/**
+ * The narrow seam between the ICMP engine and the socket. The only real
+ * implementation wraps raw-socket (raw-transport.ts); tests drive the engine
+ * with a fake one.
+ */
+export interface IcmpTransport {
+  readonly family: Family;
+  /**
+   * Sends one packet now, synchronously. Throws SendError when the kernel
+   * refuses it (no route, network down, buffer full).
+   */
+  send(packet: Buffer, address: string): void;
+  /**
+   * Called once per received packet. `packet` is only valid during the call
+   * (the receive buffer is reused); `receivedAtMs` was stamped first thing.
+   */
+  onPacket(handler: (packet: Buffer, source: string, receivedAtMs: number) => void): void;
+  /** Reads and hands on every packet already queued in the socket, now. */
+  drain(): void;
+  close(): void;
+}
+
+/** A send the kernel refused; `code` is the errno name (ENETUNREACH, ...). */
+export class SendError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SendError';
+  }
+}
