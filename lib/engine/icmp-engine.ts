@@ -112,6 +112,10 @@ export class IcmpEngine {
     return this.#runs.get(key);
   }
 
+  keys(): IterableIterator<string> {
+    return this.#runs.keys();
+  }
+
   targets(): IterableIterator<ProbedTarget> {
     return this.#runs.values();
   }

@@ -1,0 +1,103 @@
+// Keeps the engine's targets equal to the store's set. Every change is a
+// full re-read of the set, serialised: a re-read issued after a change
+// notice always sees that change, so no ordering of notices, reconnects and
+// periodic re-reads can leave the daemon wrong, and an unchanged target
+// keeps its counters.
+
+import type { ProbeSettings } from '../lib/engine/icmp-engine.js';
+import type { InvalidMember } from '../lib/report.js';
+import type { TargetStore } from '../lib/store/target-store.js';
+import { parseTargetKey, targetKey, type Target } from '../lib/target.js';
+
+export interface TargetSink {
+  add(target: Target, settings: ProbeSettings): void;
+  remove(key: string): boolean;
+  keys(): Iterable<string>;
+}
+
+export interface TargetSyncOptions {
+  readonly store: TargetStore;
+  readonly sink: TargetSink;
+  readonly settings: ProbeSettings;
+  readonly log: (line: string) => void;
+}
+
+const MAX_INVALID_KEPT = 1000;
+
+export class TargetSync {
+  readonly #opts: TargetSyncOptions;
+  #invalid: InvalidMember[] = [];
+  readonly #reported = new Set<string>();
+  #running: Promise<void> | undefined;
+  #again = false;
+  #storeFailing = false;
+  /** Resolves when the first successful read has been applied. */
+  readonly firstLoad: Promise<void>;
+  #markLoaded: () => void = () => {};
+
+  constructor(opts: TargetSyncOptions) {
+    this.#opts = opts;
+    this.firstLoad = new Promise((resolve) => (this.#markLoaded = resolve));
+  }
+
+  get invalid(): readonly InvalidMember[] {
+    return this.#invalid;
+  }
+
+  /** Asks for a re-read; requests during a re-read coalesce into one more. */
+  request(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#loop().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false;
+      await this.#reloadOnce();
+    } while (this.#again);
+  }
+
+  async #reloadOnce(): Promise<void> {
+    let members: string[];
+    try {
+      members = await this.#opts.store.members();
+    } catch (err) {
+      if (!this.#storeFailing) {
+        this.#opts.log(`cannot read targets, keeping the ${[...this.#opts.sink.keys()].length} we have: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.#storeFailing = true;
+      return;
+    }
+    if (this.#storeFailing) this.#opts.log('target store is back; targets re-read');
+    this.#storeFailing = false;
+    this.apply(members);
+    this.#markLoaded();
+  }
+
+  /** Makes the sink hold exactly the valid members. */
+  apply(members: readonly string[]): void {
+    const wanted = new Map<string, Target>();
+    const invalid: InvalidMember[] = [];
+    for (const member of members) {
+      try {
+        const target = parseTargetKey(member);
+        wanted.set(targetKey(target), target);
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
+        if (!this.#reported.has(member) && this.#reported.size < MAX_INVALID_KEPT) {
+          this.#reported.add(member);
+          this.#opts.log(`skipping target set member ${JSON.stringify(member.slice(0, 200))}: ${error}`);
+        }
+      }
+    }
+    this.#invalid = invalid;
+    const sink = this.#opts.sink;
+    for (const key of [...sink.keys()]) if (!wanted.has(key)) sink.remove(key);
+    for (const target of wanted.values()) sink.add(target, this.#opts.settings);
+  }
+}

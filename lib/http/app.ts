@@ -1,0 +1,29 @@
+// The HTTP surface as a value: tests call app.request(); only the daemon's
+// entry point binds a socket.
+
+import { Hono } from 'hono';
+import type { DaemonReport } from '../report.js';
+import { renderSummaryTable } from '../render/summary-table.js';
+
+export interface AppDeps {
+  report: () => DaemonReport;
+  metrics: () => Promise<string>;
+  metricsContentType: string;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get('/', (c) => c.text(renderSummaryTable(deps.report())));
+  app.get('/metrics', async (c) => {
+    const body = await deps.metrics();
+    return c.body(body, 200, { 'Content-Type': deps.metricsContentType });
+  });
+  app.get('/api/targets', (c) => c.json(deps.report()));
+  app.get('/healthz', (c) => c.text('ok\n'));
+  app.notFound((c) => c.text('not found\n', 404));
+  app.onError((err, c) => {
+    console.error(`netpingd: HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`);
+    return c.text('internal error\n', 500);
+  });
+  return app;
+}

@@ -1,0 +1,22 @@
+import { InvalidInputError } from '../errors.js';
+
+export const DEFAULT_PREFIX = 'netping';
+const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Every Redis key and channel name netping uses, from one prefix. */
+export interface Keys {
+  readonly prefix: string;
+  /** The set of "name@address" members to ping. */
+  readonly targets: string;
+  /** Where every change to `targets` is announced. */
+  readonly events: string;
+}
+
+export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
+  if (!PREFIX.test(prefix)) {
+    throw new InvalidInputError(
+      `invalid prefix '${prefix}': use 1-64 characters from A-Z a-z 0-9 _ . : -`,
+    );
+  }
+  return { prefix, targets: `${prefix}:targets`, events: `${prefix}:events` };
+}

@@ -1,0 +1,158 @@
+// The only file that imports ioredis.
+
+import { Redis, type RedisOptions } from 'ioredis';
+import { StoreUnavailableError } from '../errors.js';
+import type { Keys } from './keys.js';
+import type { TargetChange, TargetStore } from './target-store.js';
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  readonly keys: Keys;
+  /**
+   * A CLI fails at once when Redis is down; a daemon keeps reconnecting
+   * forever but never queues commands while disconnected (they would pile up
+   * and run late, see ioredis' 70 s default).
+   */
+  readonly mode: 'cli' | 'daemon';
+  readonly onLog?: (line: string) => void;
+}
+
+const CLI_TIMEOUT_MS = 3000;
+
+function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
+  const common: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: CLI_TIMEOUT_MS,
+  };
+  return mode === 'cli'
+    ? { ...common, retryStrategy: () => null, commandTimeout: CLI_TIMEOUT_MS }
+    : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
+}
+
+export class RedisTargetStore implements TargetStore {
+  readonly #opts: RedisStoreOptions;
+  readonly #client: Redis;
+  #subscriber: Redis | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: RedisStoreOptions) {
+    this.#opts = opts;
+    this.#client = this.#connection();
+  }
+
+  #connection(): Redis {
+    const client = new Redis(this.#opts.url, optionsFor(this.#opts.mode));
+    // Without a listener ioredis prints every connection error; we report
+    // them once through the command that failed, or the daemon's log.
+    let lastError = '';
+    client.on('error', (err: Error) => {
+      if (err.message !== lastError) this.#opts.onLog?.(`redis: ${err.message}`);
+      lastError = err.message;
+    });
+    client.on('ready', () => (lastError = ''));
+    return client;
+  }
+
+  get up(): boolean {
+    return this.#client.status === 'ready';
+  }
+
+  /** Connects now; rejects with StoreUnavailableError if Redis cannot be reached. */
+  async connect(): Promise<void> {
+    try {
+      await this.#client.connect();
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+  }
+
+  async members(): Promise<string[]> {
+    return this.#run(() => this.#client.smembers(this.#opts.keys.targets));
+  }
+
+  async add(members: readonly string[]): Promise<number> {
+    return this.#change({ op: 'add', members });
+  }
+
+  async remove(members: readonly string[]): Promise<number> {
+    return this.#change({ op: 'remove', members });
+  }
+
+  async #change(change: TargetChange): Promise<number> {
+    if (change.members.length === 0) return 0;
+    const { targets, events } = this.#opts.keys;
+    const result = await this.#run(() => {
+      const tx = this.#client.multi();
+      if (change.op === 'add') tx.sadd(targets, ...change.members);
+      else tx.srem(targets, ...change.members);
+      tx.publish(events, JSON.stringify(change));
+      return tx.exec();
+    });
+    const [err, count] = result?.[0] ?? [new Error('transaction aborted'), 0];
+    if (err) throw this.#unavailable(err);
+    return Number(count);
+  }
+
+  async watch(onChange: () => void): Promise<void> {
+    const channel = this.#opts.keys.events;
+    const sub = (this.#subscriber ??= this.#connection());
+    sub.on('message', (from: string) => {
+      if (from === channel) onChange();
+    });
+    // 'ready' fires before ioredis re-sends SUBSCRIBE after a reconnect; only
+    // once our own SUBSCRIBE is answered can no change slip between the
+    // subscription and the re-read that onChange triggers.
+    sub.on('ready', () => {
+      sub.subscribe(channel).then(onChange, (err: unknown) => {
+        this.#opts.onLog?.(`redis: subscribe failed: ${String(err)}`);
+      });
+    });
+    sub.connect().catch(() => {
+      // retryStrategy keeps trying; 'error' already logged why.
+    });
+    return Promise.resolve();
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#client.status === 'wait') await this.connect();
+    try {
+      return await command();
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+  }
+
+  #unavailable(err: unknown): StoreUnavailableError {
+    const reason = err instanceof Error ? err.message : String(err);
+    return new StoreUnavailableError(`cannot reach Redis at ${redactUrl(this.#opts.url)}: ${reason}`, {
+      cause: err,
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= Promise.allSettled(
+      [this.#client, this.#subscriber].map(async (c) => {
+        if (!c) return;
+        try {
+          await c.quit();
+        } catch {
+          c.disconnect();
+        }
+      }),
+    ).then(() => undefined);
+    return this.#closing;
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
