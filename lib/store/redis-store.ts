@@ -35,6 +35,7 @@ export class RedisTargetStore implements TargetStore {
   readonly #opts: RedisStoreOptions;
   readonly #client: Redis;
   #subscriber: Redis | undefined;
+  #lastError = '';
   #closing: Promise<void> | undefined;
 
   constructor(opts: RedisStoreOptions) {
@@ -46,12 +47,11 @@ export class RedisTargetStore implements TargetStore {
     const client = new Redis(this.#opts.url, optionsFor(this.#opts.mode));
     // Without a listener ioredis prints every connection error; we report
     // them once through the command that failed, or the daemon's log.
-    let lastError = '';
     client.on('error', (err: Error) => {
-      if (err.message !== lastError) this.#opts.onLog?.(`redis: ${err.message}`);
-      lastError = err.message;
+      if (err.message !== this.#lastError) this.#opts.onLog?.(`redis: ${err.message}`);
+      this.#lastError = err.message;
     });
-    client.on('ready', () => (lastError = ''));
+    client.on('ready', () => (this.#lastError = ''));
     return client;
   }
 
@@ -125,16 +125,18 @@ export class RedisTargetStore implements TargetStore {
   }
 
   #unavailable(err: unknown): StoreUnavailableError {
-    const reason = err instanceof Error ? err.message : String(err);
-    return new StoreUnavailableError(`cannot reach Redis at ${redactUrl(this.#opts.url)}: ${reason}`, {
-      cause: err,
-    });
+    let reason = err instanceof Error ? err.message : String(err);
+    // ioredis rejects with a generic "Connection is closed." and reports the
+    // real cause (ECONNREFUSED, auth failure...) as an 'error' event.
+    if (this.#lastError && /connection is closed/i.test(reason)) reason = this.#lastError;
+    return new StoreUnavailableError(`cannot reach Redis at ${redactUrl(this.#opts.url)}: ${reason}`);
   }
 
   close(): Promise<void> {
     this.#closing ??= Promise.allSettled(
       [this.#client, this.#subscriber].map(async (c) => {
         if (!c) return;
+        if (c.status === 'wait' || c.status === 'end') return c.disconnect();
         try {
           await c.quit();
         } catch {

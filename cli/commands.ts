@@ -1,0 +1,90 @@
+// npcli's commands: each takes its inputs and returns data; rendering and
+// exiting happen in main.ts.
+
+import { fetchReport } from './daemon-client.js';
+import { InvalidInputError, NetpingError } from '../lib/errors.js';
+import { compareAddresses } from '../lib/address.js';
+import type { DaemonReport, InvalidMember } from '../lib/report.js';
+import { resolveTargetRequest, type Lookup } from '../lib/resolve.js';
+import type { TargetStore } from '../lib/store/target-store.js';
+import { canonicalAddress, familyOf } from '../lib/address.js';
+import { parseTargetKey, targetKey, type Target } from '../lib/target.js';
+
+export interface ChangeResult {
+  member: string;
+  changed: boolean;
+}
+
+/** Resolves every argument first, so a bad one writes nothing. */
+export async function addTargets(store: TargetStore, args: readonly string[], lookup?: Lookup): Promise<ChangeResult[]> {
+  const targets: Target[] = [];
+  for (const arg of args) targets.push(...(await resolveTargetRequest(arg, lookup)));
+  const members = [...new Set(targets.map(targetKey))];
+  const before = new Set(await store.members());
+  await store.add(members);
+  return members.map((member) => ({ member, changed: !before.has(member) }));
+}
+
+/** Thrown when a remove names nothing in the set. */
+export class NoSuchTargetError extends NetpingError {}
+
+/**
+ * Removes by name, by address, or by name@address. Every argument must match
+ * at least one member, or nothing is removed.
+ */
+export async function removeTargets(store: TargetStore, args: readonly string[]): Promise<ChangeResult[]> {
+  const members = await store.members();
+  const parsed = members.map((member) => ({ member, target: tryParse(member) }));
+  const chosen = new Set<string>();
+  for (const arg of args) {
+    if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
+    const matches = parsed.filter(({ member, target }) => matchesSelector(arg, member, target));
+    if (matches.length === 0) throw new NoSuchTargetError(`no target matches '${arg}' (see npcli list)`);
+    matches.forEach((m) => chosen.add(m.member));
+  }
+  await store.remove([...chosen]);
+  return [...chosen].map((member) => ({ member, changed: true }));
+}
+
+function matchesSelector(arg: string, member: string, target: Target | undefined): boolean {
+  if (arg === member) return true; // also removes an unparsable member by its exact text
+  if (!target) return false;
+  if (arg.includes('@')) {
+    const at = arg.lastIndexOf('@');
+    const address = arg.slice(at + 1);
+    return familyOf(address) !== undefined && targetKey({ name: arg.slice(0, at), address: canonicalAddress(address) }) === member;
+  }
+  if (familyOf(arg) !== undefined) return canonicalAddress(arg) === target.address;
+  return arg === target.name;
+}
+
+function tryParse(member: string): Target | undefined {
+  try {
+    return parseTargetKey(member);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ListResult {
+  targets: { name: string; address: string }[];
+  invalid: InvalidMember[];
+}
+
+export async function listTargets(store: TargetStore): Promise<ListResult> {
+  const result: ListResult = { targets: [], invalid: [] };
+  for (const member of await store.members()) {
+    try {
+      const { name, address } = parseTargetKey(member);
+      result.targets.push({ name, address });
+    } catch (err) {
+      result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  result.targets.sort((a, b) => compareAddresses(a.address, b.address) || a.name.localeCompare(b.name));
+  return result;
+}
+
+export function daemonStats(url: string): Promise<DaemonReport> {
+  return fetchReport(url);
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// npcli: parses, dispatches, prints, and is the only place that exits.
+
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_REDIS_URL, validateRedisUrl } from '../daemon/options.js';
+import { describeError, exitCodeOf, ExitCode, InvalidInputError } from '../lib/errors.js';
+import { keysFor } from '../lib/store/keys.js';
+import { RedisTargetStore } from '../lib/store/redis-store.js';
+import { VERSION } from '../lib/version.js';
+import { addTargets, daemonStats, listTargets, removeTargets } from './commands.js';
+import { renderChanges, renderList, renderStats } from './render.js';
+
+interface GlobalOptions {
+  redis: string;
+  prefix: string;
+  url: string;
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+async function withStore<T>(opts: GlobalOptions, run: (store: RedisTargetStore) => Promise<T>): Promise<T> {
+  const store = new RedisTargetStore({ url: validateRedisUrl(opts.redis), keys: keysFor(opts.prefix), mode: 'cli' });
+  try {
+    // The store connects on its first command, after the arguments are checked.
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('npcli')
+    .description('Controls netpingd: add and remove targets, list them, show statistics.')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError(false)
+    .addOption(new Option('--redis <url>', 'Redis URL').env('NETPING_REDIS_URL').default(DEFAULT_REDIS_URL))
+    .addOption(new Option('--prefix <prefix>', 'prefix of every Redis key and channel').env('NETPING_PREFIX').default('netping'))
+    .addOption(new Option('--url <url>', 'netpingd HTTP address, for stats').env('NETPING_URL').default('http://127.0.0.1:9922'));
+  const global = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  program
+    .command('add')
+    .description('add targets: name@address, address, host name or name@host (one target per address)')
+    .argument('<target...>')
+    .option('--json', 'print JSON')
+    .action(async (targets: string[], o: { json?: boolean }) => {
+      const results = await withStore(global(), (store) => addTargets(store, targets));
+      print(o.json ? json(results) : renderChanges('added', results));
+    });
+  program
+    .command('remove')
+    .alias('rm')
+    .description('remove targets by name, by address, or by name@address')
+    .argument('<target...>')
+    .option('--json', 'print JSON')
+    .action(async (targets: string[], o: { json?: boolean }) => {
+      const results = await withStore(global(), (store) => removeTargets(store, targets));
+      print(o.json ? json(results) : renderChanges('removed', results));
+    });
+  program
+    .command('list')
+    .alias('ls')
+    .description('the targets the daemon is told to ping')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const list = await withStore(global(), listTargets);
+      print(o.json ? json(list) : renderList(list));
+    });
+  program
+    .command('stats')
+    .description("the daemon's statistics per target (from --url)")
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const report = await daemonStats(global().url);
+      print(o.json ? json(report) : renderStats(report));
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.configureOutput({ writeErr: () => {} });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exit(ExitCode.ok);
+      }
+      if (err.code === 'commander.executeSubCommandAsync') throw err;
+      throw new InvalidInputError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+}
+
+main().then(
+  () => process.exit(ExitCode.ok),
+  (err: unknown) => {
+    process.stderr.write(`npcli: ${describeError(err)}\n`);
+    process.exit(exitCodeOf(err));
+  },
+);

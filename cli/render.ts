@@ -1,0 +1,59 @@
+// Turns command results into what npcli prints: cli-table3 tables, or JSON.
+
+import Table from 'cli-table3';
+import type { DaemonReport } from '../lib/report.js';
+import { ms, percent } from '../lib/render/summary-table.js';
+import type { ChangeResult, ListResult } from './commands.js';
+
+function table(head: string[], rows: string[][], rightFrom: number): string {
+  const t = new Table({
+    head,
+    style: { head: [], border: [] }, // no colours: output is often piped
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    colAligns: head.map((_, i) => (i >= rightFrom ? 'right' : 'left')),
+  });
+  t.push(...rows);
+  return t.toString();
+}
+
+/** Keeps control characters in hostile names from reaching the terminal. */
+function safe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text) ? JSON.stringify(text) : text;
+}
+
+export function renderChanges(verb: 'added' | 'removed', results: readonly ChangeResult[]): string {
+  return results.map((r) => `${r.changed ? verb : 'unchanged'} ${safe(r.member)}`).join('\n');
+}
+
+export function renderList(list: ListResult): string {
+  const rows = list.targets.map((t) => [safe(t.name), t.address]);
+  const lines = [table(['Name', 'Address'], rows, 2)];
+  for (const bad of list.invalid) lines.push(`invalid member ${safe(bad.member)}: ${bad.error}`);
+  return lines.join('\n');
+}
+
+export function renderStats(report: DaemonReport): string {
+  const rows = report.targets.map((t) => [
+    safe(t.name),
+    t.address,
+    String(t.sent),
+    String(t.received),
+    percent(t.successPct),
+    percent(t.lossPct),
+    String(t.late),
+    String(t.duplicates),
+    ms(t.minMs),
+    ms(t.avg15mMs),
+    ms(t.avg6hMs),
+    ms(t.avg24hMs),
+    ms(t.maxMs),
+    ms(t.lastMs),
+  ]);
+  const head = ['Name', 'Address', 'Sent', 'Recv', 'Succ', 'Loss', 'Late', 'Dup', 'Min', 'Avg15m', 'Avg6h', 'Avg24h', 'Max', 'Last'];
+  const lines = [table(head, rows, 2)];
+  if (!report.store.up) lines.unshift(`store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`);
+  for (const bad of report.invalid) lines.push(`invalid member ${safe(bad.member)}: ${bad.error}`);
+  lines.push('Times in ms; Succ and Loss are of the probes that have ended.');
+  return lines.join('\n');
+}
