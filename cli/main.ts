@@ -39,6 +39,7 @@ function buildProgram(): Command {
     .description('Controls netpingd: add and remove targets, list them, show statistics.')
     .version(VERSION)
     .exitOverride()
+    .configureOutput({ writeErr: () => {} }) // errors are printed once, by main, as one line
     .showHelpAfterError(false)
     .addOption(new Option('--redis <url>', 'Redis URL').env('NETPING_REDIS_URL').default(DEFAULT_REDIS_URL))
     .addOption(new Option('--prefix <prefix>', 'prefix of every Redis key and channel').env('NETPING_PREFIX').default('netping'))
@@ -86,7 +87,6 @@ function buildProgram(): Command {
 
 async function main(): Promise<void> {
   const program = buildProgram();
-  program.configureOutput({ writeErr: () => {} });
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

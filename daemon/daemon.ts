@@ -72,8 +72,10 @@ export class Daemon {
       metricsContentType: exporter.contentType,
     });
     this.#server = await listen(app.fetch, this.#config);
+    const bound = this.#server.address();
+    const port = typeof bound === 'object' && bound ? bound.port : this.#config.listen.port;
     this.#log(
-      `listening on ${formatListen(this.#config.listen)}; targets from ${redactUrl(this.#config.redisUrl)} ` +
+      `listening on ${formatListen({ ...this.#config.listen, port })}; targets from ${redactUrl(this.#config.redisUrl)} ` +
         `key ${this.#config.keys.targets}; interval ${this.#config.intervalMs} ms, timeout ${this.#config.timeoutMs} ms`,
     );
     await this.#store.watch(() => void this.#sync.request());

@@ -83,7 +83,12 @@ const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 function validateHost(host: string): void {
   const labels = host.replace(/\.$/, '').split('.');
-  if (host.length === 0 || host.length > MAX_HOST_LENGTH || !labels.every((l) => HOST_LABEL.test(l))) {
+  if (
+    host.length === 0 ||
+    host.length > MAX_HOST_LENGTH ||
+    !labels.every((l) => HOST_LABEL.test(l)) ||
+    /^\d+$/.test(labels[labels.length - 1]!) // no all-numeric TLD: "300.1.1.1" is a bad address, not a host
+  ) {
     throw new InvalidInputError(
       `invalid target '${truncate(host)}': not an IP address or a host name`,
     );

@@ -110,7 +110,13 @@ export class MetricsExporter {
       registers: [this.registry],
     });
     info.set({ version: opts.version }, 1);
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters: promtool (rightly) rejects them.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
   }
 
   get contentType(): string {
