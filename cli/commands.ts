@@ -16,7 +16,11 @@ export interface ChangeResult {
 }
 
 /** Resolves every argument first, so a bad one writes nothing. */
-export async function addTargets(store: TargetStore, args: readonly string[], lookup?: Lookup): Promise<ChangeResult[]> {
+export async function addTargets(
+  store: TargetStore,
+  args: readonly string[],
+  lookup?: Lookup,
+): Promise<ChangeResult[]> {
   const targets: Target[] = [];
   for (const arg of args) targets.push(...(await resolveTargetRequest(arg, lookup)));
   const members = [...new Set(targets.map(targetKey))];
@@ -32,14 +36,18 @@ export class NoSuchTargetError extends NetpingError {}
  * Removes by name, by address, or by name@address. Every argument must match
  * at least one member, or nothing is removed.
  */
-export async function removeTargets(store: TargetStore, args: readonly string[]): Promise<ChangeResult[]> {
+export async function removeTargets(
+  store: TargetStore,
+  args: readonly string[],
+): Promise<ChangeResult[]> {
   const members = await store.members();
   const parsed = members.map((member) => ({ member, target: tryParse(member) }));
   const chosen = new Set<string>();
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
     const matches = parsed.filter(({ member, target }) => matchesSelector(arg, member, target));
-    if (matches.length === 0) throw new NoSuchTargetError(`no target matches '${arg}' (see npcli list)`);
+    if (matches.length === 0)
+      throw new NoSuchTargetError(`no target matches '${arg}' (see npcli list)`);
     matches.forEach((m) => chosen.add(m.member));
   }
   await store.remove([...chosen]);
@@ -52,7 +60,10 @@ function matchesSelector(arg: string, member: string, target: Target | undefined
   if (arg.includes('@')) {
     const at = arg.lastIndexOf('@');
     const address = arg.slice(at + 1);
-    return familyOf(address) !== undefined && targetKey({ name: arg.slice(0, at), address: canonicalAddress(address) }) === member;
+    return (
+      familyOf(address) !== undefined &&
+      targetKey({ name: arg.slice(0, at), address: canonicalAddress(address) }) === member
+    );
   }
   if (familyOf(arg) !== undefined) return canonicalAddress(arg) === target.address;
   return arg === target.name;
@@ -81,7 +92,9 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
       result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  result.targets.sort((a, b) => compareAddresses(a.address, b.address) || a.name.localeCompare(b.name));
+  result.targets.sort(
+    (a, b) => compareAddresses(a.address, b.address) || a.name.localeCompare(b.name),
+  );
   return result;
 }
 

@@ -10,11 +10,14 @@ export async function fetchReport(baseUrl: string): Promise<DaemonReport> {
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    const cause =
+      err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     throw new DaemonUnavailableError(`cannot reach netpingd at ${baseUrl}: ${cause}`);
   }
   if (!response.ok) {
-    throw new DaemonUnavailableError(`netpingd at ${baseUrl} answered ${response.status} ${response.statusText}`);
+    throw new DaemonUnavailableError(
+      `netpingd at ${baseUrl} answered ${response.status} ${response.statusText}`,
+    );
   }
   return (await response.json()) as DaemonReport;
 }

@@ -24,8 +24,15 @@ function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
-async function withStore<T>(opts: GlobalOptions, run: (store: RedisTargetStore) => Promise<T>): Promise<T> {
-  const store = new RedisTargetStore({ url: validateRedisUrl(opts.redis), keys: keysFor(opts.prefix), mode: 'cli' });
+async function withStore<T>(
+  opts: GlobalOptions,
+  run: (store: RedisTargetStore) => Promise<T>,
+): Promise<T> {
+  const store = new RedisTargetStore({
+    url: validateRedisUrl(opts.redis),
+    keys: keysFor(opts.prefix),
+    mode: 'cli',
+  });
   try {
     // The store connects on its first command, after the arguments are checked.
     return await run(store);
@@ -41,14 +48,26 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} }) // errors are printed once, by main, as one line
     .showHelpAfterError(false)
-    .addOption(new Option('--redis <url>', 'Redis URL').env('NETPING_REDIS_URL').default(DEFAULT_REDIS_URL))
-    .addOption(new Option('--prefix <prefix>', 'prefix of every Redis key and channel').env('NETPING_PREFIX').default('netping'))
-    .addOption(new Option('--url <url>', 'netpingd HTTP address, for stats').env('NETPING_URL').default('http://127.0.0.1:9922'));
+    .addOption(
+      new Option('--redis <url>', 'Redis URL').env('NETPING_REDIS_URL').default(DEFAULT_REDIS_URL),
+    )
+    .addOption(
+      new Option('--prefix <prefix>', 'prefix of every Redis key and channel')
+        .env('NETPING_PREFIX')
+        .default('netping'),
+    )
+    .addOption(
+      new Option('--url <url>', 'netpingd HTTP address, for stats')
+        .env('NETPING_URL')
+        .default('http://127.0.0.1:9922'),
+    );
   const global = (): GlobalOptions => program.opts<GlobalOptions>();
 
   program
     .command('add')
-    .description('add targets: name@address, address, host name or name@host (one target per address)')
+    .description(
+      'add targets: name@address, address, host name or name@host (one target per address)',
+    )
     .argument('<target...>')
     .option('--json', 'print JSON')
     .action(async (targets: string[], o: { json?: boolean }) => {
@@ -91,7 +110,11 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
         process.exit(ExitCode.ok);
       }
       if (err.code === 'commander.executeSubCommandAsync') throw err;

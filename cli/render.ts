@@ -2,6 +2,7 @@
 
 import Table from 'cli-table3';
 import type { DaemonReport } from '../lib/report.js';
+import { printable } from '../lib/render/printable.js';
 import { ms, percent } from '../lib/render/summary-table.js';
 import type { ChangeResult, ListResult } from './commands.js';
 
@@ -16,26 +17,21 @@ function table(head: string[], rows: string[][], rightFrom: number): string {
   return t.toString();
 }
 
-/** Keeps control characters in hostile names from reaching the terminal. */
-function safe(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text) ? JSON.stringify(text) : text;
-}
-
 export function renderChanges(verb: 'added' | 'removed', results: readonly ChangeResult[]): string {
-  return results.map((r) => `${r.changed ? verb : 'unchanged'} ${safe(r.member)}`).join('\n');
+  return results.map((r) => `${r.changed ? verb : 'unchanged'} ${printable(r.member)}`).join('\n');
 }
 
 export function renderList(list: ListResult): string {
-  const rows = list.targets.map((t) => [safe(t.name), t.address]);
+  const rows = list.targets.map((t) => [printable(t.name), t.address]);
   const lines = [table(['Name', 'Address'], rows, 2)];
-  for (const bad of list.invalid) lines.push(`invalid member ${safe(bad.member)}: ${bad.error}`);
+  for (const bad of list.invalid)
+    lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
   return lines.join('\n');
 }
 
 export function renderStats(report: DaemonReport): string {
   const rows = report.targets.map((t) => [
-    safe(t.name),
+    printable(t.name),
     t.address,
     String(t.sent),
     String(t.received),
@@ -50,10 +46,29 @@ export function renderStats(report: DaemonReport): string {
     ms(t.maxMs),
     ms(t.lastMs),
   ]);
-  const head = ['Name', 'Address', 'Sent', 'Recv', 'Succ', 'Loss', 'Late', 'Dup', 'Min', 'Avg15m', 'Avg6h', 'Avg24h', 'Max', 'Last'];
+  const head = [
+    'Name',
+    'Address',
+    'Sent',
+    'Recv',
+    'Succ',
+    'Loss',
+    'Late',
+    'Dup',
+    'Min',
+    'Avg15m',
+    'Avg6h',
+    'Avg24h',
+    'Max',
+    'Last',
+  ];
   const lines = [table(head, rows, 2)];
-  if (!report.store.up) lines.unshift(`store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`);
-  for (const bad of report.invalid) lines.push(`invalid member ${safe(bad.member)}: ${bad.error}`);
+  if (!report.store.up)
+    lines.unshift(
+      `store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
+    );
+  for (const bad of report.invalid)
+    lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
   lines.push('Times in ms; Succ and Loss are of the probes that have ended.');
   return lines.join('\n');
 }

@@ -44,7 +44,12 @@ export class Daemon {
       payloadBytes: config.payloadBytes,
       randomUint32: () => randomInt(2 ** 32 - 1),
     });
-    this.#store = new RedisTargetStore({ url: config.redisUrl, keys: config.keys, mode: 'daemon', onLog: log });
+    this.#store = new RedisTargetStore({
+      url: config.redisUrl,
+      keys: config.keys,
+      mode: 'daemon',
+      onLog: log,
+    });
     this.#sync = new TargetSync({
       store: this.#store,
       sink: this.#engine,
@@ -65,7 +70,10 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const exporter = new MetricsExporter(() => this.snapshot(), { version: VERSION, processMetrics: true });
+    const exporter = new MetricsExporter(() => this.snapshot(), {
+      version: VERSION,
+      processMetrics: true,
+    });
     const app = createApp({
       report: () => this.snapshot().report,
       metrics: () => exporter.render(),
@@ -92,7 +100,7 @@ export class Daemon {
       for (const step of [
         () => closeServer(this.#server),
         () => this.#store.close(),
-        () => this.#engine.close(),
+        () => Promise.resolve(this.#engine.close()),
       ]) {
         try {
           await step();
@@ -106,7 +114,7 @@ export class Daemon {
 
   /** Socket trouble the transports saw since the last call, for the log. */
   takeTransportProblems(): string[] {
-    return this.#transports.flatMap((t) => ('problems' in t && Array.isArray(t.problems) ? (t.problems.splice(0) as string[]) : []));
+    return this.#transports.flatMap((t) => t.takeProblems());
   }
 }
 
@@ -122,12 +130,19 @@ function openTransports(log: Log): Partial<Record<Family, IcmpTransport>> {
   return transports;
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], config: DaemonConfig): Promise<ServerType> {
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  config: DaemonConfig,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port: config.listen.port, hostname: config.listen.host });
     server.once('listening', () => resolve(server));
     server.once('error', (err: Error) =>
-      reject(new ListenError(`cannot listen on ${formatListen(config.listen)}: ${err.message}`, { cause: err })),
+      reject(
+        new ListenError(`cannot listen on ${formatListen(config.listen)}: ${err.message}`, {
+          cause: err,
+        }),
+      ),
     );
   });
 }

@@ -29,8 +29,12 @@ async function main(): Promise<void> {
   const daemon = new Daemon(config, log);
   // The daemon must outlive any one bad packet, target or Redis reply: an
   // error that escapes is logged and survived, not allowed to end the process.
-  process.on('uncaughtException', (err) => log(`unexpected error (continuing): ${describeError(err)}`));
-  process.on('unhandledRejection', (err) => log(`unexpected rejection (continuing): ${describeError(err)}`));
+  process.on('uncaughtException', (err) =>
+    log(`unexpected error (continuing): ${describeError(err)}`),
+  );
+  process.on('unhandledRejection', (err) =>
+    log(`unexpected rejection (continuing): ${describeError(err)}`),
+  );
   let signalled = false;
   const shutdown = (signal: string): void => {
     if (signalled) return;
@@ -43,7 +47,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  setInterval(() => daemon.takeTransportProblems().forEach((p) => log(`socket: ${p}`)), 10_000).unref();
+  setInterval(
+    () => daemon.takeTransportProblems().forEach((p) => log(`socket: ${p}`)),
+    10_000,
+  ).unref();
   await daemon.start();
 }
 

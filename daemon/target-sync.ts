@@ -67,7 +67,9 @@ export class TargetSync {
       members = await this.#opts.store.members();
     } catch (err) {
       if (!this.#storeFailing) {
-        this.#opts.log(`cannot read targets, keeping the ${[...this.#opts.sink.keys()].length} we have: ${err instanceof Error ? err.message : String(err)}`);
+        this.#opts.log(
+          `cannot read targets, keeping the ${[...this.#opts.sink.keys()].length} we have: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       this.#storeFailing = true;
       return;
@@ -91,7 +93,9 @@ export class TargetSync {
         if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
         if (!this.#reported.has(member) && this.#reported.size < MAX_INVALID_KEPT) {
           this.#reported.add(member);
-          this.#opts.log(`skipping target set member ${JSON.stringify(member.slice(0, 200))}: ${error}`);
+          this.#opts.log(
+            `skipping target set member ${JSON.stringify(member.slice(0, 200))}: ${error}`,
+          );
         }
       }
     }

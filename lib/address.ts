@@ -59,7 +59,7 @@ export function canonicalAddress(address: string): string {
   // RFC 5952: compress the longest run (>1) of zero groups, the first on a tie.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

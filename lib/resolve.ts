@@ -15,7 +15,10 @@ export const systemLookup: Lookup = async (host) => {
  * Turns what a user typed into targets: an address is used as it is, a host
  * becomes one target per address, all named after the host (or the given name).
  */
-export async function resolveTargetRequest(text: string, resolve: Lookup = systemLookup): Promise<Target[]> {
+export async function resolveTargetRequest(
+  text: string,
+  resolve: Lookup = systemLookup,
+): Promise<Target[]> {
   const request = parseTargetRequest(text);
   if (request.kind === 'address') return [request.target];
   let addresses: string[];

@@ -27,11 +27,11 @@ export function validateName(name: string): string {
     );
   }
   if (name.includes('@')) {
-    throw new InvalidInputError(`invalid target name '${name}': it may not contain '@'`);
+    throw new InvalidInputError(`invalid target name '${truncate(name)}': it may not contain '@'`);
   }
   if (FORBIDDEN_IN_NAME.test(name)) {
     throw new InvalidInputError(
-      `invalid target name ${JSON.stringify(name)}: no whitespace or control characters`,
+      `invalid target name "${truncate(name)}": no whitespace or control characters`,
     );
   }
   return name;
@@ -41,7 +41,9 @@ export function makeTarget(name: string, address: string): Target {
   validateName(name);
   const family = familyOf(address);
   if (family === undefined) {
-    throw new InvalidInputError(`invalid address '${address}': not an IPv4 or IPv6 address`);
+    throw new InvalidInputError(
+      `invalid address '${truncate(address)}': not an IPv4 or IPv6 address`,
+    );
   }
   return { name, address: canonicalAddress(address), family };
 }
@@ -60,8 +62,7 @@ export function parseTargetKey(member: string): Target {
  * "name@host", "address" or "host". The host still needs resolving.
  */
 export type TargetRequest =
-  | { kind: 'address'; target: Target }
-  | { kind: 'host'; name: string; host: string };
+  { kind: 'address'; target: Target } | { kind: 'host'; name: string; host: string };
 
 export function parseTargetRequest(text: string): TargetRequest {
   if (text.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH) {
@@ -95,6 +96,7 @@ function validateHost(host: string): void {
   }
 }
 
+/** User text as it may appear in a one-line message: escaped, and cut if long. */
 function truncate(s: string): string {
   return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
 }

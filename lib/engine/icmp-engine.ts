@@ -176,7 +176,9 @@ export class IcmpEngine {
   }
 
   #arm(): void {
-    const nextSend = this.#running ? (this.#sends.peekDueMs() ?? Infinity) - SEND_SLACK_MS : Infinity;
+    const nextSend = this.#running
+      ? (this.#sends.peekDueMs() ?? Infinity) - SEND_SLACK_MS
+      : Infinity;
     const due = Math.min(nextSend, this.#timeouts.peekDueMs() ?? Infinity);
     if (due === Infinity || due >= this.#timerDueMs) return;
     const clock = this.#opts.clock;
@@ -192,7 +194,11 @@ export class IcmpEngine {
     let now = clock.nowMs();
     let sent = false;
     if (this.#running) {
-      for (let run = this.#sends.popDue(now + SEND_SLACK_MS); run; run = this.#sends.popDue(now + SEND_SLACK_MS)) {
+      for (
+        let run = this.#sends.popDue(now + SEND_SLACK_MS);
+        run;
+        run = this.#sends.popDue(now + SEND_SLACK_MS)
+      ) {
         if (run.removed) continue;
         this.#sendProbe(run);
         run.nextSendMs += run.settings.intervalMs;
@@ -269,9 +275,14 @@ export class IcmpEngine {
       case 'ignored':
         return this.#ignore('other-icmp');
       case 'reply': {
-        if (decoded.identifier !== this.#opts.identifier || !decoded.echo) return this.#ignore('foreign');
+        if (decoded.identifier !== this.#opts.identifier || !decoded.echo)
+          return this.#ignore('foreign');
         const run = this.#byToken.get(decoded.echo.token);
-        if (!run || run.target.family !== family || decoded.echo.wideSeq % 0x10000 !== decoded.seq16) {
+        if (
+          !run ||
+          run.target.family !== family ||
+          decoded.echo.wideSeq % 0x10000 !== decoded.seq16
+        ) {
           return this.#ignore('unknown-probe');
         }
         if (source !== run.target.address) return this.#ignore('wrong-source');
@@ -293,7 +304,12 @@ export class IcmpEngine {
       }
       case 'error': {
         if (decoded.identifier !== this.#opts.identifier) return this.#ignore('foreign');
-        const match = this.#matchError(decoded.echo?.token, decoded.echo?.wideSeq, decoded.quotedDestination, decoded.seq16);
+        const match = this.#matchError(
+          decoded.echo?.token,
+          decoded.echo?.wideSeq,
+          decoded.quotedDestination,
+          decoded.seq16,
+        );
         if (!match) return this.#ignore('unknown-probe');
         if (match.run.ledger.end(match.seq)) match.run.stats.recordLost(`icmp:${decoded.reason}`);
         return;

@@ -39,7 +39,12 @@ export class SlotAllocator {
 }
 
 /** The first time at or after `nowMs` at which a slot with this phase is due. */
-export function firstDueMs(epochMs: number, nowMs: number, intervalMs: number, phase: number): number {
+export function firstDueMs(
+  epochMs: number,
+  nowMs: number,
+  intervalMs: number,
+  phase: number,
+): number {
   const offset = epochMs + phase * intervalMs;
   if (offset >= nowMs) return offset;
   return offset + Math.ceil((nowMs - offset) / intervalMs) * intervalMs;

@@ -111,7 +111,12 @@ function decodeQuotedEcho(
   buf: Uint8Array,
   at: number,
 ):
-  | { identifier: number; seq16: number; quotedDestination: string; echo: PayloadFields | undefined }
+  | {
+      identifier: number;
+      seq16: number;
+      quotedDestination: string;
+      echo: PayloadFields | undefined;
+    }
   | undefined {
   let icmpAt: number;
   let destination: string;

@@ -21,6 +21,7 @@ import { SendError, type IcmpTransport } from './transport.js';
 const RECEIVE_BUFFER_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
 const SOCKET_RCVBUF_BYTES = 8 * 1024 * 1024; // the default holds only ~256 replies
 const MAX_PACKETS_PER_DRAIN = 4096; // bound the work of one wake-up
+const MAX_PROBLEMS_KEPT = 100;
 
 // Linux socket options that raw-socket does not name.
 const SOL_RAW = 255;
@@ -60,8 +61,7 @@ export class RawIcmpTransport implements IcmpTransport {
   readonly #buffer = Buffer.alloc(RECEIVE_BUFFER_BYTES);
   #handler: (packet: Buffer, source: string, receivedAtMs: number) => void = () => {};
   #closed = false;
-  /** Socket-level trouble that is not any one probe's: reported, never thrown. */
-  readonly problems: string[] = [];
+  readonly #problems: string[] = [];
 
   constructor(
     readonly family: Family,
@@ -73,7 +73,7 @@ export class RawIcmpTransport implements IcmpTransport {
     socket.wrap.removeAllListeners('recvReady');
     socket.wrap.on('recvReady', () => this.drain());
     socket.on('error', (err: unknown) => {
-      this.problems.push(err instanceof Error ? err.message : String(err));
+      this.#problem(err instanceof Error ? err.message : String(err));
     });
   }
 
@@ -113,6 +113,15 @@ export class RawIcmpTransport implements IcmpTransport {
     }
   }
 
+  #problem(line: string): void {
+    // Bounded: a flood of bad packets must not grow memory between log flushes.
+    if (this.#problems.length < MAX_PROBLEMS_KEPT) this.#problems.push(line);
+  }
+
+  takeProblems(): string[] {
+    return this.#problems.splice(0);
+  }
+
   onPacket(handler: (packet: Buffer, source: string, receivedAtMs: number) => void): void {
     this.#handler = handler;
   }
@@ -124,7 +133,7 @@ export class RawIcmpTransport implements IcmpTransport {
         this.#socket.wrap.recv(this.#buffer, this.#onReceived);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        if (!/temporarily unavailable|would block/i.test(message)) this.problems.push(message);
+        if (!/temporarily unavailable|would block/i.test(message)) this.#problem(message);
         return;
       }
     }
@@ -136,7 +145,7 @@ export class RawIcmpTransport implements IcmpTransport {
       this.#handler(buffer.subarray(0, bytes), source, receivedAtMs);
     } catch (err) {
       // One bad packet must not stop the reading of the rest.
-      this.problems.push(`packet handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.#problem(`packet handler failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
 
@@ -169,6 +178,7 @@ function errnoName(message: string): string {
   const key = message.toLowerCase();
   const known = STRERROR_NAMES[key];
   if (known) return known;
-  for (const [name, text] of getSystemErrorMap().values()) if (text.toLowerCase() === key) return name;
+  for (const [name, text] of getSystemErrorMap().values())
+    if (text.toLowerCase() === key) return name;
   return 'EUNKNOWN';
 }

@@ -17,6 +17,8 @@ export interface IcmpTransport {
    * (the receive buffer is reused); `receivedAtMs` was stamped first thing.
    */
   onPacket(handler: (packet: Buffer, source: string, receivedAtMs: number) => void): void;
+  /** Socket-level trouble seen since the last call (not any one probe's), for the log. */
+  takeProblems(): string[];
   /** Reads and hands on every packet already queued in the socket, now. */
   drain(): void;
   close(): void;

@@ -1,6 +1,7 @@
 // The plaintext table served at /, in the spirit of meshping's.
 
 import type { DaemonReport, TargetReport } from '../report.js';
+import { printable } from './printable.js';
 
 const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
   { title: 'Name', cell: (t) => t.name },
@@ -26,12 +27,6 @@ export function ms(value: number | undefined): string {
   return value === undefined ? '-' : value.toFixed(2);
 }
 
-/** Names are shown as JSON-escaped text when they hold anything a terminal would act on. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text) ? JSON.stringify(text) : text;
-}
-
 export function renderSummaryTable(report: DaemonReport): string {
   const rows = report.targets.map((t) => COLUMNS.map((c) => printable(c.cell(t))));
   const widths = COLUMNS.map((c, i) =>
@@ -47,7 +42,9 @@ export function renderSummaryTable(report: DaemonReport): string {
       .trimEnd();
   const out: string[] = [];
   if (!report.store.up) {
-    out.push(`# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`);
+    out.push(
+      `# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
+    );
   }
   out.push(line(COLUMNS.map((c) => c.title)));
   for (const r of rows) out.push(line(r));

@@ -129,7 +129,9 @@ export class RedisTargetStore implements TargetStore {
     // ioredis rejects with a generic "Connection is closed." and reports the
     // real cause (ECONNREFUSED, auth failure...) as an 'error' event.
     if (this.#lastError && /connection is closed/i.test(reason)) reason = this.#lastError;
-    return new StoreUnavailableError(`cannot reach Redis at ${redactUrl(this.#opts.url)}: ${reason}`);
+    return new StoreUnavailableError(
+      `cannot reach Redis at ${redactUrl(this.#opts.url)}: ${reason}`,
+    );
   }
 
   close(): Promise<void> {

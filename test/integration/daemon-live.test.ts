@@ -27,14 +27,24 @@ function row(r: DaemonReport, name: string, address: string): TargetReport | und
 
 describe('netpingd with live targets', { skip }, () => {
   const prefix = uniquePrefix();
-  const cli = (...args: string[]) => runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
+  const cli = (...args: string[]) =>
+    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
   let daemon: RunningDaemon;
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
     await redis.sadd(`${prefix}:targets`, 'lo@127.0.0.1');
-    daemon = await startDaemon(['--redis', TEST_REDIS_URL!, '--prefix', prefix, '--interval', '100ms', '--timeout', '500ms']);
+    daemon = await startDaemon([
+      '--redis',
+      TEST_REDIS_URL!,
+      '--prefix',
+      prefix,
+      '--interval',
+      '100ms',
+      '--timeout',
+      '500ms',
+    ]);
   });
 
   after(async () => {
@@ -78,14 +88,22 @@ describe('netpingd with live targets', { skip }, () => {
     assert.equal(six.family, 6);
     assert.equal(two.lost, 0);
     const lo = row(await report(daemon), 'lo', '127.0.0.1')!;
-    assert.ok(lo.sent >= before.sent && lo.received >= before.received, 'counters of lo were reset');
+    assert.ok(
+      lo.sent >= before.sent && lo.received >= before.received,
+      'counters of lo were reset',
+    );
   });
 
   it('stops probing a removed target at once', async () => {
     const removed = await cli('remove', 'two');
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /removed two@127\.0\.0\.2/);
-    await eventually('two to be gone', async () => (row(await report(daemon), 'two', '127.0.0.2') ? undefined : true), 2000, 20);
+    await eventually(
+      'two to be gone',
+      async () => (row(await report(daemon), 'two', '127.0.0.2') ? undefined : true),
+      2000,
+      20,
+    );
     const list = await cli('list', '--json');
     assert.deepEqual(JSON.parse(list.stdout), {
       targets: [
@@ -98,18 +116,32 @@ describe('netpingd with live targets', { skip }, () => {
 
   it('serves a plaintext table sorted by address, IPv4 first', async () => {
     await cli('add', 'ten@127.0.0.10', 'nine@127.0.0.9');
-    await eventually('four rows', async () => ((await report(daemon)).targets.length === 4 ? true : undefined), 2000, 20);
+    await eventually(
+      'four rows',
+      async () => ((await report(daemon)).targets.length === 4 ? true : undefined),
+      2000,
+      20,
+    );
     const res = await fetch(`${daemon.baseUrl}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const lines = (await res.text()).split('\n');
-    assert.match(lines[0]!, /^Name\s+Address\s+Sent\s+Recv\s+Succ\s+Loss\s+Min\s+Avg15m\s+Avg6h\s+Avg24h\s+Max\s+Last$/);
+    assert.match(
+      lines[0]!,
+      /^Name\s+Address\s+Sent\s+Recv\s+Succ\s+Loss\s+Min\s+Avg15m\s+Avg6h\s+Avg24h\s+Max\s+Last$/,
+    );
     const addresses = lines.slice(1, 5).map((l) => l.split(/\s+/)[1]);
     assert.deepEqual(addresses, ['127.0.0.1', '127.0.0.9', '127.0.0.10', '::1']);
   });
 
   it('survives a garbage member written by hand and shows it as an error row', async () => {
-    await redis.sadd(`${prefix}:targets`, 'no-at-sign', 'x@999.1.1.1', '@127.0.0.1', 'bad\nname@127.0.0.1');
+    await redis.sadd(
+      `${prefix}:targets`,
+      'no-at-sign',
+      'x@999.1.1.1',
+      '@127.0.0.1',
+      'bad\nname@127.0.0.1',
+    );
     await redis.publish(`${prefix}:events`, 'garbage that is not JSON');
     const r = await eventually('invalid members reported', async () => {
       const rep = await report(daemon);
@@ -120,33 +152,64 @@ describe('netpingd with live targets', { skip }, () => {
     assert.match(table, /ERROR {2}no-at-sign: invalid target 'no-at-sign': expected name@address/);
     assert.match(table, /ERROR {2}"bad\\nname@127\.0\.0\.1"/);
     assert.equal((await fetch(`${daemon.baseUrl}/healthz`)).status, 200);
-    const removed = await cli('remove', 'no-at-sign', 'x@999.1.1.1', '@127.0.0.1', 'bad\nname@127.0.0.1');
+    const removed = await cli(
+      'remove',
+      'no-at-sign',
+      'x@999.1.1.1',
+      '@127.0.0.1',
+      'bad\nname@127.0.0.1',
+    );
     assert.equal(removed.code, 0, removed.stderr);
   });
 
   it('exports Prometheus metrics that promtool accepts, with hostile names escaped', async (t) => {
     const hostile = 'q"uote\\back€';
     await cli('add', `${hostile}@127.0.0.3`);
-    await eventually('the hostile target answered', async () => (row(await report(daemon), hostile, '127.0.0.3')?.received ? true : undefined));
+    await eventually('the hostile target answered', async () =>
+      row(await report(daemon), hostile, '127.0.0.3')?.received ? true : undefined,
+    );
     const res = await fetch(`${daemon.baseUrl}/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();
-    for (const name of ['netping_sent_total', 'netping_received_total', 'netping_lost_total', 'netping_late_total', 'netping_duplicates_total', 'netping_rtt_seconds_bucket', 'netping_rtt_seconds_sum', 'netping_rtt_seconds_count', 'netping_targets', 'netping_store_up']) {
+    for (const name of [
+      'netping_sent_total',
+      'netping_received_total',
+      'netping_lost_total',
+      'netping_late_total',
+      'netping_duplicates_total',
+      'netping_rtt_seconds_bucket',
+      'netping_rtt_seconds_sum',
+      'netping_rtt_seconds_count',
+      'netping_targets',
+      'netping_store_up',
+    ]) {
       assert.match(text, new RegExp(`^${name}[{ ]`, 'm'), `${name} missing`);
     }
     assert.match(text, /^# TYPE netping_rtt_seconds histogram$/m);
-    assert.match(text, /^netping_received_total\{target="q\\"uote\\\\back€",address="127\.0\.0\.3"\} [1-9]/m);
-    assert.match(text, /^netping_rtt_seconds_bucket\{target="lo",address="127\.0\.0\.1",le="\+Inf"\} [1-9]/m);
+    assert.match(
+      text,
+      /^netping_received_total\{target="q\\"uote\\\\back€",address="127\.0\.0\.3"\} [1-9]/m,
+    );
+    assert.match(
+      text,
+      /^netping_rtt_seconds_bucket\{target="lo",address="127\.0\.0\.1",le="\+Inf"\} [1-9]/m,
+    );
     assert.match(text, /^netping_store_up\{store="redis"\} 1$/m);
     const promtool = await promtoolCheck(text);
-    if (promtool === undefined) return t.skip('promtool not installed (test/run.sh installs the prometheus package)');
-    assert.equal(promtool.stderr + promtool.stdout, '', 'promtool check metrics should print nothing');
+    if (promtool === undefined)
+      return t.skip('promtool not installed (test/run.sh installs the prometheus package)');
+    assert.equal(
+      promtool.stderr + promtool.stdout,
+      '',
+      'promtool check metrics should print nothing',
+    );
   });
 });
 
 describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, () => {
   const prefix = uniquePrefix();
-  const cli = (...args: string[]) => runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
+  const cli = (...args: string[]) =>
+    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
 
   before(async () => {
@@ -196,7 +259,10 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
     const started = Date.now();
     const r = await runCli(['--redis', 'redis://127.0.0.1:1', 'list']);
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /^npcli: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED/);
+    assert.match(
+      r.stderr,
+      /^npcli: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED/,
+    );
     assert.ok(Date.now() - started < 5000);
   });
 
@@ -214,7 +280,9 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
   });
 });
 
-async function promtoolCheck(metrics: string): Promise<{ stdout: string; stderr: string } | undefined> {
+async function promtoolCheck(
+  metrics: string,
+): Promise<{ stdout: string; stderr: string } | undefined> {
   const dir = await mkdtemp(path.join(tmpdir(), 'netping-promtool-'));
   const file = path.join(dir, 'metrics.txt');
   await writeFile(file, metrics);

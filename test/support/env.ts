@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 /** The repository root (this file runs from dist/test/support/). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const REPO_ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+);
 export const DAEMON_JS = path.join(REPO_ROOT, 'dist', 'daemon', 'main.js');
 export const CLI_JS = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 

@@ -9,11 +9,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 15_000,
+): Promise<CliResult> {
   return runNode(CLI_JS, args, env, timeoutMs);
 }
 
-export function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliResult> {
+export function runNode(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
       env: { ...cleanEnv(), ...env },
@@ -48,7 +57,11 @@ export interface RunningDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDaemon(args: readonly string[], env: NodeJS.ProcessEnv = {}, startTimeoutMs = 10_000): Promise<RunningDaemon> {
+export async function startDaemon(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  startTimeoutMs = 10_000,
+): Promise<RunningDaemon> {
   const child = spawn(process.execPath, [DAEMON_JS, '--listen', '127.0.0.1:0', ...args], {
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +70,10 @@ export async function startDaemon(args: readonly string[], env: NodeJS.ProcessEn
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`netpingd did not start in ${startTimeoutMs} ms:\n${log}`)), startTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`netpingd did not start in ${startTimeoutMs} ms:\n${log}`)),
+      startTimeoutMs,
+    );
     child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       const m = /listening on [^\s;]*:(\d+);/.exec(log);
@@ -87,7 +103,12 @@ export async function startDaemon(args: readonly string[], env: NodeJS.ProcessEn
 }
 
 /** Polls `probe` until it returns a value (not undefined), or fails after timeoutMs. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 5000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -99,5 +120,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+  );
 }

@@ -1,0 +1,177 @@
+// The HTTP surface without a socket: app.request() against a hand-built snapshot.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createApp } from '../../lib/http/app.js';
+import { MetricsExporter } from '../../lib/http/metrics.js';
+import { renderSummaryTable } from '../../lib/render/summary-table.js';
+import type { DaemonReport, DaemonSnapshot, TargetReport } from '../../lib/report.js';
+import { LatencyHistogram } from '../../lib/stats/histogram.js';
+
+function target(over: Partial<TargetReport>): TargetReport {
+  return {
+    name: 'x',
+    address: '127.0.0.1',
+    family: 4,
+    intervalMs: 1000,
+    timeoutMs: 1000,
+    sent: 10,
+    received: 9,
+    lost: 1,
+    inFlight: 0,
+    late: 0,
+    duplicates: 0,
+    errors: {},
+    successPct: 90,
+    lossPct: 10,
+    minMs: 0.05,
+    meanMs: 0.1,
+    avg15mMs: 0.1,
+    avg6hMs: 0.1,
+    avg24hMs: 0.1,
+    maxMs: 0.3,
+    lastMs: 0.08,
+    ...over,
+  };
+}
+
+function snapshot(targets: TargetReport[], up = true): DaemonSnapshot {
+  const histograms = targets.map(() => {
+    const h = new LatencyHistogram();
+    h.observe(0.0001);
+    h.observe(0.0001);
+    h.observe(0.002);
+    return h.snapshot();
+  });
+  const report: DaemonReport = {
+    version: '9.9.9',
+    generatedAt: '2026-01-01T00:00:00.000Z',
+    store: { kind: 'redis', location: 'redis://127.0.0.1:6379', up },
+    targets,
+    invalid: [{ member: 'junk', error: "invalid target 'junk': expected name@address" }],
+    ignoredPackets: { foreign: 3 },
+  };
+  return { report, histograms };
+}
+
+describe('summary table', () => {
+  it('renders meshping-style columns, numbers right-aligned, dashes for no data', () => {
+    const text = renderSummaryTable(
+      snapshot([
+        target({ name: 'google', address: '8.8.8.8' }),
+        target({
+          name: 'new',
+          address: '::1',
+          sent: 0,
+          received: 0,
+          lost: 0,
+          successPct: undefined,
+          lossPct: undefined,
+          minMs: undefined,
+          lastMs: undefined,
+        }),
+      ]).report,
+    );
+    const lines = text.split('\n');
+    assert.equal(
+      lines[0],
+      'Name    Address  Sent  Recv    Succ    Loss   Min  Avg15m  Avg6h  Avg24h   Max  Last',
+    );
+    assert.equal(
+      lines[1],
+      'google  8.8.8.8    10     9  90.00%  10.00%  0.05    0.10   0.10    0.10  0.30  0.08',
+    );
+    assert.equal(
+      lines[2],
+      'new     ::1         0     0       -       -     -    0.10   0.10    0.10  0.30     -',
+    );
+    assert.equal(lines[3], "ERROR  junk: invalid target 'junk': expected name@address");
+  });
+
+  it('says when the store is unreachable and escapes control characters in names', () => {
+    const text = renderSummaryTable(
+      snapshot([target({ name: 'evil\u001b[2Jname' })], false).report,
+    );
+    assert.match(
+      text,
+      /^# store redis at redis:\/\/127\.0\.0\.1:6379 is unreachable: targets may be stale\n/,
+    );
+    assert.ok(!text.includes('\u001b'), 'raw escape reached the table');
+    assert.match(text, /"evil\\u001b\[2Jname"/);
+  });
+});
+
+describe('HTTP app', () => {
+  const snap = snapshot([
+    target({ name: 'a"b\\c€', address: '127.0.0.2', errors: { 'send:ENETUNREACH': 1 } }),
+  ]);
+  const exporter = new MetricsExporter(() => snap, { version: '9.9.9', processMetrics: false });
+  const app = createApp({
+    report: () => snap.report,
+    metrics: () => exporter.render(),
+    metricsContentType: exporter.contentType,
+  });
+
+  it('serves the table at / as text/plain', async () => {
+    const res = await app.request('/');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(await res.text(), /^Name +Address/);
+  });
+
+  it('serves the report as JSON at /api/targets', async () => {
+    const res = await app.request('/api/targets');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as DaemonReport;
+    assert.equal(body.targets[0]?.name, 'a"b\\c€');
+    assert.deepEqual(body.ignoredPackets, { foreign: 3 });
+  });
+
+  it('answers /healthz and 404s the rest', async () => {
+    assert.equal((await app.request('/healthz')).status, 200);
+    assert.equal((await app.request('/nope')).status, 404);
+  });
+
+  it('exports exact, escaped, cumulative metrics', async () => {
+    const res = await app.request('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const labels = 'target="a\\"b\\\\c€",address="127.0.0.2"';
+    const expectLine = (line: string): void =>
+      assert.ok(text.split('\n').includes(line), `missing: ${line}\n${text}`);
+    expectLine(`netping_sent_total{${labels}} 10`);
+    expectLine(`netping_received_total{${labels}} 9`);
+    expectLine(`netping_lost_total{${labels}} 1`);
+    expectLine(`netping_errors_total{${labels},reason="send:ENETUNREACH"} 1`);
+    // 0.1 ms lands in the bucket up to 2^(-106/8) s = 0.0001026; the one below
+    // is exported (empty) so the bucket's lower edge is exact.
+    expectLine(`netping_rtt_seconds_bucket{${labels},le="0.00009413"} 0`);
+    expectLine(`netping_rtt_seconds_bucket{${labels},le="0.0001026"} 2`);
+    expectLine(`netping_rtt_seconds_bucket{${labels},le="0.001953"} 2`);
+    expectLine(`netping_rtt_seconds_bucket{${labels},le="0.00213"} 3`);
+    expectLine(`netping_rtt_seconds_bucket{${labels},le="+Inf"} 3`);
+    expectLine(`netping_rtt_seconds_count{${labels}} 3`);
+    expectLine('netping_targets 1');
+    expectLine('netping_invalid_targets 1');
+    expectLine('netping_store_up{store="redis"} 1');
+    expectLine('netping_packets_ignored_total{reason="foreign"} 3');
+    expectLine('netping_build_info{version="9.9.9"} 1');
+    assert.match(text, /^# TYPE netping_rtt_seconds histogram$/m);
+    assert.match(text, /^# TYPE netping_sent_total counter$/m);
+  });
+
+  it('takes one snapshot per scrape', async () => {
+    let taken = 0;
+    const counting = new MetricsExporter(
+      () => {
+        taken++;
+        return snap;
+      },
+      { version: '1', processMetrics: false },
+    );
+    await counting.render();
+    await counting.render();
+    assert.equal(taken, 2);
+  });
+});
