@@ -73,6 +73,12 @@ export function canonicalAddress(address: string): string {
     i = j;
   }
   const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  // Mixed notation where inet_ntop (and so the kernel's and libuv's text) uses
+  // it: IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d (RFC 5952 §5).
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 0xffff))) {
+    const v4 = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+    return bestLen === 6 ? `::${v4}` : `::ffff:${v4}`;
+  }
   if (bestStart < 0) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

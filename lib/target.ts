@@ -21,9 +21,10 @@ export function targetKey(t: Pick<Target, 'name' | 'address'>): string {
 
 export function validateName(name: string): string {
   if (name.length === 0) throw new InvalidInputError('invalid target: the name is empty');
-  if ([...name].length > MAX_NAME_LENGTH) {
+  const characters = [...name].length;
+  if (characters > MAX_NAME_LENGTH) {
     throw new InvalidInputError(
-      `invalid target name: longer than ${MAX_NAME_LENGTH} characters (${name.length})`,
+      `invalid target name: longer than ${MAX_NAME_LENGTH} characters (${characters})`,
     );
   }
   if (name.includes('@')) {

@@ -38,7 +38,7 @@ fi
 # policy npm ci skips its build, so build it explicitly when it is missing.
 if [ ! -f node_modules/raw-socket/build/Release/raw.node ]; then
   log "building raw-socket"
-  npm rebuild raw-socket --ignore-scripts=false --loglevel=error
+  npm run --silent build:native
 fi
 
 log "build"

@@ -285,7 +285,10 @@ export class IcmpEngine {
         ) {
           return this.#ignore('unknown-probe');
         }
-        if (source !== run.target.address) return this.#ignore('wrong-source');
+        // Sources come as inet_ntop text; only unusual IPv6 forms differ from ours.
+        if (source !== run.target.address && canonicalAddress(source) !== run.target.address) {
+          return this.#ignore('wrong-source');
+        }
         const outcome = run.ledger.reply(decoded.echo.wideSeq, atMs);
         switch (outcome.kind) {
           case 'received':

@@ -70,7 +70,7 @@ export class ProbeLedger {
 
   /** A reply to `seq` arrived at `atMs`. */
   reply(seq: number, atMs: number): ReplyOutcome {
-    if (!(seq < this.#nextSeq)) return { kind: 'unknown' };
+    if (!(seq >= 0 && seq < this.#nextSeq)) return { kind: 'unknown' };
     const slot = seq & this.#mask;
     if (this.#seqs[slot] !== seq) return { kind: 'late' };
     switch (this.#states[slot]) {

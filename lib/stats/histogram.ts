@@ -65,11 +65,11 @@ export class LatencyHistogram {
     const bounds: number[] = [];
     const cumulative: number[] = [];
     const counts = this.#counts;
-    const n = BUCKET_BOUNDS_SECONDS.length;
+    const n = BUCKET_BOUNDS_SECONDS.length; // counts[n] is +Inf
     let running = 0;
     for (let i = 0; i < n; i++) {
       const c = counts[i]!;
-      if (c > 0 || (i + 1 < n && counts[i + 1]! > 0)) {
+      if (c > 0 || counts[i + 1]! > 0) {
         bounds.push(BUCKET_BOUNDS_SECONDS[i]!);
         cumulative.push(running + c);
       }
