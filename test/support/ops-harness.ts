@@ -5,19 +5,10 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The repository root, found from this compiled file (dist/test/support/x.js). */
-export const repoRoot = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-);
-
-export const daemonMain = path.join(repoRoot, 'dist', 'daemon', 'main.js');
+export { REPO_ROOT as repoRoot, DAEMON_JS as daemonMain } from './env.js';
+import { REPO_ROOT as repoRoot, DAEMON_JS as daemonMain } from './env.js';
 
 export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' }).status === 0;
