@@ -2,18 +2,25 @@
 // npcli: parses, dispatches, prints, and is the only place that exits.
 
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_REDIS_URL, validateRedisUrl } from '../daemon/options.js';
+import { validateRedisUrl } from '../daemon/options.js';
 import { describeError, exitCodeOf, ExitCode, InvalidInputError } from '../lib/errors.js';
+import { defaultStateDir } from '../lib/state/state-dir.js';
+import { readToken, tokenPath } from '../lib/state/token.js';
+import { HttpTargetStore } from '../lib/store/http-store.js';
 import { keysFor } from '../lib/store/keys.js';
 import { RedisTargetStore } from '../lib/store/redis-store.js';
+import type { TargetStore } from '../lib/store/target-store.js';
+import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
-import { addTargets, daemonStats, listTargets, removeTargets } from './commands.js';
+import { fetchReport } from './daemon-client.js';
 import { renderChanges, renderList, renderStats } from './render.js';
 
 interface GlobalOptions {
-  redis: string;
+  redis?: string;
   prefix: string;
   url: string;
+  token?: string;
+  stateDir?: string;
 }
 
 function print(text: string): void {
@@ -24,15 +31,40 @@ function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
+/**
+ * With --redis (or NETPING_REDIS_URL), npcli writes the Redis set itself;
+ * otherwise it asks the daemon at --url, whose token it reads from the state
+ * directory it shares with the daemon on this host, or takes from --token.
+ */
+function openStore(opts: GlobalOptions): TargetStore {
+  if (opts.redis !== undefined) {
+    return new RedisTargetStore({
+      url: validateRedisUrl(opts.redis),
+      keys: keysFor(opts.prefix),
+      mode: 'cli',
+    });
+  }
+  const file = tokenPath(opts.stateDir ?? defaultStateDir());
+  let token = opts.token;
+  if (token === undefined) {
+    try {
+      token = readToken(file);
+    } catch {
+      // Not readable by this user: the daemon will say 401 and we say why.
+    }
+  }
+  const hint =
+    opts.token !== undefined
+      ? 'check --token'
+      : `give --token, or run npcli as a user who can read ${file}`;
+  return new HttpTargetStore(opts.url, token, hint);
+}
+
 async function withStore<T>(
   opts: GlobalOptions,
-  run: (store: RedisTargetStore) => Promise<T>,
+  run: (store: TargetStore) => Promise<T>,
 ): Promise<T> {
-  const store = new RedisTargetStore({
-    url: validateRedisUrl(opts.redis),
-    keys: keysFor(opts.prefix),
-    mode: 'cli',
-  });
+  const store = openStore(opts);
   try {
     // The store connects on its first command, after the arguments are checked.
     return await run(store);
@@ -49,7 +81,10 @@ function buildProgram(): Command {
     .configureOutput({ writeErr: () => {} }) // errors are printed once, by main, as one line
     .showHelpAfterError(false)
     .addOption(
-      new Option('--redis <url>', 'Redis URL').env('NETPING_REDIS_URL').default(DEFAULT_REDIS_URL),
+      new Option(
+        '--redis <url>',
+        'write the Redis target set itself (default: ask the daemon at --url)',
+      ).env('NETPING_REDIS_URL'),
     )
     .addOption(
       new Option('--prefix <prefix>', 'prefix of every Redis key and channel')
@@ -57,9 +92,20 @@ function buildProgram(): Command {
         .default('netping'),
     )
     .addOption(
-      new Option('--url <url>', 'netpingd HTTP address, for stats')
+      new Option('--url <url>', 'netpingd HTTP address')
         .env('NETPING_URL')
         .default('http://127.0.0.1:9922'),
+    )
+    .addOption(
+      new Option(
+        '--token <token>',
+        "the daemon's control API token (default: read it from the state directory)",
+      ).env('NETPING_TOKEN'),
+    )
+    .addOption(
+      new Option('--state-dir <dir>', "the daemon's state directory, where its token is").env(
+        'NETPING_STATE_DIR',
+      ),
     );
   const global = (): GlobalOptions => program.opts<GlobalOptions>();
 
@@ -98,7 +144,7 @@ function buildProgram(): Command {
     .description("the daemon's statistics per target (from --url)")
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const report = await daemonStats(global().url);
+      const report = await fetchReport(global().url);
       print(o.json ? json(report) : renderStats(report));
     });
   return program;

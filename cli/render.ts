@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 import type { DaemonReport } from '../lib/report.js';
 import { printable } from '../lib/render/printable.js';
 import { ms, percent } from '../lib/render/summary-table.js';
-import type { ChangeResult, ListResult } from './commands.js';
+import type { ChangeResult, ListResult } from '../lib/target-changes.js';
 
 function table(head: string[], rows: string[][], rightFrom: number): string {
   const t = new Table({

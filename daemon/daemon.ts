@@ -1,5 +1,6 @@
 // Wires the parts of a running netpingd together: store → sync → engine,
-// engine → snapshot → HTTP. Owns start and an orderly stop.
+// engine → snapshot → HTTP, engine ↔ saved statistics. Owns start and an
+// orderly stop.
 
 import { randomInt } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
@@ -12,30 +13,75 @@ import { MetricsExporter } from '../lib/http/metrics.js';
 import { openRawTransport } from '../lib/icmp/raw-transport.js';
 import type { IcmpTransport } from '../lib/icmp/transport.js';
 import { formatListen } from '../lib/listen.js';
-import { snapshotOf, type DaemonSnapshot } from '../lib/report.js';
+import { snapshotOf, type DaemonSnapshot, type StoreReport } from '../lib/report.js';
+import { ensureStateDir } from '../lib/state/state-dir.js';
+import { TargetCache } from '../lib/state/target-cache.js';
+import { loadOrCreateToken } from '../lib/state/token.js';
+import { EmbeddedStore } from '../lib/store/embedded-store.js';
 import { RedisTargetStore, redactUrl } from '../lib/store/redis-store.js';
+import type { StatsStore } from '../lib/store/stats-store.js';
+import type { TargetStore } from '../lib/store/target-store.js';
+import { targetKey } from '../lib/target.js';
 import { VERSION } from '../lib/version.js';
 import type { DaemonConfig } from './options.js';
-import { TargetSync } from './target-sync.js';
+import { StatsKeeper } from './stats-keeper.js';
+import { TargetSync, type TargetSink } from './target-sync.js';
 
 export type Log = (line: string) => void;
+
+type Store = TargetStore & StatsStore;
 
 export class Daemon {
   readonly #config: DaemonConfig;
   readonly #log: Log;
   readonly #engine: IcmpEngine;
-  readonly #store: RedisTargetStore;
+  readonly #store: Store;
+  readonly #storeReport: Omit<StoreReport, 'up'>;
   readonly #sync: TargetSync;
+  readonly #keeper: StatsKeeper;
+  readonly #token: string;
   readonly #transports: IcmpTransport[];
   #server: ServerType | undefined;
-  #resyncTimer: NodeJS.Timeout | undefined;
+  readonly #timers: NodeJS.Timeout[] = [];
   #stopping: Promise<void> | undefined;
 
-  constructor(config: DaemonConfig, log: Log) {
+  /** Opens the sockets first: without the privilege nothing else is worth doing. */
+  static async create(config: DaemonConfig, log: Log): Promise<Daemon> {
+    const transports = openTransports(log);
+    try {
+      ensureStateDir(config.stateDir);
+      const token = config.token ?? loadOrCreateToken(config.stateDir);
+      const store: Store = config.redisUrl
+        ? new RedisTargetStore({
+            url: config.redisUrl,
+            keys: config.keys,
+            instance: config.instance,
+            mode: 'daemon',
+            onLog: log,
+          })
+        : await EmbeddedStore.open(config.stateDir);
+      return new Daemon(config, log, transports, store, token);
+    } catch (err) {
+      Object.values(transports).forEach((t) => t.close());
+      throw err;
+    }
+  }
+
+  private constructor(
+    config: DaemonConfig,
+    log: Log,
+    transports: Partial<Record<Family, IcmpTransport>>,
+    store: Store,
+    token: string,
+  ) {
     this.#config = config;
     this.#log = log;
-    const transports = openTransports(log);
     this.#transports = Object.values(transports);
+    this.#store = store;
+    this.#token = token;
+    this.#storeReport = config.redisUrl
+      ? { kind: 'redis', location: redactUrl(config.redisUrl) }
+      : { kind: 'embedded', location: config.stateDir };
     this.#engine = new IcmpEngine({
       clock: systemClock,
       transports,
@@ -44,16 +90,38 @@ export class Daemon {
       payloadBytes: config.payloadBytes,
       randomUint32: () => randomInt(2 ** 32 - 1),
     });
-    this.#store = new RedisTargetStore({
-      url: config.redisUrl,
-      keys: config.keys,
-      mode: 'daemon',
-      onLog: log,
+    const engine = this.#engine;
+    this.#keeper = new StatsKeeper({
+      store,
+      live: () => engine.targets(),
+      nowMs: () => systemClock.nowMs(),
+      wallNowMs: Date.now,
+      forgetAfterMs: config.forgetAfterMs,
+      log,
     });
+    const keeper = this.#keeper;
+    // The engine, with saved statistics handed over on add and kept on remove.
+    const sink: TargetSink = {
+      add(target, settings) {
+        const key = targetKey(target);
+        if (engine.has(key)) return;
+        engine.add(target, settings);
+        const saved = keeper.take(key);
+        if (saved) engine.get(key)?.stats.mergeSaved(saved, systemClock.nowMs(), Date.now());
+      },
+      remove(key) {
+        const probed = engine.get(key);
+        if (probed) keeper.release(key, probed.stats);
+        return engine.remove(key);
+      },
+      keys: () => engine.keys(),
+    };
     this.#sync = new TargetSync({
-      store: this.#store,
-      sink: this.#engine,
+      store,
+      sink,
       settings: { intervalMs: config.intervalMs, timeoutMs: config.timeoutMs },
+      maxTargets: config.maxTargets,
+      cache: config.redisUrl ? new TargetCache(config.stateDir, config.keys.prefix) : undefined,
       log,
     });
   }
@@ -62,7 +130,7 @@ export class Daemon {
     return snapshotOf(
       this.#engine.targets(),
       this.#sync.invalid,
-      { kind: 'redis', location: redactUrl(this.#config.redisUrl), up: this.#store.up },
+      { ...this.#storeReport, up: this.#store.up },
       this.#engine.ignored,
       VERSION,
       new Date(),
@@ -78,26 +146,46 @@ export class Daemon {
       report: () => this.snapshot().report,
       metrics: () => exporter.render(),
       metricsContentType: exporter.contentType,
+      control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
     });
     this.#server = await listen(app.fetch, this.#config);
     const bound = this.#server.address();
     const port = typeof bound === 'object' && bound ? bound.port : this.#config.listen.port;
     this.#log(
-      `listening on ${formatListen({ ...this.#config.listen, port })}; targets from ${redactUrl(this.#config.redisUrl)} ` +
-        `key ${this.#config.keys.targets}; interval ${this.#config.intervalMs} ms, timeout ${this.#config.timeoutMs} ms`,
+      `listening on ${formatListen({ ...this.#config.listen, port })}; targets from ` +
+        `${this.#storeReport.kind} store at ${this.#storeReport.location}; ` +
+        `interval ${this.#config.intervalMs} ms, timeout ${this.#config.timeoutMs} ms`,
     );
+    // Saved statistics first, so targets found next continue their counters.
+    await this.#keeper.load();
+    if (!this.#store.up) {
+      const cached = await this.#sync.applyCached();
+      this.#log(`store unreachable: probing the ${cached} targets it last listed until it answers`);
+    }
     await this.#store.watch(() => void this.#sync.request());
-    this.#resyncTimer = setInterval(() => void this.#sync.request(), this.#config.resyncMs);
+    this.#every(this.#config.resyncMs, () => this.#sync.request());
+    this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
   }
 
-  /** Stops sending, lets probes in flight end (up to their timeout), closes everything. Idempotent. */
+  #every(ms: number, task: () => Promise<unknown>): void {
+    this.#timers.push(
+      setInterval(() => {
+        task().catch((err: unknown) =>
+          this.#log(`${err instanceof Error ? err.message : String(err)}`),
+        );
+      }, ms),
+    );
+  }
+
+  /** Stops sending, lets probes in flight end (up to their timeout), saves, closes everything. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      clearInterval(this.#resyncTimer);
+      this.#timers.forEach(clearInterval);
       this.#engine.stopSending();
       const deadline = Date.now() + this.#config.timeoutMs + 50;
       while (this.#engine.inFlight() > 0 && Date.now() < deadline) await sleep(20);
       for (const step of [
+        () => this.#keeper.save(),
         () => closeServer(this.#server),
         () => this.#store.close(),
         () => Promise.resolve(this.#engine.close()),

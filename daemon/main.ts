@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     }
     fail(err);
   }
-  const daemon = new Daemon(config, log);
+  const daemon = await Daemon.create(config, log);
   // The daemon must outlive any one bad packet, target or Redis reply: an
   // error that escapes is logged and survived, not allowed to end the process.
   process.on('uncaughtException', (err) =>

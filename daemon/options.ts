@@ -1,52 +1,69 @@
 // netpingd's command line and environment, validated into one config.
 
+import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/icmp/packet.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
-import { keysFor, type Keys } from '../lib/store/keys.js';
+import { defaultStateDir } from '../lib/state/state-dir.js';
+import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
 import { VERSION } from '../lib/version.js';
 
 export interface DaemonConfig {
-  redisUrl: string;
+  /** undefined: the embedded store in the state directory. */
+  redisUrl: string | undefined;
   keys: Keys;
+  instance: string;
+  stateDir: string;
   listen: ListenAddress;
   intervalMs: number;
   timeoutMs: number;
   resyncMs: number;
+  saveIntervalMs: number;
+  forgetAfterMs: number;
+  maxTargets: number;
   payloadBytes: number;
+  /** undefined: generated into the state directory on first start. */
+  token: string | undefined;
 }
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
 interface RawOptions {
-  redis: string;
+  redis?: string;
   prefix: string;
+  instance: string;
+  stateDir: string;
   listen: string;
   interval: string;
   timeout: string;
   resync: string;
+  saveInterval: string;
+  forgetAfter: string;
+  maxTargets: string;
   payloadSize: string;
+  token?: string;
 }
 
-/** Parses argv (node, script, ...args) and NETPING_* variables; throws InvalidInputError, or CommanderError for --help/--version. */
+/**
+ * Parses argv (node, script, ...args) and NETPING_* variables; throws
+ * InvalidInputError, or CommanderError for --help/--version.
+ */
 export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
   const program = new Command('netpingd')
     .description(
-      'Pings every target in a Redis set, live; serves a table at / and Prometheus metrics at /metrics.',
+      'Pings every target, live; serves a table at / and Prometheus metrics at /metrics. ' +
+        'Targets come from a Redis set (--redis) or, without Redis, from the state directory, ' +
+        'changed through the control API (npcli).',
     )
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .allowExcessArguments(false)
     .addOption(
-      opt(
+      new Option(
         '--redis <url>',
-        'Redis URL (redis://, rediss://, with password and db)',
-        'NETPING_REDIS_URL',
-        DEFAULT_REDIS_URL,
-      ),
+        'take targets from this Redis (redis://, rediss://, with password and db); default: embedded store',
+      ).env('NETPING_REDIS_URL'),
     )
     .addOption(
       opt(
@@ -54,6 +71,22 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         'prefix of every Redis key and channel',
         'NETPING_PREFIX',
         'netping',
+      ),
+    )
+    .addOption(
+      opt(
+        '--instance <id>',
+        'this daemon among several on one Redis: its statistics are kept under this id',
+        'NETPING_INSTANCE',
+        hostname(),
+      ),
+    )
+    .addOption(
+      opt(
+        '--state-dir <dir>',
+        'where state is kept: last known targets, statistics without Redis, the API token',
+        'NETPING_STATE_DIR',
+        defaultStateDir(),
       ),
     )
     .addOption(
@@ -85,11 +118,41 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--save-interval <duration>',
+        'save statistics this often (and at shutdown)',
+        'NETPING_SAVE_INTERVAL',
+        '5s',
+      ),
+    )
+    .addOption(
+      opt(
+        '--forget-after <duration>',
+        "drop a removed target's saved statistics after this long",
+        'NETPING_FORGET_AFTER',
+        '10m',
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-targets <n>',
+        'refuse to probe more targets than this',
+        'NETPING_MAX_TARGETS',
+        '20000',
+      ),
+    )
+    .addOption(
+      opt(
         '--payload-size <bytes>',
         `ICMP payload bytes (${MIN_PAYLOAD_BYTES}-1400)`,
         'NETPING_PAYLOAD_SIZE',
         String(DEFAULT_PAYLOAD_BYTES),
       ),
+    )
+    .addOption(
+      new Option(
+        '--token <token>',
+        'control API bearer token (default: generated into the state directory)',
+      ).env('NETPING_TOKEN'),
     );
   try {
     program.parse([...argv], { from: 'node' });
@@ -97,27 +160,28 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     if (
       err instanceof CommanderError &&
       (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
-    )
+    ) {
       throw err;
+    }
     if (err instanceof CommanderError)
       throw new InvalidInputError(err.message.replace(/^error: /, ''));
     throw err;
   }
   const o = program.opts<RawOptions>();
-  const payloadBytes = Number(o.payloadSize);
-  if (!Number.isInteger(payloadBytes) || payloadBytes < MIN_PAYLOAD_BYTES || payloadBytes > 1400) {
-    throw new InvalidInputError(
-      `invalid payload size '${o.payloadSize}': a whole number from ${MIN_PAYLOAD_BYTES} to 1400`,
-    );
-  }
   return {
-    redisUrl: validateRedisUrl(o.redis),
+    redisUrl: o.redis === undefined ? undefined : validateRedisUrl(o.redis),
     keys: keysFor(o.prefix),
+    instance: validateInstance(o.instance),
+    stateDir: o.stateDir,
     listen: parseListen(o.listen),
     intervalMs: parseBoundedDurationMs(o.interval, 'interval', 10, 3_600_000),
     timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', 1, 60_000),
     resyncMs: parseBoundedDurationMs(o.resync, 'resync period', 100, 3_600_000),
-    payloadBytes,
+    saveIntervalMs: parseBoundedDurationMs(o.saveInterval, 'save interval', 100, 3_600_000),
+    forgetAfterMs: parseBoundedDurationMs(o.forgetAfter, 'forget-after period', 1, 30 * 86_400_000),
+    maxTargets: wholeNumber(o.maxTargets, 'target limit', 1, 1_000_000),
+    payloadBytes: wholeNumber(o.payloadSize, 'payload size', MIN_PAYLOAD_BYTES, 1400),
+    token: validateToken(o.token),
   };
 }
 
@@ -125,18 +189,35 @@ function opt(flags: string, description: string, envName: string, fallback: stri
   return new Option(flags, description).env(envName).default(fallback);
 }
 
+function wholeNumber(text: string, what: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) {
+    throw new InvalidInputError(`invalid ${what} '${text}': a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function validateToken(token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  if (!/^[\x21-\x7e]{16,256}$/.test(token)) {
+    throw new InvalidInputError('invalid token: use 16-256 printable ASCII characters, no spaces');
+  }
+  return token;
+}
+
 export function validateRedisUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
+    // Not echoed: it may hold a password.
     throw new InvalidInputError(
-      `invalid Redis URL '${url}': expected redis://[user:password@]host[:port][/db]`,
+      'invalid Redis URL: expected redis://[user:password@]host[:port][/db]',
     );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new InvalidInputError(
-      `invalid Redis URL '${url}': the scheme must be redis:// or rediss://`,
+      `invalid Redis URL: the scheme must be redis:// or rediss://, not ${parsed.protocol}//`,
     );
   }
   return url;

@@ -19,6 +19,13 @@ export interface TargetSyncOptions {
   readonly store: TargetStore;
   readonly sink: TargetSink;
   readonly settings: ProbeSettings;
+  /** Members past this many (in sorted order) are reported, not probed. */
+  readonly maxTargets: number;
+  /** Where the last list read is kept for a start without the store. */
+  readonly cache?: {
+    load(): Promise<string[] | undefined>;
+    save(members: readonly string[]): Promise<void>;
+  };
   readonly log: (line: string) => void;
 }
 
@@ -31,6 +38,8 @@ export class TargetSync {
   #running: Promise<void> | undefined;
   #again = false;
   #storeFailing = false;
+  #loadedOnce = false;
+  #reportedOverLimit = false;
   /** Resolves when the first successful read has been applied. */
   readonly firstLoad: Promise<void>;
   #markLoaded: () => void = () => {};
@@ -77,7 +86,21 @@ export class TargetSync {
     if (this.#storeFailing) this.#opts.log('target store is back; targets re-read');
     this.#storeFailing = false;
     this.apply(members);
+    this.#loadedOnce = true;
     this.#markLoaded();
+    await this.#opts.cache?.save(members).catch((err: unknown) => {
+      this.#opts.log(
+        `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    });
+  }
+
+  /** Before the store first answers: probe the targets last read, if any were kept. */
+  async applyCached(): Promise<number> {
+    const cached = await this.#opts.cache?.load();
+    if (!cached || this.#loadedOnce) return 0;
+    this.apply(cached);
+    return cached.length;
   }
 
   /** Makes the sink hold exactly the valid members. */
@@ -98,6 +121,23 @@ export class TargetSync {
           );
         }
       }
+    }
+    if (wanted.size > this.#opts.maxTargets) {
+      const over = [...wanted.keys()].sort().slice(this.#opts.maxTargets);
+      for (const key of over) {
+        wanted.delete(key);
+        if (invalid.length < MAX_INVALID_KEPT) {
+          invalid.push({
+            member: key,
+            error: `over the limit of ${this.#opts.maxTargets} targets (--max-targets)`,
+          });
+        }
+      }
+      if (!this.#reportedOverLimit)
+        this.#opts.log(
+          `${over.length} targets over the limit of ${this.#opts.maxTargets} are not probed`,
+        );
+      this.#reportedOverLimit = true;
     }
     this.#invalid = invalid;
     const sink = this.#opts.sink;

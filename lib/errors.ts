@@ -6,7 +6,7 @@ export const ExitCode = {
   failure: 1, // a runtime failure, e.g. a name that does not resolve
   usage: 2, // bad input on the command line: nothing was written
   store: 3, // Redis unreachable
-  permission: 4, // no raw-socket privilege
+  permission: 4, // not permitted: no raw-socket privilege, or no valid API token
   listen: 5, // HTTP address unusable
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -36,6 +36,11 @@ export class StoreUnavailableError extends NetpingError {
 
 /** Raw sockets need root or CAP_NET_RAW. */
 export class PermissionError extends NetpingError {
+  override readonly exitCode = ExitCode.permission;
+}
+
+/** The daemon's control API refused our token. */
+export class UnauthorizedError extends NetpingError {
   override readonly exitCode = ExitCode.permission;
 }
 

@@ -4,11 +4,14 @@
 import { Hono } from 'hono';
 import type { DaemonReport } from '../report.js';
 import { renderSummaryTable } from '../render/summary-table.js';
+import { addControlRoutes, type ControlDeps } from './control.js';
 
 export interface AppDeps {
   report: () => DaemonReport;
   metrics: () => Promise<string>;
   metricsContentType: string;
+  /** The control API; without it the app is read-only. */
+  control?: ControlDeps;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -20,6 +23,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.get('/api/targets', (c) => c.json(deps.report()));
   app.get('/healthz', (c) => c.text('ok\n'));
+  if (deps.control) addControlRoutes(app, deps.control);
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => {
     console.error(`netpingd: HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`);

@@ -7,6 +7,8 @@
 // never print the same.
 
 export const BUCKETS_PER_DOUBLING = 8;
+/** Names this bucket layout in saved statistics; change it when the bounds change. */
+export const BUCKET_LAYOUT = 'log2/8 from 2^(-133/8) s to 64 s, 4 significant digits';
 const FIRST_EXPONENT = -133; // 2^(-133/8) s ≈ 10.0 µs
 const LAST_EXPONENT = 48; // 2^(48/8) s = 64 s
 
@@ -54,6 +56,24 @@ export class LatencyHistogram {
 
   get sumSeconds(): number {
     return this.#sumSeconds;
+  }
+
+  /** Bucket index → count, non-empty buckets only (index BUCKET_BOUNDS_SECONDS.length is +Inf). */
+  sparseCounts(): Record<number, number> {
+    const out: Record<number, number> = {};
+    this.#counts.forEach((c, i) => {
+      if (c > 0) out[i] = c;
+    });
+    return out;
+  }
+
+  /** Adds counts saved earlier by sparseCounts(). */
+  addCounts(counts: Readonly<Record<number, number>>, sumSeconds: number): void {
+    for (const [index, count] of Object.entries(counts)) {
+      this.#counts[Number(index)]! += count;
+      this.#count += count;
+    }
+    this.#sumSeconds += sumSeconds;
   }
 
   /**

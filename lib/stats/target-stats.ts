@@ -1,5 +1,6 @@
-import { LatencyHistogram, type HistogramSnapshot } from './histogram.js';
+import { BUCKET_LAYOUT, LatencyHistogram, type HistogramSnapshot } from './histogram.js';
 import { TimeWeightedAverage } from './moving-average.js';
+import { SAVED_STATS_VERSION, type SavedAverage, type SavedStats } from './saved-stats.js';
 
 const MINUTE_MS = 60_000;
 
@@ -47,6 +48,64 @@ export class TargetStats {
 
   recordDuplicate(): void {
     this.duplicates++;
+  }
+
+  /** The saved form; `nowMs` is this clock's now, `wallNowMs` the wall clock's. */
+  toSaved(nowMs: number, wallNowMs: number): SavedStats {
+    const average = (a: TimeWeightedAverage): SavedAverage | null =>
+      a.value === undefined ? null : { value: a.value, ageMs: Math.max(0, nowMs - a.lastAtMs!) };
+    const has = this.received > 0;
+    return {
+      v: SAVED_STATS_VERSION,
+      savedAt: wallNowMs,
+      sent: this.sent,
+      received: this.received,
+      lost: this.lost,
+      late: this.late,
+      duplicates: this.duplicates,
+      errors: Object.fromEntries(this.errors),
+      minMs: has ? this.minMs : null,
+      maxMs: has ? this.maxMs : null,
+      lastMs: this.lastMs ?? null,
+      sumMs: this.#sumMs,
+      averages: {
+        '15m': average(this.avg15m),
+        '6h': average(this.avg6h),
+        '24h': average(this.avg24h),
+      },
+      histogram: {
+        layout: BUCKET_LAYOUT,
+        counts: this.histogram.sparseCounts(),
+        sumSeconds: this.histogram.sumSeconds,
+      },
+    };
+  }
+
+  /**
+   * Adds statistics saved before (by an earlier run, or before a remove) to
+   * what this run has counted since, so counters continue across restarts.
+   */
+  mergeSaved(saved: SavedStats, nowMs: number, wallNowMs: number): void {
+    this.sent += saved.sent;
+    this.received += saved.received;
+    this.lost += saved.lost;
+    this.late += saved.late;
+    this.duplicates += saved.duplicates;
+    for (const [reason, n] of Object.entries(saved.errors))
+      this.errors.set(reason, (this.errors.get(reason) ?? 0) + n);
+    if (saved.minMs !== null && saved.minMs < this.minMs) this.minMs = saved.minMs;
+    if (saved.maxMs !== null && saved.maxMs > this.maxMs) this.maxMs = saved.maxMs;
+    this.lastMs ??= saved.lastMs ?? undefined;
+    this.#sumMs += saved.sumMs;
+    const elapsed = Math.max(0, wallNowMs - saved.savedAt);
+    const pairs: [TimeWeightedAverage, SavedAverage | null][] = [
+      [this.avg15m, saved.averages['15m']],
+      [this.avg6h, saved.averages['6h']],
+      [this.avg24h, saved.averages['24h']],
+    ];
+    for (const [live, old] of pairs)
+      if (old) live.mergeEarlier(old.value, nowMs - elapsed - old.ageMs);
+    this.histogram.addCounts(saved.histogram.counts, saved.histogram.sumSeconds);
   }
 
   snapshot(): TargetStatsSnapshot {

@@ -10,6 +10,8 @@ export interface Keys {
   readonly targets: string;
   /** Where every change to `targets` is announced. */
   readonly events: string;
+  /** The hash of one daemon instance's saved statistics, member → JSON. */
+  stats(instance: string): string;
 }
 
 export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
@@ -18,5 +20,22 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
       `invalid prefix '${prefix}': use 1-64 characters from A-Z a-z 0-9 _ . : -`,
     );
   }
-  return { prefix, targets: `${prefix}:targets`, events: `${prefix}:events` };
+  return {
+    prefix,
+    targets: `${prefix}:targets`,
+    events: `${prefix}:events`,
+    stats: (instance) => `${prefix}:stats:${instance}`,
+  };
+}
+
+const INSTANCE = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** Names one daemon among several sharing a Redis; the host name by default. */
+export function validateInstance(instance: string): string {
+  if (!INSTANCE.test(instance)) {
+    throw new InvalidInputError(
+      `invalid instance id '${instance.slice(0, 100)}': use 1-100 characters from A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return instance;
 }

@@ -3,6 +3,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { Keys } from './keys.js';
+import type { StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
 
 export interface RedisStoreOptions {
@@ -14,8 +15,12 @@ export interface RedisStoreOptions {
    * and run late, see ioredis' 70 s default).
    */
   readonly mode: 'cli' | 'daemon';
+  /** The daemon instance whose statistics loadStats/saveStats read and write. */
+  readonly instance?: string;
   readonly onLog?: (line: string) => void;
 }
+
+const STATS_FIELDS_PER_COMMAND = 500;
 
 const CLI_TIMEOUT_MS = 3000;
 
@@ -31,7 +36,7 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
 }
 
-export class RedisTargetStore implements TargetStore {
+export class RedisTargetStore implements TargetStore, StatsStore {
   readonly #opts: RedisStoreOptions;
   readonly #client: Redis;
   #subscriber: Redis | undefined;
@@ -93,6 +98,30 @@ export class RedisTargetStore implements TargetStore {
     const [err, count] = result?.[0] ?? [new Error('transaction aborted'), 0];
     if (err) throw this.#unavailable(err);
     return Number(count);
+  }
+
+  #statsKey(): string {
+    if (this.#opts.instance === undefined)
+      throw new Error('RedisTargetStore: no instance for statistics');
+    return this.#opts.keys.stats(this.#opts.instance);
+  }
+
+  async loadStats(): Promise<Map<string, string>> {
+    const all = await this.#run(() => this.#client.hgetall(this.#statsKey()));
+    return new Map(Object.entries(all));
+  }
+
+  async saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    const key = this.#statsKey();
+    const fields = [...entries].flat();
+    await this.#run(async () => {
+      const pipeline = this.#client.pipeline();
+      for (let i = 0; i < fields.length; i += 2 * STATS_FIELDS_PER_COMMAND) {
+        pipeline.hset(key, ...fields.slice(i, i + 2 * STATS_FIELDS_PER_COMMAND));
+      }
+      if (forget.length > 0) pipeline.hdel(key, ...forget);
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
   }
 
   async watch(onChange: () => void): Promise<void> {

@@ -251,7 +251,7 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
   it('exits 1 when removing something that is not there', async () => {
     const r = await cli('remove', 'ghost');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /no target matches 'ghost'/);
+    assert.match(r.stderr, /no target matches "ghost"/);
     assert.deepEqual(await redis.smembers(`${prefix}:targets`), ['keep@127.0.0.1']);
   });
 

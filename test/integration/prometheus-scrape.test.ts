@@ -58,6 +58,8 @@ void test('Prometheus scrapes netpingd: loopback p50 under 10 ms, no loss', asyn
       prefix,
       '--interval',
       '0.2',
+      '--state-dir',
+      path.join(dir, 'state'),
     ]);
     processes.push(daemon);
 

@@ -75,6 +75,11 @@ function readableAppDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** A state directory user nobody can create (under the sticky /tmp); removed by the test. */
+function stateDirFor(prefix: string): string {
+  return path.join(tmpdir(), `netping-state-${prefix}`);
+}
+
 function daemonArgs(appDir: string, port: number, redisUrl: string, prefix: string): string[] {
   return [
     process.execPath,
@@ -87,6 +92,8 @@ function daemonArgs(appDir: string, port: number, redisUrl: string, prefix: stri
     prefix,
     '--interval',
     '0.2',
+    '--state-dir',
+    stateDirFor(prefix),
   ];
 }
 
@@ -130,6 +137,7 @@ void test('as user nobody with only CAP_NET_RAW, netpingd pings 127.0.0.1', asyn
     await daemon?.stop();
     app.cleanup();
     redisDeletePrefix(redisUrl, prefix);
+    rmSync(stateDirFor(prefix), { recursive: true, force: true });
   }
 });
 
@@ -159,5 +167,6 @@ void test('without CAP_NET_RAW, netpingd exits 4 with one line naming CAP_NET_RA
     await daemon?.stop();
     app.cleanup();
     redisDeletePrefix(redisUrl, prefix);
+    rmSync(stateDirFor(prefix), { recursive: true, force: true });
   }
 });

@@ -1,6 +1,9 @@
 // Runs netpingd and npcli as real processes, the way users do.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CLI_JS, DAEMON_JS } from './env.js';
 
 export interface CliResult {
@@ -53,6 +56,8 @@ export interface RunningDaemon {
   readonly child: ChildProcess;
   readonly baseUrl: string;
   readonly log: () => string;
+  /** Its --state-dir: a temporary one unless the caller gave one. */
+  readonly stateDir: string;
   /** SIGTERM, then SIGKILL after a grace period; resolves to the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -62,13 +67,25 @@ export async function startDaemon(
   env: NodeJS.ProcessEnv = {},
   startTimeoutMs = 10_000,
 ): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [DAEMON_JS, '--listen', '127.0.0.1:0', ...args], {
-    env: { ...cleanEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const given = args.indexOf('--state-dir');
+  const ownStateDir = given < 0 ? mkdtempSync(path.join(tmpdir(), 'netping-state-')) : undefined;
+  const stateDir = ownStateDir ?? args[given + 1]!;
+  const child = spawn(
+    process.execPath,
+    [DAEMON_JS, '--listen', '127.0.0.1:0', '--state-dir', stateDir, ...args],
+    {
+      env: { ...cleanEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (ownStateDir) rmSync(ownStateDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`netpingd did not start in ${startTimeoutMs} ms:\n${log}`)),
@@ -91,6 +108,7 @@ export async function startDaemon(
     child,
     baseUrl: `http://127.0.0.1:${port}`,
     log: () => log,
+    stateDir,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);

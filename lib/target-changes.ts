@@ -1,36 +1,44 @@
-// npcli's commands: each takes its inputs and returns data; rendering and
-// exiting happen in main.ts.
+// Changes to the target list, the same for npcli and the daemon's control
+// API: each takes a TargetStore and user input, checks all of the input
+// before writing anything, and returns what it did as data.
 
-import { fetchReport } from './daemon-client.js';
-import { InvalidInputError, NetpingError } from '../lib/errors.js';
-import { compareAddresses } from '../lib/address.js';
-import type { DaemonReport, InvalidMember } from '../lib/report.js';
-import { resolveTargetRequest, type Lookup } from '../lib/resolve.js';
-import type { TargetStore } from '../lib/store/target-store.js';
-import { canonicalAddress, familyOf } from '../lib/address.js';
-import { parseTargetKey, targetKey, type Target } from '../lib/target.js';
+import { canonicalAddress, compareAddresses, familyOf } from './address.js';
+import { InvalidInputError, NetpingError } from './errors.js';
+import type { InvalidMember } from './report.js';
+import { resolveTargetRequest, type Lookup } from './resolve.js';
+import type { TargetStore } from './store/target-store.js';
+import { parseTargetKey, targetKey, type Target } from './target.js';
 
 export interface ChangeResult {
   member: string;
   changed: boolean;
 }
 
+/** Thrown when a remove names nothing in the set. */
+export class NoSuchTargetError extends NetpingError {}
+
+/** Thrown when an add would take the list past its limit; nothing is written. */
+export class TargetLimitError extends InvalidInputError {}
+
 /** Resolves every argument first, so a bad one writes nothing. */
 export async function addTargets(
   store: TargetStore,
   args: readonly string[],
-  lookup?: Lookup,
+  opts: { lookup?: Lookup; maxTargets?: number } = {},
 ): Promise<ChangeResult[]> {
   const targets: Target[] = [];
-  for (const arg of args) targets.push(...(await resolveTargetRequest(arg, lookup)));
+  for (const arg of args) targets.push(...(await resolveTargetRequest(arg, opts.lookup)));
   const members = [...new Set(targets.map(targetKey))];
   const before = new Set(await store.members());
+  const after = before.size + members.filter((m) => !before.has(m)).length;
+  if (opts.maxTargets !== undefined && after > opts.maxTargets) {
+    throw new TargetLimitError(
+      `too many targets: ${after} would exceed the limit of ${opts.maxTargets} (--max-targets)`,
+    );
+  }
   await store.add(members);
   return members.map((member) => ({ member, changed: !before.has(member) }));
 }
-
-/** Thrown when a remove names nothing in the set. */
-export class NoSuchTargetError extends NetpingError {}
 
 /**
  * Removes by name, by address, or by name@address. Every argument must match
@@ -46,8 +54,11 @@ export async function removeTargets(
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
     const matches = parsed.filter(({ member, target }) => matchesSelector(arg, member, target));
-    if (matches.length === 0)
-      throw new NoSuchTargetError(`no target matches '${arg}' (see npcli list)`);
+    if (matches.length === 0) {
+      throw new NoSuchTargetError(
+        `no target matches ${JSON.stringify(arg.slice(0, 200))} (see npcli list)`,
+      );
+    }
     matches.forEach((m) => chosen.add(m.member));
   }
   await store.remove([...chosen]);
@@ -96,8 +107,4 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
     (a, b) => compareAddresses(a.address, b.address) || a.name.localeCompare(b.name),
   );
   return result;
-}
-
-export function daemonStats(url: string): Promise<DaemonReport> {
-  return fetchReport(url);
 }

@@ -1,0 +1,124 @@
+// Saves every target's statistics every few seconds and at shutdown, and
+// restores them: at start into the targets being probed, later into a target
+// that comes back (a restart, or a remove followed by an add within the
+// grace period). Nothing is saved before the old statistics have been read,
+// so a daemon that starts while its store is down never overwrites them.
+
+import { parseSavedStats, type SavedStats } from '../lib/stats/saved-stats.js';
+import type { TargetStats } from '../lib/stats/target-stats.js';
+import type { StatsStore } from '../lib/store/stats-store.js';
+
+export interface StatsKeeperOptions {
+  readonly store: StatsStore;
+  /** The targets being probed now. */
+  readonly live: () => Iterable<{ readonly key: string; readonly stats: TargetStats }>;
+  readonly nowMs: () => number; // the engine's monotonic clock
+  readonly wallNowMs: () => number;
+  readonly forgetAfterMs: number;
+  readonly log: (line: string) => void;
+}
+
+interface Held {
+  readonly saved: SavedStats;
+  readonly sinceWallMs: number;
+}
+
+const TARGETS_PER_SLICE = 500; // serialise in slices, yielding between, to keep probes on time
+
+export class StatsKeeper {
+  readonly #opts: StatsKeeperOptions;
+  #loaded = false;
+  readonly #held = new Map<string, Held>();
+  /** Expired entries still to delete from the store (a failed save retries them). */
+  readonly #toForget = new Set<string>();
+  #saving: Promise<void> | undefined;
+
+  constructor(opts: StatsKeeperOptions) {
+    this.#opts = opts;
+  }
+
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** Reads the saved statistics once; false while the store cannot be read. */
+  async load(): Promise<boolean> {
+    if (this.#loaded) return true;
+    let entries: Map<string, string>;
+    try {
+      entries = await this.#opts.store.loadStats();
+    } catch (err) {
+      this.#opts.log(
+        `cannot read saved statistics yet: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return false;
+    }
+    const live = new Map([...this.#opts.live()].map((t) => [t.key, t.stats]));
+    let restored = 0;
+    for (const [key, text] of entries) {
+      let saved: SavedStats;
+      try {
+        saved = parseSavedStats(text);
+      } catch (err) {
+        this.#opts.log(
+          `skipping saved statistics of ${JSON.stringify(key.slice(0, 200))}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        continue;
+      }
+      const stats = live.get(key);
+      if (stats) {
+        stats.mergeSaved(saved, this.#opts.nowMs(), this.#opts.wallNowMs());
+        restored++;
+      } else {
+        this.#held.set(key, { saved, sinceWallMs: this.#opts.wallNowMs() });
+      }
+    }
+    this.#loaded = true;
+    this.#opts.log(
+      `restored statistics of ${restored} targets; holding ${this.#held.size} of targets not present`,
+    );
+    return true;
+  }
+
+  /** Saved statistics for a target being added, if any; they are handed over once. */
+  take(key: string): SavedStats | undefined {
+    const held = this.#held.get(key);
+    this.#held.delete(key);
+    this.#toForget.delete(key);
+    return held?.saved;
+  }
+
+  /** Keeps a removed target's statistics for the grace period. */
+  release(key: string, stats: TargetStats): void {
+    const wall = this.#opts.wallNowMs();
+    this.#held.set(key, { saved: stats.toSaved(this.#opts.nowMs(), wall), sinceWallMs: wall });
+  }
+
+  /** Saves now; concurrent calls share one save. */
+  save(): Promise<void> {
+    this.#saving ??= this.#save().finally(() => (this.#saving = undefined));
+    return this.#saving;
+  }
+
+  async #save(): Promise<void> {
+    if (!(await this.load())) return;
+    const entries = new Map<string, string>();
+    const wall = this.#opts.wallNowMs();
+    let n = 0;
+    for (const { key, stats } of [...this.#opts.live()]) {
+      entries.set(key, JSON.stringify(stats.toSaved(this.#opts.nowMs(), wall)));
+      if (++n % TARGETS_PER_SLICE === 0) await new Promise((r) => setImmediate(r));
+    }
+    for (const [key, held] of this.#held) {
+      if (wall - held.sinceWallMs > this.#opts.forgetAfterMs) {
+        this.#toForget.add(key);
+        this.#held.delete(key);
+      } else if (!entries.has(key)) {
+        entries.set(key, JSON.stringify(held.saved));
+      }
+    }
+    const forget = [...this.#toForget].filter((key) => !entries.has(key));
+    await this.#opts.store.saveStats(entries, forget);
+    forget.forEach((key) => this.#toForget.delete(key));
+  }
+}

@@ -1,0 +1,83 @@
+// The control API: POST /api/targets and DELETE /api/targets/:selector change
+// the target list through the daemon's TargetStore, with the same code as
+// npcli. Writes need the bearer token; reads stay open.
+
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { NetpingError, ResolveError, StoreUnavailableError } from '../errors.js';
+import { tokenMatches } from '../state/token.js';
+import type { TargetStore } from '../store/target-store.js';
+import { addTargets, NoSuchTargetError, removeTargets } from '../target-changes.js';
+
+export interface ControlDeps {
+  readonly store: TargetStore;
+  readonly token: string;
+  readonly maxTargets: number;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_TARGETS_PER_REQUEST = 1000;
+const MAX_TARGET_TEXT = 400;
+
+export function addControlRoutes(app: Hono, deps: ControlDeps): void {
+  const authorized = (c: Context): boolean => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer (\S+)$/.exec(header);
+    return tokenMatches(m?.[1], deps.token);
+  };
+  const unauthorized = (c: Context): Response =>
+    c.json({ error: 'missing or wrong bearer token' }, 401, { 'WWW-Authenticate': 'Bearer' });
+
+  app.get('/api/members', async (c) => c.json({ members: await deps.store.members() }));
+
+  app.post(
+    '/api/targets',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413),
+    }),
+    async (c) => {
+      if (!authorized(c)) return unauthorized(c);
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return c.json({ error: 'the body is not JSON' }, 400);
+      }
+      const targets = (body as { targets?: unknown } | null)?.targets;
+      if (
+        !Array.isArray(targets) ||
+        targets.length === 0 ||
+        targets.length > MAX_TARGETS_PER_REQUEST ||
+        !targets.every((t): t is string => typeof t === 'string' && t.length <= MAX_TARGET_TEXT)
+      ) {
+        return c.json(
+          {
+            error: `expected {"targets": [...]} with 1-${MAX_TARGETS_PER_REQUEST} strings of at most ${MAX_TARGET_TEXT} characters`,
+          },
+          400,
+        );
+      }
+      return respond(c, () => addTargets(deps.store, targets, { maxTargets: deps.maxTargets }));
+    },
+  );
+
+  app.delete('/api/targets/:selector', async (c) => {
+    if (!authorized(c)) return unauthorized(c);
+    const selector = c.req.param('selector');
+    return respond(c, () => removeTargets(deps.store, [selector]));
+  });
+}
+
+async function respond(c: Context, change: () => Promise<unknown>): Promise<Response> {
+  try {
+    return c.json({ results: await change() });
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    if (err instanceof NoSuchTargetError) return c.json({ error }, 404);
+    if (err instanceof ResolveError) return c.json({ error }, 422);
+    if (err instanceof StoreUnavailableError) return c.json({ error }, 503);
+    if (err instanceof NetpingError && err.exitCode === 2) return c.json({ error }, 400);
+    throw err;
+  }
+}

@@ -1,0 +1,39 @@
+// The last target list read from Redis, kept in the state directory so a
+// daemon that starts while Redis is down pings what it last knew.
+
+import path from 'node:path';
+import { readJsonFile, writeFileAtomic } from './json-file.js';
+
+const VERSION = 1;
+
+export class TargetCache {
+  readonly #file: string;
+  #lastWritten = '';
+
+  /** One cache per key prefix: daemons of several deployments may share a state directory. */
+  constructor(stateDir: string, prefix: string) {
+    this.#file = path.join(stateDir, `targets-cache.${prefix}.json`);
+  }
+
+  /** The cached members, or undefined when there is no usable cache. */
+  async load(): Promise<string[] | undefined> {
+    let raw: unknown;
+    try {
+      raw = await readJsonFile(this.#file);
+    } catch {
+      return undefined; // a damaged cache is no worse than none: Redis has the truth
+    }
+    const members = (raw as { version?: unknown; members?: unknown } | undefined)?.members;
+    if ((raw as { version?: unknown } | undefined)?.version !== VERSION || !Array.isArray(members))
+      return undefined;
+    return members.filter((m): m is string => typeof m === 'string');
+  }
+
+  /** Writes the members if they differ from what was written last. */
+  async save(members: readonly string[]): Promise<void> {
+    const text = JSON.stringify({ version: VERSION, members: [...members].sort() });
+    if (text === this.#lastWritten) return;
+    await writeFileAtomic(this.#file, text);
+    this.#lastWritten = text;
+  }
+}

@@ -1,0 +1,132 @@
+// The store for a machine without Redis: targets and statistics in two JSON
+// files in the state directory, changed only through this process (the
+// daemon's control API), so its own notices are all the notices there are.
+
+import path from 'node:path';
+import { NetpingError } from '../errors.js';
+import { readJsonFile, writeFileAtomic } from '../state/json-file.js';
+import type { StatsStore } from './stats-store.js';
+import type { TargetStore } from './target-store.js';
+
+const FORMAT_VERSION = 1;
+export const TARGETS_FILE = 'targets.json';
+export const STATS_FILE = 'stats.json';
+
+/** A state file that cannot be read: the daemon stops rather than start with its targets lost. */
+export class EmbeddedStoreError extends NetpingError {}
+
+export class EmbeddedStore implements TargetStore, StatsStore {
+  readonly up = true;
+  readonly #dir: string;
+  #members: Set<string>;
+  #stats: Map<string, string>;
+  readonly #listeners: (() => void)[] = [];
+  // Writes are chained so that two changes never write the file at once.
+  #writing: Promise<void> = Promise.resolve();
+
+  private constructor(dir: string, members: Set<string>, stats: Map<string, string>) {
+    this.#dir = dir;
+    this.#members = members;
+    this.#stats = stats;
+  }
+
+  static async open(dir: string): Promise<EmbeddedStore> {
+    const members = await readVersioned(path.join(dir, TARGETS_FILE), 'members');
+    const stats = await readVersioned(path.join(dir, STATS_FILE), 'stats');
+    return new EmbeddedStore(
+      dir,
+      new Set(
+        Array.isArray(members) ? members.filter((m): m is string => typeof m === 'string') : [],
+      ),
+      new Map(
+        isRecord(stats)
+          ? Object.entries(stats).filter((e): e is [string, string] => typeof e[1] === 'string')
+          : [],
+      ),
+    );
+  }
+
+  get location(): string {
+    return this.#dir;
+  }
+
+  members(): Promise<string[]> {
+    return Promise.resolve([...this.#members]);
+  }
+
+  async add(members: readonly string[]): Promise<number> {
+    const fresh = members.filter((m) => !this.#members.has(m));
+    if (fresh.length === 0) return 0;
+    const next = new Set([...this.#members, ...fresh]);
+    await this.#write(TARGETS_FILE, { members: [...next] });
+    this.#members = next;
+    this.#notify();
+    return fresh.length;
+  }
+
+  async remove(members: readonly string[]): Promise<number> {
+    const present = members.filter((m) => this.#members.has(m));
+    if (present.length === 0) return 0;
+    const next = new Set(this.#members);
+    present.forEach((m) => next.delete(m));
+    await this.#write(TARGETS_FILE, { members: [...next] });
+    this.#members = next;
+    this.#notify();
+    return present.length;
+  }
+
+  watch(onChange: () => void): Promise<void> {
+    this.#listeners.push(onChange);
+    onChange();
+    return Promise.resolve();
+  }
+
+  loadStats(): Promise<Map<string, string>> {
+    return Promise.resolve(new Map(this.#stats));
+  }
+
+  async saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    const next = new Map(this.#stats);
+    for (const [k, v] of entries) next.set(k, v);
+    for (const k of forget) next.delete(k);
+    await this.#write(STATS_FILE, { stats: Object.fromEntries(next) });
+    this.#stats = next;
+  }
+
+  close(): Promise<void> {
+    return this.#writing;
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  #write(file: string, body: Record<string, unknown>): Promise<void> {
+    const text = JSON.stringify({ version: FORMAT_VERSION, ...body });
+    const write = this.#writing.then(() => writeFileAtomic(path.join(this.#dir, file), text));
+    this.#writing = write.catch(() => {});
+    return write;
+  }
+}
+
+async function readVersioned(file: string, field: string): Promise<unknown> {
+  let raw: unknown;
+  try {
+    raw = await readJsonFile(file);
+  } catch (err) {
+    throw new EmbeddedStoreError(
+      `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw) || raw.version !== FORMAT_VERSION) {
+    throw new EmbeddedStoreError(
+      `cannot read ${file}: not a version ${FORMAT_VERSION} netping file`,
+    );
+  }
+  return raw[field];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

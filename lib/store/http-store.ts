@@ -1,0 +1,90 @@
+// A TargetStore that is a running netpingd's control API: what npcli uses
+// when no Redis is configured (the daemon's embedded store), or with --url.
+
+import {
+  InvalidInputError,
+  ResolveError,
+  StoreUnavailableError,
+  UnauthorizedError,
+} from '../errors.js';
+import { NoSuchTargetError } from '../target-changes.js';
+import type { TargetStore } from './target-store.js';
+
+const TIMEOUT_MS = 5000;
+
+export class HttpTargetStore implements TargetStore {
+  readonly up = true;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | undefined,
+    private readonly tokenHint: string,
+  ) {}
+
+  async members(): Promise<string[]> {
+    const body = (await this.#call('GET', '/api/members')) as { members?: unknown };
+    if (!Array.isArray(body.members))
+      throw new StoreUnavailableError(`netpingd at ${this.baseUrl} sent no member list`);
+    return body.members.filter((m): m is string => typeof m === 'string');
+  }
+
+  async add(members: readonly string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    const body = (await this.#call('POST', '/api/targets', { targets: members })) as {
+      results?: { changed?: boolean }[];
+    };
+    return (body.results ?? []).filter((r) => r.changed).length;
+  }
+
+  async remove(members: readonly string[]): Promise<number> {
+    for (const member of members)
+      await this.#call('DELETE', `/api/targets/${encodeURIComponent(member)}`);
+    return members.length;
+  }
+
+  watch(): Promise<void> {
+    return Promise.reject(new Error('HttpTargetStore cannot watch'));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async #call(method: string, path: string, json?: unknown): Promise<unknown> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers,
+        body: json === undefined ? undefined : JSON.stringify(json),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      const cause =
+        err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new StoreUnavailableError(`cannot reach netpingd at ${this.baseUrl}: ${cause}`);
+    }
+    const body = (await response.json().catch(() => ({}))) as { error?: unknown };
+    if (response.ok) return body;
+    const error =
+      typeof body.error === 'string' ? body.error : `${response.status} ${response.statusText}`;
+    switch (response.status) {
+      case 400:
+      case 413:
+        throw new InvalidInputError(error);
+      case 401:
+        throw new UnauthorizedError(
+          `netpingd at ${this.baseUrl} refused the change: ${error}; ${this.tokenHint}`,
+        );
+      case 404:
+        throw new NoSuchTargetError(error);
+      case 422:
+        throw new ResolveError(error);
+      default:
+        throw new StoreUnavailableError(`netpingd at ${this.baseUrl}: ${error}`);
+    }
+  }
+}
