@@ -51,7 +51,7 @@ export class ListenError extends NetpingError {
 
 /** The daemon's HTTP API answered with an error or not at all. */
 export class DaemonUnavailableError extends NetpingError {
-  override readonly exitCode = ExitCode.failure;
+  override readonly exitCode = ExitCode.store;
 }
 
 export function exitCodeOf(err: unknown): ExitCode {
