@@ -37,7 +37,7 @@ function json(value: unknown): string {
  * directory it shares with the daemon on this host, or takes from --token.
  */
 function openStore(opts: GlobalOptions): TargetStore {
-  if (opts.redis !== undefined) {
+  if (opts.redis) {
     return new RedisTargetStore({
       url: validateRedisUrl(opts.redis),
       keys: keysFor(opts.prefix),

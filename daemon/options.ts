@@ -169,7 +169,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
   }
   const o = program.opts<RawOptions>();
   return {
-    redisUrl: o.redis === undefined ? undefined : validateRedisUrl(o.redis),
+    // Empty means unset, so a service manager can pass an empty variable.
+    redisUrl: o.redis ? validateRedisUrl(o.redis) : undefined,
     keys: keysFor(o.prefix),
     instance: validateInstance(o.instance),
     stateDir: o.stateDir,

@@ -190,23 +190,29 @@ void test('SMF manifest: privileges, dependencies, config properties reach the d
   const start = /<exec_method\b[^>]*name=['"]start['"][^>]*>/.exec(xml)?.[0] ?? '';
   const exec = /exec=(['"])(.*?)\1/.exec(start)?.[2] ?? '';
   assert.match(exec, /\/opt\/netping\/dist\/daemon\/main\.js/);
-  const flags: Record<string, string> = {
-    redis_url: '--redis',
-    prefix: '--prefix',
-    listen: '--listen',
-    interval: '--interval',
-    timeout: '--timeout',
+  const variables: Record<string, string> = {
+    redis_url: 'NETPING_REDIS_URL',
+    state_dir: 'NETPING_STATE_DIR',
+    prefix: 'NETPING_PREFIX',
+    listen: 'NETPING_LISTEN',
+    interval: 'NETPING_INTERVAL',
+    timeout: 'NETPING_TIMEOUT',
   };
   const group =
     /<property_group name=['"]config['"] type=['"]application['"]>([\s\S]*?)<\/property_group>/.exec(
       xml,
     )?.[1];
   assert.ok(group !== undefined, 'an application property group named config');
-  for (const [prop, flag] of Object.entries(flags)) {
+  for (const [prop, variable] of Object.entries(variables)) {
+    // redis_url may be empty: that selects the embedded store.
+    const value = prop === 'redis_url' ? `['"]{2}` : `['"][^'"\\s]+['"]`;
     assert.match(
       group,
-      new RegExp(`<propval name=['"]${prop}['"] type=['"]astring['"] value=['"][^'"\\s]+['"]`),
+      new RegExp(`<propval name=['"]${prop}['"] type=['"]astring['"] value=${value}`),
     );
-    assert.ok(exec.includes(`${flag} %{config/${prop}}`), `start passes ${flag} %{config/${prop}}`);
+    assert.ok(
+      exec.includes(`${variable}=%{config/${prop}}`),
+      `start passes ${variable}=%{config/${prop}}`,
+    );
   }
 });
