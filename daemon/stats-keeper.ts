@@ -4,6 +4,7 @@
 // grace period). Nothing is saved before the old statistics have been read,
 // so a daemon that starts while its store is down never overwrites them.
 
+import { quoted } from '../lib/render/printable.js';
 import { parseSavedStats, type SavedStats } from '../lib/stats/saved-stats.js';
 import type { TargetStats } from '../lib/stats/target-stats.js';
 import type { StatsStore } from '../lib/store/stats-store.js';
@@ -32,6 +33,7 @@ export class StatsKeeper {
   /** Expired entries still to delete from the store (a failed save retries them). */
   readonly #toForget = new Set<string>();
   #saving: Promise<void> | undefined;
+  #loading: Promise<boolean> | undefined;
 
   constructor(opts: StatsKeeperOptions) {
     this.#opts = opts;
@@ -41,8 +43,13 @@ export class StatsKeeper {
     return this.#loaded;
   }
 
-  /** Reads the saved statistics once; false while the store cannot be read. */
-  async load(): Promise<boolean> {
+  /** Reads the saved statistics once; false while the store cannot be read. Concurrent calls share one read. */
+  load(): Promise<boolean> {
+    this.#loading ??= this.#load().finally(() => (this.#loading = undefined));
+    return this.#loading;
+  }
+
+  async #load(): Promise<boolean> {
     if (this.#loaded) return true;
     let entries: Map<string, string>;
     try {
@@ -61,7 +68,7 @@ export class StatsKeeper {
         saved = parseSavedStats(text);
       } catch (err) {
         this.#opts.log(
-          `skipping saved statistics of ${JSON.stringify(key.slice(0, 200))}: ${err instanceof Error ? err.message : String(err)}`,
+          `skipping saved statistics of ${quoted(key.slice(0, 200))}: ${err instanceof Error ? err.message : String(err)}`,
         );
         continue;
       }

@@ -4,6 +4,7 @@
 // periodic re-reads can leave the daemon wrong, and an unchanged target
 // keeps its counters.
 
+import { quoted } from '../lib/render/printable.js';
 import type { ProbeSettings } from '../lib/engine/icmp-engine.js';
 import type { InvalidMember } from '../lib/report.js';
 import type { TargetStore } from '../lib/store/target-store.js';
@@ -116,9 +117,7 @@ export class TargetSync {
         if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
         if (!this.#reported.has(member) && this.#reported.size < MAX_INVALID_KEPT) {
           this.#reported.add(member);
-          this.#opts.log(
-            `skipping target set member ${JSON.stringify(member.slice(0, 200))}: ${error}`,
-          );
+          this.#opts.log(`skipping target set member ${quoted(member.slice(0, 200))}: ${error}`);
         }
       }
     }

@@ -2,6 +2,7 @@
 // API: each takes a TargetStore and user input, checks all of the input
 // before writing anything, and returns what it did as data.
 
+import { quoted } from './render/printable.js';
 import { canonicalAddress, compareAddresses, familyOf } from './address.js';
 import { InvalidInputError, NetpingError } from './errors.js';
 import type { InvalidMember } from './report.js';
@@ -56,7 +57,7 @@ export async function removeTargets(
     const matches = parsed.filter(({ member, target }) => matchesSelector(arg, member, target));
     if (matches.length === 0) {
       throw new NoSuchTargetError(
-        `no target matches ${JSON.stringify(arg.slice(0, 200))} (see npcli list)`,
+        `no target matches ${quoted(arg.slice(0, 200))} (see npcli list)`,
       );
     }
     matches.forEach((m) => chosen.add(m.member));

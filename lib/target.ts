@@ -1,5 +1,6 @@
 import { canonicalAddress, familyOf, type Family } from './address.js';
 import { InvalidInputError } from './errors.js';
+import { quoted } from './render/printable.js';
 
 /** One thing to ping: a name (what humans call it) at one address. */
 export interface Target {
@@ -99,5 +100,5 @@ function validateHost(host: string): void {
 
 /** User text as it may appear in a one-line message: escaped, and cut if long. */
 function truncate(s: string): string {
-  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
+  return quoted(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
 }

@@ -20,6 +20,14 @@ const MAX_TARGETS_PER_REQUEST = 1000;
 const MAX_TARGET_TEXT = 400;
 
 export function addControlRoutes(app: Hono, deps: ControlDeps): void {
+  // Changes run one at a time: the limit check and the write of one change
+  // must not interleave with another's.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialised = <T>(change: () => Promise<T>): Promise<T> => {
+    const run = queue.then(change);
+    queue = run.catch(() => undefined);
+    return run;
+  };
   const authorized = (c: Context): boolean => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer (\S+)$/.exec(header);
@@ -58,14 +66,16 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
           400,
         );
       }
-      return respond(c, () => addTargets(deps.store, targets, { maxTargets: deps.maxTargets }));
+      return respond(c, () =>
+        serialised(() => addTargets(deps.store, targets, { maxTargets: deps.maxTargets })),
+      );
     },
   );
 
   app.delete('/api/targets/:selector', async (c) => {
     if (!authorized(c)) return unauthorized(c);
     const selector = c.req.param('selector');
-    return respond(c, () => removeTargets(deps.store, [selector]));
+    return respond(c, () => serialised(() => removeTargets(deps.store, [selector])));
   });
 }
 

@@ -21,8 +21,8 @@ export class EmbeddedStore implements TargetStore, StatsStore {
   #members: Set<string>;
   #stats: Map<string, string>;
   readonly #listeners: (() => void)[] = [];
-  // Writes are chained so that two changes never write the file at once.
-  #writing: Promise<void> = Promise.resolve();
+  // Changes are chained so that each sees the one before it, and two never write a file at once.
+  #queue: Promise<void> = Promise.resolve();
 
   private constructor(dir: string, members: Set<string>, stats: Map<string, string>) {
     this.#dir = dir;
@@ -54,25 +54,39 @@ export class EmbeddedStore implements TargetStore, StatsStore {
     return Promise.resolve([...this.#members]);
   }
 
-  async add(members: readonly string[]): Promise<number> {
-    const fresh = members.filter((m) => !this.#members.has(m));
-    if (fresh.length === 0) return 0;
-    const next = new Set([...this.#members, ...fresh]);
-    await this.#write(TARGETS_FILE, { members: [...next] });
-    this.#members = next;
-    this.#notify();
-    return fresh.length;
+  add(members: readonly string[]): Promise<number> {
+    return this.#change(
+      (current) => members.filter((m) => !current.has(m)),
+      (next, m) => next.add(m),
+    );
   }
 
-  async remove(members: readonly string[]): Promise<number> {
-    const present = members.filter((m) => this.#members.has(m));
-    if (present.length === 0) return 0;
-    const next = new Set(this.#members);
-    present.forEach((m) => next.delete(m));
-    await this.#write(TARGETS_FILE, { members: [...next] });
-    this.#members = next;
-    this.#notify();
-    return present.length;
+  remove(members: readonly string[]): Promise<number> {
+    return this.#change(
+      (current) => members.filter((m) => current.has(m)),
+      (next, m) => next.delete(m),
+    );
+  }
+
+  /**
+   * One change, computed from the members as the previous change left them
+   * (not as they were when this one was asked for), so concurrent changes
+   * all land.
+   */
+  #change(
+    pick: (current: ReadonlySet<string>) => string[],
+    apply: (next: Set<string>, member: string) => void,
+  ): Promise<number> {
+    return this.#serialised(async () => {
+      const chosen = [...new Set(pick(this.#members))];
+      if (chosen.length === 0) return 0;
+      const next = new Set(this.#members);
+      chosen.forEach((m) => apply(next, m));
+      await this.#write(TARGETS_FILE, { members: [...next] });
+      this.#members = next;
+      this.#notify();
+      return chosen.length;
+    });
   }
 
   watch(onChange: () => void): Promise<void> {
@@ -85,27 +99,39 @@ export class EmbeddedStore implements TargetStore, StatsStore {
     return Promise.resolve(new Map(this.#stats));
   }
 
-  async saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
-    const next = new Map(this.#stats);
-    for (const [k, v] of entries) next.set(k, v);
-    for (const k of forget) next.delete(k);
-    await this.#write(STATS_FILE, { stats: Object.fromEntries(next) });
-    this.#stats = next;
+  saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    return this.#serialised(async () => {
+      const next = new Map(this.#stats);
+      for (const [k, v] of entries) next.set(k, v);
+      for (const k of forget) next.delete(k);
+      await this.#write(STATS_FILE, { stats: Object.fromEntries(next) });
+      this.#stats = next;
+    });
   }
 
   close(): Promise<void> {
-    return this.#writing;
+    return this.#queue;
   }
 
   #notify(): void {
     for (const listener of this.#listeners) listener();
   }
 
+  /** Runs `step` after every step before it has finished, failed or not. */
+  #serialised<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(step);
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   #write(file: string, body: Record<string, unknown>): Promise<void> {
-    const text = JSON.stringify({ version: FORMAT_VERSION, ...body });
-    const write = this.#writing.then(() => writeFileAtomic(path.join(this.#dir, file), text));
-    this.#writing = write.catch(() => {});
-    return write;
+    return writeFileAtomic(
+      path.join(this.#dir, file),
+      JSON.stringify({ version: FORMAT_VERSION, ...body }),
+    );
   }
 }
 

@@ -1,0 +1,227 @@
+// Saved statistics: the round trip a restart takes (toSaved → JSON → parse →
+// mergeSaved), the entries a parser must refuse, and how saved history joins
+// what a new run has counted.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BUCKET_BOUNDS_SECONDS } from '../../lib/stats/histogram.js';
+import { TimeWeightedAverage } from '../../lib/stats/moving-average.js';
+import { parseSavedStats, SavedStatsError, type SavedStats } from '../../lib/stats/saved-stats.js';
+import { TargetStats } from '../../lib/stats/target-stats.js';
+
+const WALL = Date.UTC(2026, 0, 1);
+const MINUTE_MS = 60_000;
+
+/** A target that has seen a bit of everything, sampled over two minutes. */
+function busy(): TargetStats {
+  const s = new TargetStats();
+  const rtts = [0.05, 0.2, 0.2, 3, 40, 1200, 0.7];
+  rtts.forEach((rtt, i) => {
+    s.recordSent();
+    s.recordReply(rtt, 1000 + i * 20_000);
+  });
+  for (let i = 0; i < 3; i++) s.recordSent();
+  s.recordLost();
+  s.recordLost('send:ENETUNREACH');
+  s.recordLost('icmp:host-unreachable');
+  s.recordLate();
+  s.recordDuplicate();
+  s.recordDuplicate();
+  return s;
+}
+
+function savedJson(over: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...busy().toSaved(200_000, WALL), ...over });
+}
+
+describe('saved statistics round trip', () => {
+  it('reproduces counters, min/max/last, errors, averages and histogram buckets', () => {
+    const original = busy();
+    const text = JSON.stringify(original.toSaved(200_000, WALL));
+    const restored = new TargetStats();
+    // Same monotonic and wall time: nothing elapsed between save and restore.
+    restored.mergeSaved(parseSavedStats(text), 200_000, WALL);
+    assert.deepEqual(restored.snapshot(), original.snapshot());
+  });
+
+  it('keeps the moving averages’ age across a restart on a new clock', () => {
+    const original = busy();
+    const saved = parseSavedStats(JSON.stringify(original.toSaved(200_000, WALL)));
+    const restored = new TargetStats();
+    // The new process's monotonic clock starts near 0; a minute passed on the wall.
+    restored.mergeSaved(saved, 5, WALL + MINUTE_MS);
+    assert.equal(restored.avg15m.value, original.avg15m.value);
+    const lastAt = 1000 + 6 * 20_000;
+    assert.equal(restored.avg15m.lastAtMs, 5 - MINUTE_MS - (200_000 - lastAt));
+  });
+
+  it('saves a target with no replies with null RTTs and no buckets', () => {
+    const s = new TargetStats();
+    s.recordSent();
+    s.recordLost();
+    const saved = parseSavedStats(JSON.stringify(s.toSaved(0, WALL)));
+    assert.equal(saved.minMs, null);
+    assert.equal(saved.maxMs, null);
+    assert.equal(saved.lastMs, null);
+    assert.deepEqual(saved.averages, { '15m': null, '6h': null, '24h': null });
+    assert.deepEqual(saved.histogram.counts, {});
+    const restored = new TargetStats();
+    restored.mergeSaved(saved, 0, WALL);
+    assert.deepEqual(restored.snapshot(), s.snapshot());
+  });
+});
+
+describe('parseSavedStats refuses bad entries, naming the field', () => {
+  const badBucket = BUCKET_BOUNDS_SECONDS.length + 1;
+  const histogram = (counts: Record<string, unknown>): Record<string, unknown> => ({
+    histogram: { ...busy().toSaved(0, WALL).histogram, counts },
+  });
+  const cases: [string, string, RegExp][] = [
+    ['not JSON', '{"v":1,', /not JSON/],
+    ['an array', '[1,2,3]', /not an object/],
+    ['null', 'null', /not an object/],
+    ['version 2', savedJson({ v: 2 }), /version 2/],
+    ['no version', savedJson({ v: undefined }), /version/],
+    ['negative sent', savedJson({ sent: -1 }), /\bsent\b/],
+    ['sent as the string NaN', savedJson({ sent: 'NaN' }), /\bsent\b/],
+    ['received as a numeric string', savedJson({ received: '5' }), /\breceived\b/],
+    ['lost missing', savedJson({ lost: undefined }), /\blost\b/],
+    ['sumMs null', savedJson({ sumMs: null }), /\bsumMs\b/],
+    ['savedAt negative', savedJson({ savedAt: -5 }), /\bsavedAt\b/],
+    ['minMs a string', savedJson({ minMs: '0.1' }), /\bminMs\b/],
+    ['lastMs negative', savedJson({ lastMs: -1 }), /\blastMs\b/],
+    ['errors with a string count', savedJson({ errors: { 'send:EPERM': '3' } }), /\berrors\b/],
+    ['errors an array', savedJson({ errors: [1] }), /\berrors\b/],
+    ['averages missing', savedJson({ averages: undefined }), /\baverages\b/],
+    [
+      'an average with a string value',
+      savedJson({ averages: { '15m': { value: 'x', ageMs: 0 }, '6h': null, '24h': null } }),
+      /average 15m/,
+    ],
+    [
+      'an average with a negative age',
+      savedJson({ averages: { '15m': null, '6h': { value: 1, ageMs: -1 }, '24h': null } }),
+      /average 6h/,
+    ],
+    ['an average missing', savedJson({ averages: { '15m': null, '6h': null } }), /average 24h/],
+    ['histogram missing', savedJson({ histogram: undefined }), /histogram/],
+    ['bucket index past +Inf', savedJson(histogram({ [badBucket]: 1 })), /bucket/],
+    ['bucket index negative', savedJson(histogram({ '-1': 1 })), /bucket -1/],
+    ['bucket index not an integer', savedJson(histogram({ '1.5': 1 })), /bucket 1\.5/],
+    ['bucket index not a number', savedJson(histogram({ abc: 1 })), /bucket abc/],
+    ['bucket count negative', savedJson(histogram({ '3': -2 })), /bucket 3/],
+    ['bucket count a string', savedJson(histogram({ '3': '2' })), /bucket 3/],
+  ];
+  for (const [what, text, field] of cases) {
+    it(`refuses ${what}`, () => {
+      assert.throws(
+        () => parseSavedStats(text),
+        (err: unknown) => {
+          assert.ok(err instanceof SavedStatsError, `not a SavedStatsError: ${String(err)}`);
+          assert.equal(err.name, 'SavedStatsError');
+          assert.match(err.message, field);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('accepts the +Inf bucket, the last index sparseCounts writes', () => {
+    const saved = parseSavedStats(savedJson(histogram({ [BUCKET_BOUNDS_SECONDS.length]: 2 })));
+    assert.deepEqual(saved.histogram.counts, { [BUCKET_BOUNDS_SECONDS.length]: 2 });
+  });
+
+  it('keeps counters but drops buckets saved with an unknown histogram layout', () => {
+    const original = busy();
+    const raw = original.toSaved(200_000, WALL);
+    const text = JSON.stringify({ ...raw, histogram: { ...raw.histogram, layout: 'linear/1ms' } });
+    const saved = parseSavedStats(text);
+    assert.equal(saved.sent, raw.sent);
+    assert.equal(saved.received, raw.received);
+    assert.deepEqual(saved.histogram.counts, {});
+    const restored = new TargetStats();
+    restored.mergeSaved(saved, 200_000, WALL);
+    const snap = restored.snapshot();
+    assert.equal(snap.sent, 10);
+    assert.equal(snap.received, 7);
+    assert.equal(snap.minMs, 0.05);
+    assert.equal(snap.maxMs, 1200);
+    assert.deepEqual(snap.histogram, { bounds: [], cumulative: [], count: 0, sumSeconds: 0 });
+  });
+});
+
+describe('mergeSaved adds saved history to a live target', () => {
+  it('continues counters after a restart: live counted some, the saved entry had more', () => {
+    const before = busy(); // the run that saved
+    const saved: SavedStats = parseSavedStats(JSON.stringify(before.toSaved(200_000, WALL)));
+    const live = new TargetStats(); // the new run, a few probes in
+    for (let i = 0; i < 3; i++) live.recordSent();
+    live.recordReply(0.1, 100);
+    live.recordReply(0.9, 200);
+    live.recordLost('send:ENETUNREACH');
+    live.mergeSaved(saved, 300, WALL + 5_000);
+    const snap = live.snapshot();
+    assert.equal(snap.sent, 13);
+    assert.equal(snap.received, 9);
+    assert.equal(snap.lost, 4);
+    assert.equal(snap.late, 1);
+    assert.equal(snap.duplicates, 2);
+    assert.deepEqual(snap.errors, { 'send:ENETUNREACH': 2, 'icmp:host-unreachable': 1 });
+    assert.equal(snap.minMs, 0.05);
+    assert.equal(snap.maxMs, 1200);
+    assert.equal(snap.lastMs, 0.9, 'the live last reply is newer than the saved one');
+    const sum = [0.05, 0.2, 0.2, 3, 40, 1200, 0.7, 0.1, 0.9].reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(snap.meanMs! - sum / 9) < 1e-9, `mean ${snap.meanMs}`);
+    assert.equal(snap.histogram.count, 9);
+    assert.ok(Math.abs(snap.histogram.sumSeconds - sum / 1000) < 1e-12);
+  });
+
+  it('takes the saved last RTT when the live target has no reply yet', () => {
+    const live = new TargetStats();
+    live.recordSent();
+    live.mergeSaved(parseSavedStats(savedJson()), 0, WALL);
+    assert.equal(live.lastMs, 0.7);
+    assert.equal(live.snapshot().sent, 11);
+  });
+});
+
+describe('TimeWeightedAverage.mergeEarlier', () => {
+  const WINDOW = 15 * MINUTE_MS;
+
+  it('takes the saved value and time when nothing was sampled since', () => {
+    const avg = new TimeWeightedAverage(WINDOW);
+    avg.mergeEarlier(7, -30_000);
+    assert.equal(avg.value, 7);
+    assert.equal(avg.lastAtMs, -30_000);
+    avg.add(1, WINDOW - 30_000); // one window later, the usual weight applies
+    assert.ok(Math.abs(avg.value - (7 + (1 - 1 / Math.E) * (1 - 7))) < 1e-12);
+  });
+
+  it('ignores a saved average that is not older than the live samples', () => {
+    const avg = new TimeWeightedAverage(WINDOW);
+    avg.add(5, 1000);
+    avg.mergeEarlier(100, 1000);
+    avg.mergeEarlier(100, 2000);
+    assert.equal(avg.value, 5);
+    assert.equal(avg.lastAtMs, 1000);
+  });
+
+  it('weights the live value by the time since the saved one', () => {
+    const avg = new TimeWeightedAverage(WINDOW);
+    avg.add(10, WINDOW);
+    avg.mergeEarlier(0, 0); // one window before the live sample
+    assert.ok(Math.abs(avg.value! - 10 * (1 - 1 / Math.E)) < 1e-12, String(avg.value));
+    assert.equal(avg.lastAtMs, WINDOW, 'the live time stays');
+  });
+
+  it('lets an old saved value fade: long ago is almost nothing, just before is almost all', () => {
+    const old = new TimeWeightedAverage(WINDOW);
+    old.add(10, 100 * WINDOW);
+    old.mergeEarlier(0, 0);
+    assert.ok(Math.abs(old.value! - 10) < 1e-9, String(old.value));
+    const recent = new TimeWeightedAverage(WINDOW);
+    recent.add(10, 1000);
+    recent.mergeEarlier(0, 999);
+    assert.ok(recent.value! < 0.01, String(recent.value));
+  });
+});

@@ -1,0 +1,216 @@
+// StatsKeeper against an in-memory StatsStore that can be made to fail, with
+// an injected monotonic clock and wall clock: no sleeps.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StatsKeeper } from '../../daemon/stats-keeper.js';
+import { parseSavedStats } from '../../lib/stats/saved-stats.js';
+import { TargetStats } from '../../lib/stats/target-stats.js';
+import type { StatsStore } from '../../lib/store/stats-store.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+class MemoryStatsStore implements StatsStore {
+  readonly entries = new Map<string, string>();
+  failing = false;
+  loads = 0;
+  saves: { entries: Map<string, string>; forget: string[] }[] = [];
+
+  loadStats(): Promise<Map<string, string>> {
+    this.loads++;
+    if (this.failing) return Promise.reject(new Error('store down'));
+    return Promise.resolve(new Map(this.entries));
+  }
+
+  saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    if (this.failing) return Promise.reject(new Error('store down'));
+    this.saves.push({ entries: new Map(entries), forget: [...forget] });
+    for (const [k, v] of entries) this.entries.set(k, v);
+    for (const k of forget) this.entries.delete(k);
+    return Promise.resolve();
+  }
+}
+
+const FORGET_AFTER_MS = 60_000;
+
+function rig() {
+  const store = new MemoryStatsStore();
+  const clock = new FakeClock(1_000);
+  const wall = { now: Date.UTC(2026, 0, 1) };
+  const live = new Map<string, TargetStats>();
+  const logs: string[] = [];
+  const keeper = new StatsKeeper({
+    store,
+    live: () => [...live].map(([key, stats]) => ({ key, stats })),
+    nowMs: () => clock.nowMs(),
+    wallNowMs: () => wall.now,
+    forgetAfterMs: FORGET_AFTER_MS,
+    log: (line) => logs.push(line),
+  });
+  const advance = (ms: number): void => {
+    clock.advance(ms);
+    wall.now += ms;
+  };
+  return { store, clock, wall, live, logs, keeper, advance };
+}
+
+/** Saved text of a target that sent `sent` probes and got as many replies of `rttMs`. */
+function savedText(sent: number, rttMs = 0.5): string {
+  const s = new TargetStats();
+  for (let i = 0; i < sent; i++) {
+    s.recordSent();
+    s.recordReply(rttMs, i * 1000);
+  }
+  return JSON.stringify(s.toSaved(sent * 1000, Date.UTC(2026, 0, 1)));
+}
+
+function counted(sent: number): TargetStats {
+  const s = new TargetStats();
+  for (let i = 0; i < sent; i++) s.recordSent();
+  return s;
+}
+
+describe('StatsKeeper', () => {
+  it('writes nothing while the saved statistics cannot be read, then restores them', async () => {
+    const { store, live, logs, keeper } = rig();
+    store.entries.set('lo@127.0.0.1', savedText(100));
+    store.failing = true;
+    live.set('lo@127.0.0.1', counted(3));
+    assert.equal(await keeper.load(), false);
+    assert.equal(keeper.loaded, false);
+    await keeper.save().catch(() => {});
+    assert.equal(store.saves.length, 0, 'a save before a successful load would overwrite history');
+    assert.equal(live.get('lo@127.0.0.1')!.sent, 3);
+    assert.ok(logs.some((l) => l.includes('cannot read saved statistics yet')));
+
+    store.failing = false;
+    await keeper.save();
+    assert.equal(keeper.loaded, true);
+    assert.equal(live.get('lo@127.0.0.1')!.sent, 103, 'saved counters merged into the live target');
+    assert.equal(live.get('lo@127.0.0.1')!.received, 100);
+    assert.equal(store.saves.length, 1);
+    assert.equal(parseSavedStats(store.entries.get('lo@127.0.0.1')!).sent, 103);
+  });
+
+  it('reads the store once: a second load neither reads nor merges again', async () => {
+    const { store, live, keeper } = rig();
+    store.entries.set('lo@127.0.0.1', savedText(10));
+    live.set('lo@127.0.0.1', counted(1));
+    assert.equal(await keeper.load(), true);
+    assert.equal(await keeper.load(), true);
+    await keeper.save();
+    assert.equal(store.loads, 1);
+    assert.equal(live.get('lo@127.0.0.1')!.sent, 11);
+  });
+
+  it('restores once when two loads run at the same time', async () => {
+    const { store, live, keeper } = rig();
+    store.entries.set('lo@127.0.0.1', savedText(10));
+    live.set('lo@127.0.0.1', counted(1));
+    await Promise.all([keeper.load(), keeper.load()]);
+    assert.equal(live.get('lo@127.0.0.1')!.sent, 11, 'saved counters merged twice');
+  });
+
+  it('hands a held entry to the target that comes back, exactly once', async () => {
+    const { store, keeper } = rig();
+    store.entries.set('gone@127.0.0.2', savedText(42));
+    await keeper.load();
+    assert.equal(keeper.take('gone@127.0.0.2')?.sent, 42);
+    assert.equal(keeper.take('gone@127.0.0.2'), undefined);
+    assert.equal(keeper.take('never@127.0.0.3'), undefined);
+  });
+
+  it('keeps a released target during the grace period, then forgets it in the store', async () => {
+    const { store, live, keeper, advance } = rig();
+    await keeper.load();
+    const stats = counted(7);
+    live.set('lo@127.0.0.1', stats);
+    await keeper.save();
+    live.delete('lo@127.0.0.1');
+    keeper.release('lo@127.0.0.1', stats);
+
+    advance(FORGET_AFTER_MS);
+    await keeper.save();
+    assert.equal(parseSavedStats(store.entries.get('lo@127.0.0.1')!).sent, 7, 'kept in grace');
+    assert.deepEqual(store.saves.at(-1)!.forget, []);
+
+    advance(1);
+    await keeper.save();
+    assert.equal(store.entries.has('lo@127.0.0.1'), false, 'forgotten after forgetAfterMs');
+    assert.deepEqual(store.saves.at(-1)!.forget, ['lo@127.0.0.1']);
+    assert.equal(keeper.take('lo@127.0.0.1'), undefined);
+
+    await keeper.save();
+    assert.deepEqual(store.saves.at(-1)!.forget, [], 'a forget is sent once');
+  });
+
+  it('hands back a released target re-added within the grace period and does not forget it', async () => {
+    const { store, live, keeper, advance } = rig();
+    await keeper.load();
+    keeper.release('lo@127.0.0.1', counted(5));
+    advance(1000);
+    const saved = keeper.take('lo@127.0.0.1');
+    assert.equal(saved?.sent, 5);
+    const back = new TargetStats();
+    back.mergeSaved(saved, 0, 0);
+    live.set('lo@127.0.0.1', back);
+    advance(FORGET_AFTER_MS * 2);
+    await keeper.save();
+    assert.equal(parseSavedStats(store.entries.get('lo@127.0.0.1')!).sent, 5);
+    assert.deepEqual(store.saves.at(-1)!.forget, []);
+  });
+
+  it('forgets entries of targets that never came back after a restart', async () => {
+    const { store, keeper, advance } = rig();
+    store.entries.set('gone@127.0.0.2', savedText(3));
+    await keeper.load();
+    await keeper.save();
+    assert.ok(store.entries.has('gone@127.0.0.2'), 'held during grace');
+    advance(FORGET_AFTER_MS + 1);
+    await keeper.save();
+    assert.equal(store.entries.has('gone@127.0.0.2'), false);
+  });
+
+  it('skips a garbage entry with one log line and restores the others', async () => {
+    const { store, live, logs, keeper } = rig();
+    store.entries.set('bad@127.0.0.9', '{"v":1,"sent":-4}');
+    store.entries.set('lo@127.0.0.1', savedText(20));
+    store.entries.set('six@::1', savedText(30));
+    live.set('lo@127.0.0.1', counted(0));
+    live.set('six@::1', counted(1));
+    assert.equal(await keeper.load(), true);
+    const skipped = logs.filter((l) => l.includes('skipping saved statistics'));
+    assert.equal(skipped.length, 1, logs.join('\n'));
+    assert.match(skipped[0]!, /"bad@127\.0\.0\.9".*sent/);
+    assert.equal(live.get('lo@127.0.0.1')!.sent, 20);
+    assert.equal(live.get('six@::1')!.sent, 31);
+    assert.equal(keeper.take('bad@127.0.0.9'), undefined);
+  });
+
+  it('retries forgets after a failed save', async () => {
+    const { store, keeper, advance } = rig();
+    await keeper.load();
+    keeper.release('lo@127.0.0.1', counted(2));
+    await keeper.save();
+    assert.ok(store.entries.has('lo@127.0.0.1'));
+    advance(FORGET_AFTER_MS + 1);
+    store.failing = true;
+    await assert.rejects(keeper.save(), /store down/);
+    assert.ok(store.entries.has('lo@127.0.0.1'));
+    store.failing = false;
+    await keeper.save();
+    assert.equal(store.entries.has('lo@127.0.0.1'), false, 'the forget was retried');
+  });
+
+  it('shares one save between concurrent calls', async () => {
+    const { store, live, keeper } = rig();
+    await keeper.load();
+    live.set('lo@127.0.0.1', counted(1));
+    const a = keeper.save();
+    const b = keeper.save();
+    assert.equal(a, b);
+    await Promise.all([a, b]);
+    assert.equal(store.saves.length, 1);
+    await keeper.save();
+    assert.equal(store.saves.length, 2, 'a save after the shared one runs again');
+  });
+});

@@ -1,0 +1,235 @@
+// TargetSync with an in-memory TargetStore and a sink that records what it
+// was told, so each test can see exactly which targets were added and removed.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TargetSync, type TargetSink } from '../../daemon/target-sync.js';
+import type { TargetStore } from '../../lib/store/target-store.js';
+import { targetKey, type Target } from '../../lib/target.js';
+
+class FakeStore implements TargetStore {
+  members_: string[] = [];
+  failing = false;
+  reads = 0;
+  /** While set, members() waits for it. */
+  gate: Promise<void> | undefined;
+  readonly up = true;
+
+  async members(): Promise<string[]> {
+    this.reads++;
+    const snapshot = [...this.members_];
+    if (this.gate) await this.gate;
+    if (this.failing) throw new Error('connection refused');
+    // What was there when the read was issued, as SMEMBERS would return.
+    return snapshot;
+  }
+  add(): Promise<number> {
+    return Promise.reject(new Error('not used'));
+  }
+  remove(): Promise<number> {
+    return Promise.reject(new Error('not used'));
+  }
+  watch(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Behaves like the daemon's sink over the engine: adding a present target changes nothing. */
+class RecordingSink implements TargetSink {
+  readonly held = new Map<string, Target>();
+  events: string[] = [];
+  add(target: Target): void {
+    const key = targetKey(target);
+    if (this.held.has(key)) return;
+    this.held.set(key, target);
+    this.events.push(`+${key}`);
+  }
+  remove(key: string): boolean {
+    this.events.push(`-${key}`);
+    return this.held.delete(key);
+  }
+  keys(): Iterable<string> {
+    return this.held.keys();
+  }
+  take(): string[] {
+    const e = this.events;
+    this.events = [];
+    return e.sort();
+  }
+}
+
+function rig(opts: { maxTargets?: number; cached?: string[] } = {}) {
+  const store = new FakeStore();
+  const sink = new RecordingSink();
+  const logs: string[] = [];
+  const cacheWrites: string[][] = [];
+  const sync = new TargetSync({
+    store,
+    sink,
+    settings: { intervalMs: 1000, timeoutMs: 1000 },
+    maxTargets: opts.maxTargets ?? 100,
+    cache: {
+      load: () => Promise.resolve(opts.cached),
+      save: (members) => {
+        cacheWrites.push([...members]);
+        return Promise.resolve();
+      },
+    },
+    log: (line) => logs.push(line),
+  });
+  return { store, sink, logs, sync, cacheWrites };
+}
+
+describe('TargetSync', () => {
+  it('adds and removes exactly the difference and leaves unchanged targets alone', async () => {
+    const { store, sink, sync } = rig();
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2', 'c@::1'];
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1', '+b@127.0.0.2', '+c@::1']);
+    const b = sink.held.get('b@127.0.0.2');
+
+    store.members_ = ['b@127.0.0.2', 'c@::1', 'd@127.0.0.4'];
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+d@127.0.0.4', '-a@127.0.0.1']);
+    assert.equal(sink.held.get('b@127.0.0.2'), b, 'b was neither removed nor re-added');
+
+    await sync.request();
+    assert.deepEqual(sink.take(), [], 'an unchanged set changes nothing');
+  });
+
+  it('treats a member written with a non-canonical address as its canonical target', async () => {
+    const { store, sink, sync } = rig();
+    store.members_ = ['six@0:0:0:0:0:0:0:1'];
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+six@::1']);
+    store.members_ = ['six@0:0:0:0:0:0:0:1', 'six@::1'];
+    await sync.request();
+    assert.deepEqual(sink.take(), []);
+  });
+
+  it('reports invalid members and logs each once, not on every re-read', async () => {
+    const { store, sink, logs, sync } = rig();
+    store.members_ = ['ok@127.0.0.1', 'junk', 'bad@300.1.1.1', 'sp ace@127.0.0.1'];
+    await sync.request();
+    await sync.request();
+    await sync.request();
+    assert.deepEqual([...sink.held.keys()], ['ok@127.0.0.1']);
+    assert.deepEqual(
+      sync.invalid.map((i) => i.member),
+      ['junk', 'bad@300.1.1.1', 'sp ace@127.0.0.1'],
+    );
+    assert.match(sync.invalid[1]!.error, /invalid address '300\.1\.1\.1'/);
+    const skipped = logs.filter((l) => l.startsWith('skipping target set member'));
+    assert.equal(skipped.length, 3, logs.join('\n'));
+
+    store.members_ = ['ok@127.0.0.1'];
+    await sync.request();
+    assert.deepEqual(sync.invalid, [], 'a member fixed in the store is no longer reported');
+  });
+
+  it('keeps a log line about a hostile member on one line', async () => {
+    const { store, logs, sync } = rig();
+    store.members_ = ['evil\nname@127.0.0.1', `${'x'.repeat(10_000)}@nowhere`];
+    await sync.request();
+    for (const line of logs) {
+      assert.ok(!line.includes('\n'), JSON.stringify(line));
+      assert.ok(line.length < 1000, `log line of ${line.length} characters`);
+    }
+  });
+
+  it('probes at most maxTargets and reports the rest as over the limit', async () => {
+    const { store, sink, logs, sync } = rig({ maxTargets: 2 });
+    store.members_ = ['c@127.0.0.3', 'a@127.0.0.1', 'b@127.0.0.2', 'd@127.0.0.4'];
+    await sync.request();
+    assert.deepEqual([...sink.held.keys()].sort(), ['a@127.0.0.1', 'b@127.0.0.2']);
+    assert.deepEqual(
+      sync.invalid.map((i) => i.member),
+      ['c@127.0.0.3', 'd@127.0.0.4'],
+    );
+    for (const i of sync.invalid) assert.match(i.error, /over the limit of 2 targets/);
+    await sync.request();
+    assert.equal(logs.filter((l) => l.includes('over the limit')).length, 1, logs.join('\n'));
+  });
+
+  it('coalesces requests made during a re-read into one more read', async () => {
+    const { store, sink, sync } = rig();
+    let open!: () => void;
+    store.gate = new Promise((resolve) => (open = resolve));
+    store.members_ = ['a@127.0.0.1'];
+    const first = sync.request();
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2']; // a change after the read was issued
+    const more = [sync.request(), sync.request(), sync.request(), sync.request()];
+    assert.equal(store.reads, 1);
+    store.gate = undefined;
+    open();
+    await Promise.all([first, ...more]);
+    assert.equal(store.reads, 2, 'one read, then one for all requests made during it');
+    assert.deepEqual([...sink.held.keys()].sort(), ['a@127.0.0.1', 'b@127.0.0.2']);
+    await sync.request();
+    assert.equal(store.reads, 3);
+  });
+
+  it('keeps the current targets while the store fails, and says so once', async () => {
+    const { store, sink, logs, sync } = rig();
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2'];
+    await sync.request();
+    sink.take();
+    store.failing = true;
+    await sync.request();
+    await sync.request();
+    assert.deepEqual(sink.take(), []);
+    assert.equal(sink.held.size, 2);
+    const failures = logs.filter((l) => l.startsWith('cannot read targets'));
+    assert.equal(failures.length, 1, logs.join('\n'));
+    assert.match(failures[0]!, /keeping the 2 we have: connection refused/);
+
+    store.failing = false;
+    store.members_ = ['a@127.0.0.1'];
+    await sync.request();
+    assert.deepEqual(sink.take(), ['-b@127.0.0.2']);
+    assert.ok(logs.includes('target store is back; targets re-read'));
+  });
+
+  it('probes the cached targets before the store first answers, and not after', async () => {
+    const { store, sink, sync, cacheWrites } = rig({ cached: ['a@127.0.0.1', 'b@::1'] });
+    assert.equal(await sync.applyCached(), 2);
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1', '+b@::1']);
+
+    let loaded = false;
+    void sync.firstLoad.then(() => (loaded = true));
+    store.members_ = ['b@::1', 'c@127.0.0.3'];
+    await sync.request();
+    await Promise.resolve();
+    assert.ok(loaded, 'firstLoad resolved');
+    assert.deepEqual(sink.take(), ['+c@127.0.0.3', '-a@127.0.0.1']);
+    assert.deepEqual(cacheWrites, [['b@::1', 'c@127.0.0.3']]);
+
+    assert.equal(await sync.applyCached(), 0, 'the store has answered: the cache is stale');
+    assert.deepEqual(sink.take(), []);
+  });
+
+  it('keeps re-reading when the cache cannot be written', async () => {
+    const store = new FakeStore();
+    const sink = new RecordingSink();
+    const logs: string[] = [];
+    const sync = new TargetSync({
+      store,
+      sink,
+      settings: { intervalMs: 1000, timeoutMs: 1000 },
+      maxTargets: 10,
+      cache: {
+        load: () => Promise.resolve(undefined),
+        save: () => Promise.reject(new Error('EROFS')),
+      },
+      log: (line) => logs.push(line),
+    });
+    store.members_ = ['a@127.0.0.1'];
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1']);
+    assert.ok(logs.some((l) => l.includes('cannot write the target cache: EROFS')));
+    assert.equal(await sync.applyCached(), 0);
+  });
+});
