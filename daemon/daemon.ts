@@ -144,7 +144,7 @@ export class Daemon {
     });
     const app = createApp({
       report: () => this.snapshot().report,
-      metrics: () => exporter.render(),
+      metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
       control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
     });

@@ -275,8 +275,8 @@ export class IcmpEngine {
       case 'ignored':
         return this.#ignore('other-icmp');
       case 'reply': {
-        if (decoded.identifier !== this.#opts.identifier || !decoded.echo)
-          return this.#ignore('foreign');
+        if (decoded.identifier !== this.#opts.identifier) return this.#ignore('foreign');
+        if (!decoded.echo) return this.#ignore(decoded.truncated ? 'truncated' : 'foreign');
         const run = this.#byToken.get(decoded.echo.token);
         if (
           !run ||

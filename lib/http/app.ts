@@ -2,13 +2,15 @@
 // entry point binds a socket.
 
 import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
 import type { DaemonReport } from '../report.js';
 import { renderSummaryTable } from '../render/summary-table.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
 
 export interface AppDeps {
   report: () => DaemonReport;
-  metrics: () => Promise<string>;
+  /** The /metrics exposition in chunks, streamed out with the event loop running between them. */
+  metrics: () => AsyncIterable<string> | Iterable<string>;
   metricsContentType: string;
   /** The control API; without it the app is read-only. */
   control?: ControlDeps;
@@ -17,9 +19,11 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.get('/', (c) => c.text(renderSummaryTable(deps.report())));
-  app.get('/metrics', async (c) => {
-    const body = await deps.metrics();
-    return c.body(body, 200, { 'Content-Type': deps.metricsContentType });
+  app.get('/metrics', (c) => {
+    c.header('Content-Type', deps.metricsContentType);
+    return stream(c, async (out) => {
+      for await (const chunk of deps.metrics()) await out.write(chunk);
+    });
   });
   app.get('/api/targets', (c) => c.json(deps.report()));
   app.get('/healthz', (c) => c.text('ok\n'));

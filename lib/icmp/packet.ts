@@ -54,7 +54,14 @@ export function encodeEchoRequest(family: Family, fields: EchoFields, out: Buffe
 export type IcmpErrorReason = string;
 
 export type Decoded =
-  | { kind: 'reply'; identifier: number; seq16: number; echo: PayloadFields | undefined }
+  | {
+      kind: 'reply';
+      identifier: number;
+      seq16: number;
+      echo: PayloadFields | undefined;
+      /** Shorter than our payload: a reply cut short, if the identifier is ours. */
+      truncated: boolean;
+    }
   | {
       kind: 'error';
       reason: IcmpErrorReason;
@@ -97,6 +104,7 @@ export function decodeReceived(family: Family, buf: Uint8Array): Decoded {
       identifier: u16(buf, start + 4),
       seq16: u16(buf, start + 6),
       echo: readPayload(buf, start + ICMP_HEADER_BYTES),
+      truncated: buf.length - start - ICMP_HEADER_BYTES < MIN_PAYLOAD_BYTES,
     };
   }
   const reason = family === 4 ? icmp4ErrorReason(type, code) : icmp6ErrorReason(type, code);

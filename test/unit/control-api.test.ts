@@ -33,7 +33,7 @@ async function rig(dir: string, maxTargets = 100): Promise<Rig> {
   const store = await EmbeddedStore.open(dir);
   const app = createApp({
     report: () => REPORT,
-    metrics: () => Promise.resolve('# no metrics\n'),
+    metrics: () => ['# no metrics\n'],
     metricsContentType: 'text/plain; version=0.0.4',
     control: { store, token: TOKEN, maxTargets },
   });
@@ -237,7 +237,7 @@ describe('control API', () => {
   it('has no control routes in a read-only app', async () => {
     const app = createApp({
       report: () => REPORT,
-      metrics: () => Promise.resolve(''),
+      metrics: () => [],
       metricsContentType: 'text/plain',
     });
     assert.equal((await add(app, ['a@127.0.0.2'])).status, 404);

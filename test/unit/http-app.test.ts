@@ -108,7 +108,7 @@ describe('HTTP app', () => {
   const exporter = new MetricsExporter(() => snap, { version: '9.9.9', processMetrics: false });
   const app = createApp({
     report: () => snap.report,
-    metrics: () => exporter.render(),
+    metrics: () => exporter.chunks(),
     metricsContentType: exporter.contentType,
   });
 

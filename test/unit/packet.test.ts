@@ -72,7 +72,7 @@ describe('encodeEchoRequest', () => {
 });
 
 describe('decodeReceived: echo replies', () => {
-  const reply = { kind: 'reply', identifier: 0x1234, seq16: 5, echo: ECHO };
+  const reply = { kind: 'reply', identifier: 0x1234, seq16: 5, echo: ECHO, truncated: false };
 
   it('decodes an IPv4 reply behind a 20-byte IP header', () => {
     assert.deepEqual(decodeReceived(4, bytes(IP_HEADER, V4_REPLY)), reply);
@@ -135,12 +135,14 @@ describe('decodeReceived: echo replies', () => {
       identifier: 0x1234,
       seq16: 5,
       echo: undefined,
+      truncated: true,
     });
     assert.deepEqual(decodeReceived(6, bytes(V6_REPLY.slice(0, 8))), {
       kind: 'reply',
       identifier: 0x1234,
       seq16: 5,
       echo: undefined,
+      truncated: true,
     });
   });
 
@@ -185,13 +187,19 @@ describe('48-bit wide sequence', () => {
       assert.deepEqual([...v6.subarray(16, 24)], wire);
       v6[0] = 129;
       const echo = { token: FIELDS.token, wideSeq, sentAtMs: 12345.678 };
-      assert.deepEqual(decodeReceived(6, v6), { kind: 'reply', identifier: 0x1234, seq16, echo });
+      assert.deepEqual(decodeReceived(6, v6), {
+        kind: 'reply',
+        identifier: 0x1234,
+        seq16,
+        echo,
+        truncated: false,
+      });
 
       const v4 = encodeEchoRequest(4, fields, Buffer.alloc(64));
       v4[0] = 0;
       fixIcmpChecksum(v4);
       const got = decodeReceived(4, Buffer.concat([bytes(IP_HEADER), v4]));
-      assert.deepEqual(got, { kind: 'reply', identifier: 0x1234, seq16, echo });
+      assert.deepEqual(got, { kind: 'reply', identifier: 0x1234, seq16, echo, truncated: false });
     });
   }
 });

@@ -1,0 +1,136 @@
+// The per-target metric families in Prometheus text format, written directly
+// from one DaemonSnapshot. At 10,000 targets these are ~300,000 lines; going
+// through prom-client's per-sample label objects took seconds and a gigabyte
+// (docs/BENCHMARKS.md), so each target's label text is escaped once and the
+// lines are produced in batches the HTTP layer streams out, yielding to the
+// event loop (and so to the probes) between batches.
+
+import type { DaemonSnapshot, TargetReport } from '../report.js';
+
+/** Escapes a label value: backslash, double quote and line feed (text format 0.0.4). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+/** Escapes HELP text: backslash and line feed. */
+function escapeHelp(text: string): string {
+  return text.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
+}
+
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+type CounterField = 'sent' | 'received' | 'lost' | 'late' | 'duplicates';
+
+export const TARGET_COUNTERS: readonly { field: CounterField; name: string; help: string }[] = [
+  {
+    field: 'sent',
+    name: 'netping_sent_total',
+    help: 'Probes sent, including sends the kernel refused.',
+  },
+  {
+    field: 'received',
+    name: 'netping_received_total',
+    help: 'Probes answered within their timeout.',
+  },
+  {
+    field: 'lost',
+    name: 'netping_lost_total',
+    help: 'Probes that ended without a reply in time (timeout, send failure or ICMP error).',
+  },
+  {
+    field: 'late',
+    name: 'netping_late_total',
+    help: 'Replies that arrived after their probe had timed out.',
+  },
+  {
+    field: 'duplicates',
+    name: 'netping_duplicates_total',
+    help: 'Extra replies to a probe already answered.',
+  },
+];
+
+function header(name: string, type: string, help: string): string {
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+}
+
+/**
+ * Yields the exposition text of every per-target family and the daemon's own
+ * gauges, `batchSize` targets' worth of lines at a time.
+ */
+export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 500): Generator<string> {
+  const { report, histograms } = snapshot;
+  const targets = report.targets;
+  const labels = targets.map(
+    (t: TargetReport) =>
+      `target="${escapeLabelValue(t.name)}",address="${escapeLabelValue(t.address)}"`,
+  );
+  function* perTarget(line: (i: number) => string): Generator<string> {
+    for (let start = 0; start < targets.length; start += batchSize) {
+      let chunk = '';
+      const end = Math.min(targets.length, start + batchSize);
+      for (let i = start; i < end; i++) chunk += line(i);
+      yield chunk;
+    }
+  }
+
+  for (const { field, name, help } of TARGET_COUNTERS) {
+    yield header(name, 'counter', help);
+    yield* perTarget((i) => `${name}{${labels[i]}} ${targets[i]![field]}\n`);
+  }
+
+  yield header(
+    'netping_errors_total',
+    'counter',
+    'Lost probes by why they ended: send:<errno> or icmp:<error>.',
+  );
+  yield* perTarget((i) => {
+    let out = '';
+    for (const [reason, n] of Object.entries(targets[i]!.errors)) {
+      out += `netping_errors_total{${labels[i]},reason="${escapeLabelValue(reason)}"} ${n}\n`;
+    }
+    return out;
+  });
+
+  yield header('netping_rtt_seconds', 'histogram', 'Round-trip time of answered probes.');
+  yield* perTarget((i) => {
+    const h = histograms[i]!;
+    let out = '';
+    for (let j = 0; j < h.bounds.length; j++) {
+      out += `netping_rtt_seconds_bucket{${labels[i]},le="${h.bounds[j]}"} ${h.cumulative[j]}\n`;
+    }
+    out += `netping_rtt_seconds_bucket{${labels[i]},le="+Inf"} ${h.count}\n`;
+    out += `netping_rtt_seconds_sum{${labels[i]}} ${formatValue(h.sumSeconds)}\n`;
+    out += `netping_rtt_seconds_count{${labels[i]}} ${h.count}\n`;
+    return out;
+  });
+
+  yield (
+    header('netping_targets', 'gauge', 'Targets being probed.') +
+    `netping_targets ${targets.length}\n`
+  );
+  yield (
+    header(
+      'netping_invalid_targets',
+      'gauge',
+      'Members of the target set that do not parse or are over the limit.',
+    ) + `netping_invalid_targets ${report.invalid.length}\n`
+  );
+  yield (
+    header('netping_store_up', 'gauge', 'Whether the target store is reachable (1) or not (0).') +
+    `netping_store_up{store="${escapeLabelValue(report.store.kind)}"} ${report.store.up ? 1 : 0}\n`
+  );
+  let ignored = header(
+    'netping_packets_ignored_total',
+    'counter',
+    'Received ICMP packets that matched none of our probes, by why.',
+  );
+  for (const [reason, n] of Object.entries(report.ignoredPackets)) {
+    ignored += `netping_packets_ignored_total{reason="${escapeLabelValue(reason)}"} ${n}\n`;
+  }
+  yield ignored;
+}

@@ -1,0 +1,139 @@
+// Loss, late replies, duplicates, ICMP errors and ignored packets as netpingd
+// counts them, checked probe by probe against the fault responder's log, on
+// IPv4 and IPv6 at once (one netpingd, one target per family).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DaemonReport, TargetReport } from '../../lib/report.js';
+import { expectedCounts, tally, type LogEntry } from '../support/fault-plan.js';
+import { FaultRig, type Fault } from '../support/fault-rig.js';
+import { netnsPrerequisiteMissing, removeStaleNamespaces } from '../support/netns.js';
+import { sampleSum } from '../support/ops-harness.js';
+
+const skip = netnsPrerequisiteMissing();
+const RUN_MS = 7_000; // ~140 probes per target at 50 ms
+const FAULTS4: Fault = {
+  seed: 4,
+  faults: {
+    drop: 0.1,
+    dup: 0.08,
+    late: 0.06,
+    foreign: 0.05,
+    corrupt: 0.05,
+    truncate: 0.05,
+    unreachable: 0.05,
+  },
+  delayMs: 3,
+  jitterMs: 2,
+  lateMs: 450, // timeout 300 ms
+};
+// The kernel computes (and checks) ICMPv6 checksums: no corrupt replies on IPv6.
+const FAULTS6: Fault = { ...FAULTS4, seed: 6, faults: { ...FAULTS4.faults, corrupt: 0 } };
+const UNREACHABLE_REASON = { 4: 'icmp:host-unreachable', 6: 'icmp:address-unreachable' };
+
+describe('fault accounting: netpingd counts what the far end did', { skip: skip ?? false }, () => {
+  let rig: FaultRig | undefined;
+  let report: DaemonReport;
+  let metrics: string;
+  const entries = new Map<4 | 6, LogEntry[]>();
+
+  before(async () => {
+    removeStaleNamespaces();
+    rig = await FaultRig.start({
+      intervalMs: 50,
+      timeoutMs: 300,
+      responders: { 4: FAULTS4, 6: FAULTS6 },
+    });
+    await sleep(RUN_MS);
+    rig.stopInjecting();
+    await rig.settle(FAULTS4);
+    report = await rig.report();
+    metrics = await rig.http('/metrics');
+    for (const family of [4, 6] as const) {
+      entries.set(family, await rig.ourEntries(family, targetOf(family).sent));
+    }
+  });
+
+  after(async () => {
+    await rig?.stop();
+  });
+
+  function targetOf(family: 4 | 6): TargetReport {
+    const t = report.targets.find((r) => r.name === `far${family}`);
+    assert.ok(t, `no far${family} in ${JSON.stringify(report.targets)}`);
+    return t;
+  }
+
+  for (const family of [4, 6] as const) {
+    it(`IPv${family}: sent, lost, late, duplicates and errors equal the responder's log`, (ctx) => {
+      const t = targetOf(family);
+      const log = entries.get(family)!;
+      const fates = tally(log, () => true);
+      const want = expectedCounts(fates);
+      ctx.diagnostic(`netpingd: ${JSON.stringify(pick(t))}`);
+      ctx.diagnostic(`responder: ${JSON.stringify(fates)}`);
+      // Every probe reached the far end exactly once (the veth loses nothing).
+      assert.equal(log.length, t.sent);
+      assert.equal(new Set(log.map((e) => e.wideSeq)).size, t.sent);
+      // The run exercised every fault it was meant to.
+      for (const [fault, p] of Object.entries(FAULTS4.faults)) {
+        if (family === 6 && fault === 'corrupt') continue;
+        assert.ok(fates[fault as keyof typeof fates] > 0, `no ${fault} (p=${p}) in the run`);
+      }
+      assert.equal(
+        t.lost,
+        want.lost,
+        'lost = drop + late + foreign + corrupt + truncate + unreachable',
+      );
+      assert.equal(t.late, want.late);
+      assert.equal(t.duplicates, want.duplicates);
+      // Probes still in flight at the end were answered plainly (injection had stopped).
+      assert.equal(t.received + t.inFlight, want.answered);
+      assert.ok(t.inFlight <= 2, `${t.inFlight} probes in flight at the end`);
+      assert.equal(t.sent, t.received + t.lost + t.inFlight);
+      assert.deepEqual(
+        t.errors,
+        fates.unreachable > 0 ? { [UNREACHABLE_REASON[family]]: fates.unreachable } : {},
+      );
+      assert.equal(fates.sendErrors, 0, 'the responder could send every reply');
+    });
+  }
+
+  // Injection stopped before the report, so every bad packet sent is in it.
+  const badPackets = (): Record<'foreign' | 'checksum' | 'truncated', number> => {
+    const [v4, v6] = ([4, 6] as const).map((f) => tally(rig!.log(f), (e) => e.ours && !e.clean));
+    return {
+      foreign: v4!.foreign + v6!.foreign,
+      checksum: v4!.corrupt,
+      truncated: v4!.truncate + v6!.truncate,
+    };
+  };
+
+  it('counts every foreign, corrupt and truncated reply as ignored, once', (ctx) => {
+    const want = badPackets();
+    ctx.diagnostic(`ignored by netpingd: ${JSON.stringify(report.ignoredPackets)}`);
+    ctx.diagnostic(`sent by the responders: ${JSON.stringify(want)}`);
+    const total = Object.values(report.ignoredPackets).reduce((a, b) => a + b, 0);
+    assert.equal(total, want.foreign + want.checksum + want.truncated);
+  });
+
+  for (const reason of ['foreign', 'checksum', 'truncated'] as const) {
+    it(`counts them under ignored{reason="${reason}"}, in /api/targets and /metrics`, () => {
+      const n = badPackets()[reason];
+      assert.ok(n > 0, `the run sent no ${reason} packets`);
+      assert.equal(report.ignoredPackets[reason] ?? 0, n);
+      assert.equal(sampleSum(metrics, 'netping_packets_ignored_total', { reason }) ?? 0, n);
+    });
+  }
+
+  it('netpingd is still running and reported no handler failures', () => {
+    assert.ok(rig?.daemon?.running, `netpingd exited:\n${rig?.daemon?.tail()}`);
+    assert.doesNotMatch(rig.daemon.stderr, /handler failed|uncaught|TypeError|RangeError/i);
+  });
+});
+
+function pick(t: TargetReport): Record<string, unknown> {
+  const { sent, received, lost, inFlight, late, duplicates, errors } = t;
+  return { sent, received, lost, inFlight, late, duplicates, errors };
+}
