@@ -22,8 +22,8 @@ export type ReplyOutcome =
   | { kind: 'unknown' }; // a sequence we never sent
 
 export class ProbeLedger {
-  readonly #seqs: Float64Array;
-  readonly #sentAt: Float64Array;
+  // Slot i: sequence at [2i], send time at [2i + 1].
+  readonly #slots: Float64Array;
   readonly #states: Uint8Array;
   readonly #mask: number;
   #nextSeq = 0;
@@ -38,8 +38,8 @@ export class ProbeLedger {
     const needed = 2 * Math.ceil(timeoutMs / intervalMs) + 16;
     let size = 16;
     while (size < needed) size *= 2;
-    this.#seqs = new Float64Array(size).fill(-1);
-    this.#sentAt = new Float64Array(size);
+    this.#slots = new Float64Array(2 * size);
+    for (let i = 0; i < size; i++) this.#slots[2 * i] = -1;
     this.#states = new Uint8Array(size);
     this.#mask = size - 1;
   }
@@ -61,8 +61,8 @@ export class ProbeLedger {
     // here. The caller counts it lost, so no probe goes without an outcome.
     this.evictedInFlight = this.#states[slot] === State.InFlight;
     if (this.evictedInFlight) this.#inFlight--;
-    this.#seqs[slot] = seq;
-    this.#sentAt[slot] = sentAtMs;
+    this.#slots[2 * slot] = seq;
+    this.#slots[2 * slot + 1] = sentAtMs;
     this.#states[slot] = State.InFlight;
     this.#inFlight++;
     return seq;
@@ -72,11 +72,11 @@ export class ProbeLedger {
   reply(seq: number, atMs: number): ReplyOutcome {
     if (!(seq >= 0 && seq < this.#nextSeq)) return { kind: 'unknown' };
     const slot = seq & this.#mask;
-    if (this.#seqs[slot] !== seq) return { kind: 'late' };
+    if (this.#slots[2 * slot] !== seq) return { kind: 'late' };
     switch (this.#states[slot]) {
       case State.InFlight: {
         this.#inFlight--;
-        const rttMs = Math.max(0, atMs - this.#sentAt[slot]!);
+        const rttMs = Math.max(0, atMs - this.#slots[2 * slot + 1]!);
         if (rttMs > this.timeoutMs) {
           this.#states[slot] = State.LostThenLate;
           return { kind: 'late-and-lost', rttMs };
@@ -98,7 +98,7 @@ export class ProbeLedger {
    */
   end(seq: number): boolean {
     const slot = seq & this.#mask;
-    if (this.#seqs[slot] !== seq || this.#states[slot] !== State.InFlight) return false;
+    if (this.#slots[2 * slot] !== seq || this.#states[slot] !== State.InFlight) return false;
     this.#states[slot] = State.Lost;
     this.#inFlight--;
     return true;
@@ -107,7 +107,7 @@ export class ProbeLedger {
   /** The in-flight probe whose low 16 bits are `seq16`, for errors that quote no payload. */
   findInFlightBySeq16(seq16: number): number | undefined {
     for (let i = 0; i <= this.#mask; i++) {
-      const seq = this.#seqs[i]!;
+      const seq = this.#slots[2 * i]!;
       if (this.#states[i] === State.InFlight && seq % 0x10000 === seq16) return seq;
     }
     return undefined;
