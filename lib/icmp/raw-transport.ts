@@ -18,7 +18,9 @@ import type { Family } from '../address.js';
 import { PermissionError } from '../errors.js';
 import { SendError, type IcmpTransport } from './transport.js';
 
-const RECEIVE_BUFFER_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
+const MAX_PACKET_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
+const BATCH_PACKETS = 512;
+const SLAB_BYTES = 1024 * 1024;
 const SOCKET_RCVBUF_BYTES = 8 * 1024 * 1024; // the default holds only ~256 replies
 const MAX_PACKETS_PER_DRAIN = 4096; // bound the work of one wake-up
 const MAX_PROBLEMS_KEPT = 100;
@@ -58,7 +60,14 @@ export function openRawTransport(family: Family): RawIcmpTransport {
 
 export class RawIcmpTransport implements IcmpTransport {
   readonly #socket: Socket;
-  readonly #buffer = Buffer.alloc(RECEIVE_BUFFER_BYTES);
+  // Received packets of one batch, back to back, with their stamps.
+  readonly #slab = Buffer.alloc(SLAB_BYTES);
+  #slabUsed = 0;
+  #batchCount = 0;
+  readonly #batchOffsets = new Uint32Array(BATCH_PACKETS);
+  readonly #batchLengths = new Uint32Array(BATCH_PACKETS);
+  readonly #batchTimes = new Float64Array(BATCH_PACKETS);
+  readonly #batchSources: string[] = new Array<string>(BATCH_PACKETS).fill('');
   #handler: (packet: Buffer, source: string, receivedAtMs: number) => void = () => {};
   #closed = false;
   readonly #problems: string[] = [];
@@ -126,27 +135,60 @@ export class RawIcmpTransport implements IcmpTransport {
     this.#handler = handler;
   }
 
+  /**
+   * Reads in two passes: first every queued packet, each stamped as it is
+   * read, into one slab; then hands them on. Handling a reply takes longer
+   * than reading one, so stamping all before handling any keeps the handling
+   * of earlier replies out of the RTT of later ones.
+   */
   drain(): void {
     if (this.#closed) return;
-    for (let i = 0; i < MAX_PACKETS_PER_DRAIN; i++) {
-      try {
-        this.#socket.wrap.recv(this.#buffer, this.#onReceived);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        if (!/temporarily unavailable|would block/i.test(message)) this.#problem(message);
-        return;
+    let total = 0;
+    while (total < MAX_PACKETS_PER_DRAIN) {
+      const { count, more } = this.#readBatch();
+      total += count;
+      for (let i = 0; i < count; i++) {
+        const at = this.#batchOffsets[i]!;
+        try {
+          this.#handler(
+            this.#slab.subarray(at, at + this.#batchLengths[i]!),
+            this.#batchSources[i]!,
+            this.#batchTimes[i]!,
+          );
+        } catch (err) {
+          // One bad packet must not stop the handling of the rest.
+          this.#problem(
+            `packet handler failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
       }
+      if (!more) return;
     }
   }
 
-  readonly #onReceived = (buffer: Buffer, bytes: number, source: string): void => {
-    const receivedAtMs = performance.now();
-    try {
-      this.#handler(buffer.subarray(0, bytes), source, receivedAtMs);
-    } catch (err) {
-      // One bad packet must not stop the reading of the rest.
-      this.#problem(`packet handler failed: ${err instanceof Error ? err.message : String(err)}`);
+  /** Reads packets into the slab until the socket is empty or the batch full. */
+  #readBatch(): { count: number; more: boolean } {
+    this.#batchCount = 0;
+    this.#slabUsed = 0;
+    while (this.#batchCount < BATCH_PACKETS && SLAB_BYTES - this.#slabUsed >= MAX_PACKET_BYTES) {
+      try {
+        this.#socket.wrap.recv(this.#slab.subarray(this.#slabUsed), this.#onReceived);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (!/temporarily unavailable|would block/i.test(message)) this.#problem(message);
+        return { count: this.#batchCount, more: false };
+      }
     }
+    return { count: this.#batchCount, more: true };
+  }
+
+  readonly #onReceived = (_buffer: Buffer, bytes: number, source: string): void => {
+    const n = this.#batchCount++;
+    this.#batchTimes[n] = performance.now();
+    this.#batchOffsets[n] = this.#slabUsed;
+    this.#batchLengths[n] = bytes;
+    this.#batchSources[n] = source;
+    this.#slabUsed += bytes;
   };
 
   close(): void {
