@@ -41,6 +41,8 @@ export class TargetSync {
   #storeFailing = false;
   #loadedOnce = false;
   #reportedOverLimit = false;
+  /** The valid members of the last read, parsed. */
+  #parsed = new Map<string, Target>();
   /** Resolves when the first successful read has been applied. */
   readonly firstLoad: Promise<void>;
   #markLoaded: () => void = () => {};
@@ -108,9 +110,12 @@ export class TargetSync {
   apply(members: readonly string[]): void {
     const wanted = new Map<string, Target>();
     const invalid: InvalidMember[] = [];
+    const parsed = new Map<string, Target>();
     for (const member of members) {
       try {
-        const target = parseTargetKey(member);
+        // Re-reads every few seconds mostly see members parsed before.
+        const target = this.#parsed.get(member) ?? parseTargetKey(member);
+        parsed.set(member, target);
         wanted.set(targetKey(target), target);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
@@ -138,6 +143,7 @@ export class TargetSync {
         );
       this.#reportedOverLimit = true;
     }
+    this.#parsed = parsed;
     this.#invalid = invalid;
     const sink = this.#opts.sink;
     for (const key of [...sink.keys()]) if (!wanted.has(key)) sink.remove(key);

@@ -83,6 +83,19 @@ export function canonicalAddress(address: string): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }
 
+/**
+ * A string whose plain comparison orders addresses numerically, IPv4 before
+ * IPv6: compute it once per address and sort by it, instead of parsing both
+ * addresses in every comparison.
+ */
+export function addressSortKey(address: string): string {
+  const family = familyOf(address);
+  if (family === undefined) return `9${address}`;
+  let hex = '';
+  for (const byte of addressBytes(address)) hex += byte.toString(16).padStart(2, '0');
+  return `${family}${hex}`;
+}
+
 /** Numeric order, IPv4 before IPv6. */
 export function compareAddresses(a: string, b: string): number {
   const fa = familyOf(a) ?? 9;

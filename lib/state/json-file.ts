@@ -1,14 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 
 /**
  * Replaces a file atomically: a crash (even kill -9) leaves either the old
- * content or the new, never half of one.
+ * content or the new, never half of one. Content given in chunks is written
+ * chunk by chunk, so a large file does not hold the event loop.
  */
-export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  content: string | Iterable<string>,
+  mode = 0o600,
+): Promise<void> {
   const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temp, content, { mode, flush: true });
+    const handle = await open(temp, 'w', mode);
+    try {
+      for (const chunk of typeof content === 'string' ? [content] : content)
+        await handle.write(chunk);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
   } catch (err) {
     await unlink(temp).catch(() => {});

@@ -104,7 +104,7 @@ export class EmbeddedStore implements TargetStore, StatsStore {
       const next = new Map(this.#stats);
       for (const [k, v] of entries) next.set(k, v);
       for (const k of forget) next.delete(k);
-      await this.#write(STATS_FILE, { stats: Object.fromEntries(next) });
+      await writeFileAtomic(path.join(this.#dir, STATS_FILE), statsFileChunks(next));
       this.#stats = next;
     });
   }
@@ -155,4 +155,20 @@ async function readVersioned(file: string, field: string): Promise<unknown> {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const ENTRIES_PER_CHUNK = 500;
+
+/** stats.json as chunks of a few hundred entries: the same JSON as one stringify, written in pieces. */
+function* statsFileChunks(stats: ReadonlyMap<string, string>): Generator<string> {
+  let chunk = `{"version":${FORMAT_VERSION},"stats":{`;
+  let n = 0;
+  for (const [member, text] of stats) {
+    chunk += `${n === 0 ? '' : ','}${JSON.stringify(member)}:${JSON.stringify(text)}`;
+    if (++n % ENTRIES_PER_CHUNK === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}}}`;
 }
