@@ -62,7 +62,7 @@ function header(name: string, type: string, help: string): string {
  * Yields the exposition text of every per-target family and the daemon's own
  * gauges, `batchSize` targets' worth of lines at a time.
  */
-export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 500): Generator<string> {
+export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 100): Generator<string> {
   const { report, histograms } = snapshot;
   const targets = report.targets;
   const labels = targets.map(
