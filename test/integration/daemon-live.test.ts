@@ -135,22 +135,25 @@ describe('netpingd with live targets', { skip }, () => {
   });
 
   it('survives a garbage member written by hand and shows it as an error row', async () => {
+    const huge = `${'h'.repeat(10_000)}@127.0.0.1`;
     await redis.sadd(
       `${prefix}:targets`,
       'no-at-sign',
       'x@999.1.1.1',
       '@127.0.0.1',
       'bad\nname@127.0.0.1',
+      huge,
     );
     await redis.publish(`${prefix}:events`, 'garbage that is not JSON');
     const r = await eventually('invalid members reported', async () => {
       const rep = await report(daemon);
-      return rep.invalid.length === 4 ? rep : undefined;
+      return rep.invalid.length === 5 ? rep : undefined;
     });
     assert.equal(r.targets.length, 4);
     const table = await (await fetch(`${daemon.baseUrl}/`)).text();
     assert.match(table, /ERROR {2}no-at-sign: invalid target 'no-at-sign': expected name@address/);
     assert.match(table, /ERROR {2}"bad\\nname@127\.0\.0\.1"/);
+    assert.match(table, /invalid target name: longer than 100 characters \(10000\)/);
     assert.equal((await fetch(`${daemon.baseUrl}/healthz`)).status, 200);
     const removed = await cli(
       'remove',
@@ -158,6 +161,7 @@ describe('netpingd with live targets', { skip }, () => {
       'x@999.1.1.1',
       '@127.0.0.1',
       'bad\nname@127.0.0.1',
+      huge,
     );
     assert.equal(removed.code, 0, removed.stderr);
   });
