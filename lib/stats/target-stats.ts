@@ -58,12 +58,7 @@ export class TargetStats {
     return {
       v: SAVED_STATS_VERSION,
       savedAt: wallNowMs,
-      sent: this.sent,
-      received: this.received,
-      lost: this.lost,
-      late: this.late,
-      duplicates: this.duplicates,
-      errors: Object.fromEntries(this.errors),
+      ...this.#counters(),
       minMs: has ? this.minMs : null,
       maxMs: has ? this.maxMs : null,
       lastMs: this.lastMs ?? null,
@@ -108,15 +103,18 @@ export class TargetStats {
     this.histogram.addCounts(saved.histogram.counts, saved.histogram.sumSeconds);
   }
 
+  #counters(): Pick<
+    TargetStatsSnapshot,
+    'sent' | 'received' | 'lost' | 'late' | 'duplicates' | 'errors'
+  > {
+    const { sent, received, lost, late, duplicates } = this;
+    return { sent, received, lost, late, duplicates, errors: Object.fromEntries(this.errors) };
+  }
+
   snapshot(): TargetStatsSnapshot {
     const has = this.received > 0;
     return {
-      sent: this.sent,
-      received: this.received,
-      lost: this.lost,
-      late: this.late,
-      duplicates: this.duplicates,
-      errors: Object.fromEntries(this.errors),
+      ...this.#counters(),
       minMs: has ? this.minMs : undefined,
       maxMs: has ? this.maxMs : undefined,
       meanMs: has ? this.#sumMs / this.received : undefined,

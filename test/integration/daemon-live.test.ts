@@ -2,15 +2,11 @@
 // raw ICMP sockets, a real redis-server, targets changed with the real npcli.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { IS_ROOT, SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
+import { promtoolComplaints } from '../support/promtool.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const skip = SKIP_NO_REDIS || (!IS_ROOT && 'raw ICMP sockets need root: run the suite as root');
@@ -199,14 +195,10 @@ describe('netpingd with live targets', { skip }, () => {
       /^netping_rtt_seconds_bucket\{target="lo",address="127\.0\.0\.1",le="\+Inf"\} [1-9]/m,
     );
     assert.match(text, /^netping_store_up\{store="redis"\} 1$/m);
-    const promtool = await promtoolCheck(text);
-    if (promtool === undefined)
+    const complaints = await promtoolComplaints(text);
+    if (complaints === undefined)
       return t.skip('promtool not installed (test/run.sh installs the prometheus package)');
-    assert.equal(
-      promtool.stderr + promtool.stdout,
-      '',
-      'promtool check metrics should print nothing',
-    );
+    assert.equal(complaints, '', 'promtool check metrics should print nothing');
   });
 });
 
@@ -283,22 +275,3 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
     assert.ok(members.every((m) => m.startsWith('localhost@')));
   });
 });
-
-async function promtoolCheck(
-  metrics: string,
-): Promise<{ stdout: string; stderr: string } | undefined> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'netping-promtool-'));
-  const file = path.join(dir, 'metrics.txt');
-  await writeFile(file, metrics);
-  try {
-    // promtool reads the exposition from stdin.
-    const run = promisify(execFile);
-    return await run('sh', ['-c', `promtool check metrics < '${file}'`]);
-  } catch (err) {
-    const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    if (e.code === 127) return undefined;
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? `promtool failed: ${String(err)}` };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}

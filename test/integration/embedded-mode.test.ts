@@ -3,14 +3,14 @@
 // directory), and both targets and counters survive a restart.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { IS_ROOT } from '../support/env.js';
+import { promtoolComplaints } from '../support/promtool.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const skip = !IS_ROOT && 'raw ICMP sockets need root: run the suite as root';
@@ -37,28 +37,6 @@ function deadPort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       srv.close(() => resolve(port));
     });
-  });
-}
-
-/** promtool's complaints about an exposition, or undefined when promtool is not installed. */
-async function promtoolCheck(metrics: string, dir: string): Promise<string | undefined> {
-  const file = path.join(dir, 'metrics.txt');
-  await writeFile(file, metrics);
-  return new Promise((resolve) => {
-    // promtool reads the exposition from stdin.
-    execFile(
-      'sh',
-      [
-        '-c',
-        'command -v promtool >/dev/null || exit 127; promtool check metrics < "$1"',
-        'sh',
-        file,
-      ],
-      (err, stdout, stderr) => {
-        if (err && err.code === 127) return resolve(undefined);
-        resolve(`${stdout}${stderr}${err ? `(exit ${String(err.code)})` : ''}`);
-      },
-    );
   });
 }
 
@@ -172,7 +150,7 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
       /^netping_sent_total\{target="q\\"uote\\\\back€ü",address="127\.0\.0\.3"\} \d+$/m,
     );
     assert.match(text, /^netping_store_up\{store="embedded"\} 1$/m);
-    const complaints = await promtoolCheck(text, stateDir);
+    const complaints = await promtoolComplaints(text);
     if (complaints === undefined)
       return t.skip('promtool not installed (test/run.sh installs the prometheus package)');
     assert.equal(complaints, '', 'promtool check metrics should print nothing');

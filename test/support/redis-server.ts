@@ -3,21 +3,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from './ops-harness.js';
 
 export class OwnRedis {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'netping-redis-'));
@@ -27,7 +16,7 @@ export class OwnRedis {
 
   /** A server on a free loopback port; its data survives restarts (append-only file). */
   static async reserve(): Promise<OwnRedis> {
-    return new OwnRedis(await freeLoopbackPort());
+    return new OwnRedis(await freePort());
   }
 
   get url(): string {
