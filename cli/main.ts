@@ -78,7 +78,7 @@ function buildProgram(): Command {
     .description('Controls netpingd: add and remove targets, list them, show statistics.')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: () => {} }) // errors are printed once, by main, as one line
+    .configureOutput({ outputError: () => {} }) // errors are printed once, by main, as one line
     .showHelpAfterError(false)
     .addOption(
       new Option(
@@ -156,14 +156,11 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      ) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
         process.exit(ExitCode.ok);
       }
-      if (err.code === 'commander.executeSubCommandAsync') throw err;
+      // No command given: commander has printed the usage to stderr.
+      if (err.code === 'commander.help') process.exit(ExitCode.usage);
       throw new InvalidInputError(err.message.replace(/^error: /, ''));
     }
     throw err;

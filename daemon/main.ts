@@ -20,10 +20,8 @@ async function main(): Promise<void> {
   try {
     config = parseDaemonArgs(process.argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.stdout.write(err.message.endsWith('\n') ? err.message : `${err.message}\n`);
-      process.exit(ExitCode.ok);
-    }
+    // --help and --version: commander has printed them already.
+    if (err instanceof CommanderError) process.exit(ExitCode.ok);
     fail(err);
   }
   const daemon = await Daemon.create(config, log);

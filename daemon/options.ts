@@ -57,7 +57,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: () => {} })
+    .configureOutput({ outputError: () => {} }) // main prints errors, as one line
     .allowExcessArguments(false)
     .addOption(
       new Option(
