@@ -7,6 +7,11 @@ import { MetricsExporter } from '../../lib/http/metrics.js';
 import { renderSummaryTable } from '../../lib/render/summary-table.js';
 import type { DaemonReport, DaemonSnapshot, TargetReport } from '../../lib/report.js';
 import { LatencyHistogram } from '../../lib/stats/histogram.js';
+import {
+  NETPING_COUNTERS,
+  NETPING_GAUGES,
+  NETPING_HISTOGRAMS,
+} from '../support/exported-metrics.js';
 
 function target(over: Partial<TargetReport>): TargetReport {
   return {
@@ -159,6 +164,19 @@ describe('HTTP app', () => {
     expectLine('netping_build_info{version="9.9.9"} 1');
     assert.match(text, /^# TYPE netping_rtt_seconds histogram$/m);
     assert.match(text, /^# TYPE netping_sent_total counter$/m);
+  });
+
+  it('exports exactly the families the rules and dashboard may name', async () => {
+    const text = await exporter.render();
+    const families = new Map(
+      [...text.matchAll(/^# TYPE (netping_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    const expected = new Map<string, string>([
+      ...NETPING_COUNTERS.map((n): [string, string] => [n, 'counter']),
+      ...NETPING_GAUGES.map((n): [string, string] => [n, 'gauge']),
+      ...NETPING_HISTOGRAMS.map((n): [string, string] => [n, 'histogram']),
+    ]);
+    assert.deepEqual(new Map([...families].sort()), new Map([...expected].sort()));
   });
 
   it('takes one snapshot per scrape', async () => {
