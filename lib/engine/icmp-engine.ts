@@ -65,11 +65,6 @@ class TargetRun implements ProbedTarget {
   }
 }
 
-interface TimeoutEvent {
-  readonly run: TargetRun;
-  readonly seq: number;
-}
-
 // Sends may go this much early, so one timer wake-up sends a batch instead
 // of one probe per wake-up at high rates. Timeouts never fire early.
 const SEND_SLACK_MS = 0.5;
@@ -82,7 +77,9 @@ export class IcmpEngine {
   readonly #byAddress = new Map<string, Set<TargetRun>>();
   readonly #slots = new SlotAllocator();
   readonly #sends = new TimerQueue<TargetRun>();
-  readonly #timeouts = new TimerQueue<TimeoutEvent>();
+  /** Probes' deadlines: the target, tagged with the probe's wide sequence. */
+  readonly #timeouts = new TimerQueue<TargetRun>();
+  readonly #transportList: readonly IcmpTransport[];
   readonly #packetBuffers: Record<Family, Buffer>;
   readonly ignored = new Map<IgnoredReason, number>();
   #timer: TimerHandle | undefined;
@@ -94,6 +91,7 @@ export class IcmpEngine {
     this.#epochMs = opts.clock.nowMs();
     const size = ICMP_HEADER_BYTES + opts.payloadBytes;
     this.#packetBuffers = { 4: Buffer.alloc(size), 6: Buffer.alloc(size) };
+    this.#transportList = Object.values(opts.transports);
     for (const transport of Object.values(opts.transports)) {
       const family = transport.family;
       transport.onPacket((packet, source, atMs) => this.#onPacket(family, packet, source, atMs));
@@ -220,15 +218,15 @@ export class IcmpEngine {
       // A reply already in the socket buffer arrived before its deadline:
       // read it before declaring its probe lost.
       this.#drainAll();
-      for (let ev = this.#timeouts.popDue(now); ev; ev = this.#timeouts.popDue(now)) {
-        if (!ev.run.removed && ev.run.ledger.end(ev.seq)) ev.run.stats.recordLost();
+      for (let run = this.#timeouts.popDue(now); run; run = this.#timeouts.popDue(now)) {
+        if (!run.removed && run.ledger.end(this.#timeouts.lastTag)) run.stats.recordLost();
       }
     }
     this.#arm();
   };
 
   #drainAll(): void {
-    for (const transport of Object.values(this.#opts.transports)) transport.drain();
+    for (const transport of this.#transportList) transport.drain();
   }
 
   #sendProbe(run: TargetRun): void {
@@ -260,7 +258,7 @@ export class IcmpEngine {
       run.stats.recordLost(failure);
       return;
     }
-    this.#timeouts.push(sentAtMs + run.settings.timeoutMs, { run, seq });
+    this.#timeouts.push(sentAtMs + run.settings.timeoutMs, run, seq);
   }
 
   #ignore(reason: IgnoredReason): void {

@@ -6,16 +6,23 @@ export class TimerQueue<T> {
   #dues: number[] = [];
   #orders: number[] = [];
   #items: T[] = [];
+  // A number carried with each item, so callers that need (item, number)
+  // pairs (the engine's timeouts: target and sequence, 10,000 a second) do
+  // not allocate an object per event.
+  #tags: number[] = [];
   #nextOrder = 0;
+  /** The tag of the item popDue() returned last. */
+  lastTag = 0;
 
   get size(): number {
     return this.#items.length;
   }
 
-  push(dueMs: number, item: T): void {
+  push(dueMs: number, item: T, tag = 0): void {
     this.#dues.push(dueMs);
     this.#orders.push(this.#nextOrder++);
     this.#items.push(item);
+    this.#tags.push(tag);
     this.#up(this.#items.length - 1);
   }
 
@@ -27,11 +34,13 @@ export class TimerQueue<T> {
   popDue(nowMs: number): T | undefined {
     if (this.#items.length === 0 || this.#dues[0]! > nowMs) return undefined;
     const item = this.#items[0]!;
+    this.lastTag = this.#tags[0]!;
     const last = this.#items.length - 1;
     this.#swap(0, last);
     this.#dues.pop();
     this.#orders.pop();
     this.#items.pop();
+    this.#tags.pop();
     this.#down(0);
     return item;
   }
@@ -46,6 +55,7 @@ export class TimerQueue<T> {
     [this.#dues[a], this.#dues[b]] = [this.#dues[b]!, this.#dues[a]!];
     [this.#orders[a], this.#orders[b]] = [this.#orders[b]!, this.#orders[a]!];
     [this.#items[a], this.#items[b]] = [this.#items[b]!, this.#items[a]!];
+    [this.#tags[a], this.#tags[b]] = [this.#tags[b]!, this.#tags[a]!];
   }
 
   #up(i: number): void {

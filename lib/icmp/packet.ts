@@ -153,11 +153,10 @@ function readPayload(buf: Uint8Array, at: number): PayloadFields | undefined {
   if (buf.length < at + MIN_PAYLOAD_BYTES || u32(buf, at) !== PAYLOAD_MAGIC) return undefined;
   const hi = u32(buf, at + 8);
   if (hi > 0xffff) return undefined;
-  const view = new DataView(buf.buffer, buf.byteOffset + at + 16, 8);
   return {
     token: u32(buf, at + 4),
     wideSeq: hi * 2 ** 32 + u32(buf, at + 12),
-    sentAtMs: view.getFloat64(0),
+    sentAtMs: readFloat64BE(buf, at + 16),
   };
 }
 
@@ -218,4 +217,13 @@ function ipv6Text(buf: Uint8Array, at: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 8; i++) groups.push(u16(buf, at + 2 * i).toString(16));
   return groups.join(':'); // uncompressed; callers canonicalise
+}
+
+// Scratch space for reading a big-endian double without allocating a DataView
+// per packet.
+const scratch = new DataView(new ArrayBuffer(8));
+
+function readFloat64BE(buf: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) scratch.setUint8(i, buf[at + i]!);
+  return scratch.getFloat64(0);
 }

@@ -62,6 +62,7 @@ export class RawIcmpTransport implements IcmpTransport {
   readonly #socket: Socket;
   // Received packets of one batch, back to back, with their stamps.
   readonly #slab = Buffer.alloc(SLAB_BYTES);
+  readonly #receiveBuffer = Buffer.alloc(MAX_PACKET_BYTES);
   #slabUsed = 0;
   #batchCount = 0;
   readonly #batchOffsets = new Uint32Array(BATCH_PACKETS);
@@ -145,7 +146,8 @@ export class RawIcmpTransport implements IcmpTransport {
     if (this.#closed) return;
     let total = 0;
     while (total < MAX_PACKETS_PER_DRAIN) {
-      const { count, more } = this.#readBatch();
+      const more = this.#readBatch();
+      const count = this.#batchCount;
       total += count;
       for (let i = 0; i < count; i++) {
         const at = this.#batchOffsets[i]!;
@@ -166,25 +168,30 @@ export class RawIcmpTransport implements IcmpTransport {
     }
   }
 
-  /** Reads packets into the slab until the socket is empty or the batch full. */
-  #readBatch(): { count: number; more: boolean } {
+  /**
+   * Reads packets until the socket is empty (false) or the batch is full
+   * (true). Each is read into one datagram-sized buffer and copied to the
+   * slab: cheaper than a fresh view of the slab for every read.
+   */
+  #readBatch(): boolean {
     this.#batchCount = 0;
     this.#slabUsed = 0;
     while (this.#batchCount < BATCH_PACKETS && SLAB_BYTES - this.#slabUsed >= MAX_PACKET_BYTES) {
       try {
-        this.#socket.wrap.recv(this.#slab.subarray(this.#slabUsed), this.#onReceived);
+        this.#socket.wrap.recv(this.#receiveBuffer, this.#onReceived);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (!/temporarily unavailable|would block/i.test(message)) this.#problem(message);
-        return { count: this.#batchCount, more: false };
+        return false;
       }
     }
-    return { count: this.#batchCount, more: true };
+    return true;
   }
 
-  readonly #onReceived = (_buffer: Buffer, bytes: number, source: string): void => {
+  readonly #onReceived = (buffer: Buffer, bytes: number, source: string): void => {
     const n = this.#batchCount++;
     this.#batchTimes[n] = performance.now();
+    buffer.copy(this.#slab, this.#slabUsed, 0, bytes);
     this.#batchOffsets[n] = this.#slabUsed;
     this.#batchLengths[n] = bytes;
     this.#batchSources[n] = source;
