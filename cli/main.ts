@@ -12,6 +12,8 @@ import { RedisTargetStore } from '../lib/store/redis-store.js';
 import type { TargetStore } from '../lib/store/target-store.js';
 import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
+import { parseBoundedDurationMs } from '../lib/duration.js';
+import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
 import { fetchReport } from './daemon-client.js';
 import { renderChanges, renderList, renderStats } from './render.js';
 
@@ -115,11 +117,30 @@ function buildProgram(): Command {
       'add targets: name@address, address, host name or name@host (one target per address)',
     )
     .argument('<target...>')
+    .option(
+      '--interval <duration>',
+      "probe these targets this often instead of at the daemon's interval",
+    )
+    .option('--timeout <duration>', "this timeout for these targets instead of the daemon's")
     .option('--json', 'print JSON')
-    .action(async (targets: string[], o: { json?: boolean }) => {
-      const results = await withStore(global(), (store) => addTargets(store, targets));
-      print(o.json ? json(results) : renderChanges('added', results));
-    });
+    .action(
+      async (targets: string[], o: { json?: boolean; interval?: string; timeout?: string }) => {
+        const overrides: ProbeOverrides = {
+          ...(o.interval === undefined
+            ? {}
+            : {
+                intervalMs: parseBoundedDurationMs(o.interval, 'interval', ...INTERVAL_BOUNDS_MS),
+              }),
+          ...(o.timeout === undefined
+            ? {}
+            : { timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', ...TIMEOUT_BOUNDS_MS) }),
+        };
+        const results = await withStore(global(), (store) =>
+          addTargets(store, targets, Object.keys(overrides).length > 0 ? { overrides } : {}),
+        );
+        print(o.json ? json(results) : renderChanges('added', results));
+      },
+    );
   program
     .command('remove')
     .alias('rm')

@@ -3,6 +3,7 @@
 import Table from 'cli-table3';
 import type { DaemonReport } from '../lib/report.js';
 import { printable } from '../lib/render/printable.js';
+import { formatOverrides } from '../lib/target.js';
 import { ms, percent } from '../lib/render/summary-table.js';
 import type { ChangeResult, ListResult } from '../lib/target-changes.js';
 
@@ -22,8 +23,13 @@ export function renderChanges(verb: 'added' | 'removed', results: readonly Chang
 }
 
 export function renderList(list: ListResult): string {
-  const rows = list.targets.map((t) => [printable(t.name), t.address]);
-  const lines = [table(['Name', 'Address'], rows, 2)];
+  const own = list.targets.some((t) => t.intervalMs !== undefined || t.timeoutMs !== undefined);
+  const rows = list.targets.map((t) => {
+    const row = [printable(t.name), t.address];
+    if (own) row.push(formatOverrides(t).replace(/^\?/, '').replace('&', ' '));
+    return row;
+  });
+  const lines = [table(own ? ['Name', 'Address', 'Own settings'] : ['Name', 'Address'], rows, 3)];
   for (const bad of list.invalid)
     lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
   return lines.join('\n');

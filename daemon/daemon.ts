@@ -115,6 +115,7 @@ export class Daemon {
         return engine.remove(key);
       },
       keys: () => engine.keys(),
+      settingsOf: (key) => engine.get(key)?.settings,
     };
     this.#sync = new TargetSync({
       store,

@@ -8,6 +8,7 @@ import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/icmp/packet.js'
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
+import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
 import { VERSION } from '../lib/version.js';
 
 export interface DaemonConfig {
@@ -175,8 +176,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     instance: validateInstance(o.instance),
     stateDir: o.stateDir,
     listen: parseListen(o.listen),
-    intervalMs: parseBoundedDurationMs(o.interval, 'interval', 10, 3_600_000),
-    timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', 1, 60_000),
+    intervalMs: parseBoundedDurationMs(o.interval, 'interval', ...INTERVAL_BOUNDS_MS),
+    timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', ...TIMEOUT_BOUNDS_MS),
     resyncMs: parseBoundedDurationMs(o.resync, 'resync period', 100, 3_600_000),
     saveIntervalMs: parseBoundedDurationMs(o.saveInterval, 'save interval', 100, 3_600_000),
     forgetAfterMs: parseBoundedDurationMs(o.forgetAfter, 'forget-after period', 1, 30 * 86_400_000),

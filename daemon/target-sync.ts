@@ -14,11 +14,14 @@ export interface TargetSink {
   add(target: Target, settings: ProbeSettings): void;
   remove(key: string): boolean;
   keys(): Iterable<string>;
+  /** The settings a target is probed with now, if it is probed. */
+  settingsOf(key: string): ProbeSettings | undefined;
 }
 
 export interface TargetSyncOptions {
   readonly store: TargetStore;
   readonly sink: TargetSink;
+  /** The daemon's interval and timeout, for targets without their own. */
   readonly settings: ProbeSettings;
   /** Members past this many (in sorted order) are reported, not probed. */
   readonly maxTargets: number;
@@ -111,20 +114,39 @@ export class TargetSync {
     const wanted = new Map<string, Target>();
     const invalid: InvalidMember[] = [];
     const parsed = new Map<string, Target>();
+    const memberOf = new Map<string, string>(); // key → the member text it came from
+    const skip = (member: string, error: string): void => {
+      if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
+      if (!this.#reported.has(member) && this.#reported.size < MAX_INVALID_KEPT) {
+        this.#reported.add(member);
+        this.#opts.log(`skipping target set member ${quoted(member.slice(0, 200))}: ${error}`);
+      }
+    };
     for (const member of members) {
+      let target: Target;
       try {
         // Re-reads every few seconds mostly see members parsed before.
-        const target = this.#parsed.get(member) ?? parseTargetKey(member);
-        parsed.set(member, target);
-        wanted.set(targetKey(target), target);
+        target = this.#parsed.get(member) ?? parseTargetKey(member);
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
-        if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
-        if (!this.#reported.has(member) && this.#reported.size < MAX_INVALID_KEPT) {
-          this.#reported.add(member);
-          this.#opts.log(`skipping target set member ${quoted(member.slice(0, 200))}: ${error}`);
-        }
+        skip(member, err instanceof Error ? err.message : String(err));
+        continue;
       }
+      parsed.set(member, target);
+      const key = targetKey(target);
+      const other = memberOf.get(key);
+      if (other === undefined) {
+        wanted.set(key, target);
+        memberOf.set(key, member);
+        continue;
+      }
+      // Two members for one target (with different options): the first in
+      // sorted order wins, whatever order the store lists them in.
+      const [kept, dropped] = member < other ? [member, other] : [other, member];
+      if (kept === member) {
+        wanted.set(key, target);
+        memberOf.set(key, member);
+      }
+      skip(dropped, `another member names the same target, ${quoted(kept.slice(0, 200))} is used`);
     }
     if (wanted.size > this.#opts.maxTargets) {
       const over = [...wanted.keys()].sort().slice(this.#opts.maxTargets);
@@ -147,6 +169,27 @@ export class TargetSync {
     this.#invalid = invalid;
     const sink = this.#opts.sink;
     for (const key of [...sink.keys()]) if (!wanted.has(key)) sink.remove(key);
-    for (const target of wanted.values()) sink.add(target, this.#opts.settings);
+    for (const [key, target] of wanted) {
+      const settings = this.#settingsFor(target);
+      const current = sink.settingsOf(key);
+      if (
+        current &&
+        (current.intervalMs !== settings.intervalMs || current.timeoutMs !== settings.timeoutMs)
+      ) {
+        // New settings: probe it anew (its statistics are handed over, see the daemon's sink).
+        sink.remove(key);
+      }
+      sink.add(target, settings);
+    }
+  }
+
+  #settingsFor(target: Target): ProbeSettings {
+    const defaults = this.#opts.settings;
+    const o = target.overrides;
+    if (o === undefined) return defaults;
+    return {
+      intervalMs: o.intervalMs ?? defaults.intervalMs,
+      timeoutMs: o.timeoutMs ?? defaults.timeoutMs,
+    };
   }
 }

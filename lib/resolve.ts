@@ -31,5 +31,8 @@ export async function resolveTargetRequest(
   }
   const unique = [...new Set(addresses.map(canonicalAddress))];
   if (unique.length === 0) throw new ResolveError(`cannot resolve '${request.host}': no addresses`);
-  return unique.map((address) => makeTarget(request.name, address));
+  return unique.map((address) => {
+    const target = makeTarget(request.name, address);
+    return request.overrides ? { ...target, overrides: request.overrides } : target;
+  });
 }

@@ -8,7 +8,13 @@ import { InvalidInputError, NetpingError } from './errors.js';
 import type { InvalidMember } from './report.js';
 import { resolveTargetRequest, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
-import { parseTargetKey, targetKey, type Target } from './target.js';
+import {
+  parseTargetKey,
+  targetKey,
+  targetMember,
+  type ProbeOverrides,
+  type Target,
+} from './target.js';
 
 export interface ChangeResult {
   member: string;
@@ -21,24 +27,48 @@ export class NoSuchTargetError extends NetpingError {}
 /** Thrown when an add would take the list past its limit; nothing is written. */
 export class TargetLimitError extends InvalidInputError {}
 
-/** Resolves every argument first, so a bad one writes nothing. */
+/**
+ * Resolves every argument first, so a bad one writes nothing. A target
+ * already in the set with other options is replaced: its member is removed
+ * and the new one added (the daemon carries its statistics over).
+ */
 export async function addTargets(
   store: TargetStore,
   args: readonly string[],
-  opts: { lookup?: Lookup; maxTargets?: number } = {},
+  opts: { lookup?: Lookup; maxTargets?: number; overrides?: ProbeOverrides } = {},
 ): Promise<ChangeResult[]> {
-  const targets: Target[] = [];
-  for (const arg of args) targets.push(...(await resolveTargetRequest(arg, opts.lookup)));
-  const members = [...new Set(targets.map(targetKey))];
-  const before = new Set(await store.members());
-  const after = before.size + members.filter((m) => !before.has(m)).length;
+  const byKey = new Map<string, Target>();
+  for (const arg of args) {
+    for (const resolved of await resolveTargetRequest(arg, opts.lookup)) {
+      const target = opts.overrides
+        ? { ...resolved, overrides: { ...resolved.overrides, ...opts.overrides } }
+        : resolved;
+      byKey.set(targetKey(target), target);
+    }
+  }
+  const before = await store.members();
+  const present = new Set(before);
+  const presentKeys = new Set(before.map((m) => keyOfMember(m)));
+  const added = [...byKey.values()].map(targetMember);
+  const replaced = before.filter((m) => {
+    const key = keyOfMember(m);
+    return key !== undefined && byKey.has(key) && !added.includes(m);
+  });
+  const after = presentKeys.size + [...byKey.keys()].filter((k) => !presentKeys.has(k)).length;
   if (opts.maxTargets !== undefined && after > opts.maxTargets) {
     throw new TargetLimitError(
       `too many targets: ${after} would exceed the limit of ${opts.maxTargets} (--max-targets)`,
     );
   }
-  await store.add(members);
-  return members.map((member) => ({ member, changed: !before.has(member) }));
+  if (replaced.length > 0) await store.remove(replaced);
+  await store.add(added);
+  return added.map((member) => ({ member, changed: !present.has(member) }));
+}
+
+/** The target a member names, or undefined for a member that does not parse. */
+function keyOfMember(member: string): string | undefined {
+  const target = tryParse(member);
+  return target && targetKey(target);
 }
 
 /**
@@ -74,7 +104,8 @@ function matchesSelector(arg: string, member: string, target: Target | undefined
     const address = arg.slice(at + 1);
     return (
       familyOf(address) !== undefined &&
-      targetKey({ name: arg.slice(0, at), address: canonicalAddress(address) }) === member
+      targetKey({ name: arg.slice(0, at), address: canonicalAddress(address) }) ===
+        targetKey(target)
     );
   }
   if (familyOf(arg) !== undefined) return canonicalAddress(arg) === target.address;
@@ -89,8 +120,16 @@ function tryParse(member: string): Target | undefined {
   }
 }
 
+export interface ListedTarget {
+  name: string;
+  address: string;
+  /** Only where the target has its own. */
+  intervalMs?: number;
+  timeoutMs?: number;
+}
+
 export interface ListResult {
-  targets: { name: string; address: string }[];
+  targets: ListedTarget[];
   invalid: InvalidMember[];
 }
 
@@ -98,8 +137,8 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   const result: ListResult = { targets: [], invalid: [] };
   for (const member of await store.members()) {
     try {
-      const { name, address } = parseTargetKey(member);
-      result.targets.push({ name, address });
+      const { name, address, overrides } = parseTargetKey(member);
+      result.targets.push({ name, address, ...overrides });
     } catch (err) {
       result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
     }

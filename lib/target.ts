@@ -1,4 +1,5 @@
 import { canonicalAddress, familyOf, type Family } from './address.js';
+import { parseBoundedDurationMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
 import { quoted } from './render/printable.js';
 
@@ -7,7 +8,17 @@ export interface Target {
   readonly name: string;
   readonly address: string; // canonical text
   readonly family: Family;
+  /** This target's own interval and timeout, where it does not use the daemon's. */
+  readonly overrides?: ProbeOverrides;
 }
+
+export interface ProbeOverrides {
+  readonly intervalMs?: number;
+  readonly timeoutMs?: number;
+}
+
+export const INTERVAL_BOUNDS_MS = [10, 3_600_000] as const;
+export const TIMEOUT_BOUNDS_MS = [1, 60_000] as const;
 
 export const MAX_NAME_LENGTH = 100;
 const MAX_HOST_LENGTH = 253; // DNS limit
@@ -15,9 +26,59 @@ const MAX_HOST_LENGTH = 253; // DNS limit
 // of them belong in a name that ends up in a table cell and a metric label.
 const FORBIDDEN_IN_NAME = /[\s\p{Cc}\u2028\u2029]/u;
 
-/** The member form stored in the Redis set, as meshping wrote it. */
+/** A target's identity, "name@address": what counters and saved statistics are kept under. */
 export function targetKey(t: Pick<Target, 'name' | 'address'>): string {
   return `${t.name}@${t.address}`;
+}
+
+/**
+ * The member form stored in the target set: "name@address" as meshping
+ * wrote it, followed by "?interval=…&timeout=…" when the target has its own.
+ */
+export function targetMember(t: Target): string {
+  return targetKey(t) + formatOverrides(t.overrides);
+}
+
+export function formatOverrides(o: ProbeOverrides | undefined): string {
+  const parts: string[] = [];
+  if (o?.intervalMs !== undefined) parts.push(`interval=${o.intervalMs}ms`);
+  if (o?.timeoutMs !== undefined) parts.push(`timeout=${o.timeoutMs}ms`);
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
+}
+
+/** Parses "interval=5s&timeout=2s" (either part optional). */
+export function parseOverrides(text: string): ProbeOverrides {
+  let intervalMs: number | undefined;
+  let timeoutMs: number | undefined;
+  for (const part of text.split('&')) {
+    const [key, value = ''] = part.split('=', 2) as [string, string | undefined];
+    if (key === 'interval' && intervalMs === undefined) {
+      intervalMs = parseBoundedDurationMs(value, 'interval', ...INTERVAL_BOUNDS_MS);
+    } else if (key === 'timeout' && timeoutMs === undefined) {
+      timeoutMs = parseBoundedDurationMs(value, 'timeout', ...TIMEOUT_BOUNDS_MS);
+    } else {
+      throw new InvalidInputError(
+        `invalid target options '${truncate(text)}': expected interval=DURATION&timeout=DURATION`,
+      );
+    }
+  }
+  return {
+    ...(intervalMs === undefined ? {} : { intervalMs }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
+}
+
+/** Splits "x?options" at the first '?' at or after `from`. */
+function splitOptions(text: string, from: number): [string, ProbeOverrides | undefined] {
+  const q = text.indexOf('?', from);
+  if (q < 0) return [text, undefined];
+  return [text.slice(0, q), parseOverrides(text.slice(q + 1))];
+}
+
+function withOverrides(t: Target, o: ProbeOverrides | undefined): Target {
+  return o && (o.intervalMs !== undefined || o.timeoutMs !== undefined)
+    ? { ...t, overrides: o }
+    : t;
 }
 
 export function validateName(name: string): string {
@@ -50,13 +111,14 @@ export function makeTarget(name: string, address: string): Target {
   return { name, address: canonicalAddress(address), family };
 }
 
-/** Parses a member of the target set ("name@address"). */
+/** Parses a member of the target set ("name@address", options optional). */
 export function parseTargetKey(member: string): Target {
   const at = member.lastIndexOf('@');
   if (at < 0) {
     throw new InvalidInputError(`invalid target '${truncate(member)}': expected name@address`);
   }
-  return makeTarget(member.slice(0, at), member.slice(at + 1));
+  const [address, overrides] = splitOptions(member.slice(at + 1), 0);
+  return withOverrides(makeTarget(member.slice(0, at), address), overrides);
 }
 
 /**
@@ -64,22 +126,29 @@ export function parseTargetKey(member: string): Target {
  * "name@host", "address" or "host". The host still needs resolving.
  */
 export type TargetRequest =
-  { kind: 'address'; target: Target } | { kind: 'host'; name: string; host: string };
+  | { kind: 'address'; target: Target }
+  | { kind: 'host'; name: string; host: string; overrides: ProbeOverrides | undefined };
 
-export function parseTargetRequest(text: string): TargetRequest {
-  if (text.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH) {
-    throw new InvalidInputError(`invalid target: ${text.length} characters is too long`);
+const MAX_OPTIONS_LENGTH = 64;
+
+export function parseTargetRequest(input: string): TargetRequest {
+  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + MAX_OPTIONS_LENGTH) {
+    throw new InvalidInputError(`invalid target: ${input.length} characters is too long`);
   }
+  const firstAt = input.indexOf('@');
+  const [text, overrides] = splitOptions(input, firstAt < 0 ? 0 : firstAt);
   const at = text.indexOf('@');
   const name = at < 0 ? text : text.slice(0, at);
   const where = at < 0 ? text : text.slice(at + 1);
   if (at >= 0 && where.includes('@')) {
     throw new InvalidInputError(`invalid target '${truncate(text)}': more than one '@'`);
   }
-  if (familyOf(where) !== undefined) return { kind: 'address', target: makeTarget(name, where) };
+  if (familyOf(where) !== undefined) {
+    return { kind: 'address', target: withOverrides(makeTarget(name, where), overrides) };
+  }
   validateName(name);
   validateHost(where);
-  return { kind: 'host', name, host: where };
+  return { kind: 'host', name, host: where, overrides };
 }
 
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

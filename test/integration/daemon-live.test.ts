@@ -162,6 +162,46 @@ describe('netpingd with live targets', { skip }, () => {
     assert.equal(removed.code, 0, removed.stderr);
   });
 
+  it('probes a target at its own interval, and keeps its counters when that changes', async () => {
+    const added = await cli('add', 'fast@127.0.0.4', '--interval', '20ms', '--timeout', '0.2');
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /added fast@127\.0\.0\.4\?interval=20ms&timeout=200ms/);
+    const fast = await eventually('fast probed', async () => {
+      const t = row(await report(daemon), 'fast', '127.0.0.4');
+      return t && t.sent >= 20 ? t : undefined;
+    });
+    assert.equal(fast.intervalMs, 20);
+    assert.equal(fast.timeoutMs, 200);
+    const lo = row(await report(daemon), 'lo', '127.0.0.1')!;
+    assert.equal(lo.intervalMs, 100, 'the others keep the daemon interval');
+    const list = JSON.parse((await cli('list', '--json')).stdout) as {
+      targets: { name: string }[];
+    };
+    assert.deepEqual(
+      list.targets.find((t) => t.name === 'fast'),
+      { name: 'fast', address: '127.0.0.4', intervalMs: 20, timeoutMs: 200 },
+    );
+    const changed = await cli('add', 'fast@127.0.0.4', '--interval', '40ms');
+    assert.equal(changed.code, 0, changed.stderr);
+    const after = await eventually('fast at its new interval', async () => {
+      const t = row(await report(daemon), 'fast', '127.0.0.4');
+      return t && t.intervalMs === 40 ? t : undefined;
+    });
+    assert.ok(after.sent >= fast.sent, `counters restarted: ${fast.sent} then ${after.sent}`);
+    assert.equal(
+      after.timeoutMs,
+      500,
+      'a change without --timeout goes back to the daemon timeout',
+    );
+    const members = await redis.smembers(`${prefix}:targets`);
+    assert.deepEqual(
+      members.filter((m) => m.startsWith('fast@')),
+      ['fast@127.0.0.4?interval=40ms'],
+      'the old member was replaced',
+    );
+    assert.equal((await cli('remove', 'fast@127.0.0.4')).code, 0);
+  });
+
   it('exports Prometheus metrics that promtool accepts, with hostile names escaped', async (t) => {
     const hostile = 'q"uote\\back€';
     await cli('add', `${hostile}@127.0.0.3`);
@@ -224,7 +264,7 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
     ['tab\tname@127.0.0.1', /no whitespace or control characters/],
     ['x@300.1.1.1', /not an IP address or a host name/],
     [`${'n'.repeat(101)}@127.0.0.1`, /longer than 100 characters/],
-    ['x'.repeat(400), /too long/],
+    ['x'.repeat(500), /too long/],
     ['bad_host!', /not an IP address or a host name/],
   ];
   for (const [input, message] of bad) {

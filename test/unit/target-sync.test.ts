@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TargetSync, type TargetSink } from '../../daemon/target-sync.js';
+import type { ProbeSettings } from '../../lib/engine/icmp-engine.js';
 import type { TargetStore } from '../../lib/store/target-store.js';
 import { targetKey, type Target } from '../../lib/target.js';
 
@@ -40,17 +41,24 @@ class FakeStore implements TargetStore {
 /** Behaves like the daemon's sink over the engine: adding a present target changes nothing. */
 class RecordingSink implements TargetSink {
   readonly held = new Map<string, Target>();
+  readonly settings = new Map<string, ProbeSettings>();
   events: string[] = [];
-  add(target: Target): void {
+  add(target: Target, settings: ProbeSettings): void {
     const key = targetKey(target);
     if (this.held.has(key)) return;
     this.held.set(key, target);
+    this.settings.set(key, settings);
     this.events.push(`+${key}`);
   }
   remove(key: string): boolean {
     this.events.push(`-${key}`);
+    this.settings.delete(key);
     return this.held.delete(key);
   }
+  settingsOf(key: string): ProbeSettings | undefined {
+    return this.settings.get(key);
+  }
+
   keys(): Iterable<string> {
     return this.held.keys();
   }
@@ -231,5 +239,46 @@ describe('TargetSync', () => {
     assert.deepEqual(sink.take(), ['+a@127.0.0.1']);
     assert.ok(logs.some((l) => l.includes('cannot write the target cache: EROFS')));
     assert.equal(await sync.applyCached(), 0);
+  });
+});
+
+describe('TargetSync: per-target interval and timeout', () => {
+  it('probes a member with options at its own settings, others at the defaults', () => {
+    const { sync, sink } = rig();
+    sync.apply(['fast@127.0.0.1?interval=100ms&timeout=50ms', 'plain@127.0.0.2']);
+    assert.deepEqual(sink.settings.get('fast@127.0.0.1'), { intervalMs: 100, timeoutMs: 50 });
+    assert.deepEqual(sink.settings.get('plain@127.0.0.2'), { intervalMs: 1000, timeoutMs: 1000 });
+  });
+
+  it('re-adds a target whose settings changed, and leaves alone one whose did not', () => {
+    const { sync, sink } = rig();
+    sync.apply(['a@127.0.0.1', 'b@127.0.0.2']);
+    sink.take();
+    sync.apply(['a@127.0.0.1?interval=5s', 'b@127.0.0.2']);
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1', '-a@127.0.0.1']);
+    assert.deepEqual(sink.settings.get('a@127.0.0.1'), { intervalMs: 5000, timeoutMs: 1000 });
+    sync.apply(['a@127.0.0.1?interval=5000ms', 'b@127.0.0.2']);
+    assert.deepEqual(sink.take(), [], 'the same settings written differently change nothing');
+  });
+
+  it('uses the first in sorted order of two members for one target, and reports the other', () => {
+    const { sync, sink, logs } = rig();
+    sync.apply(['a@127.0.0.1?interval=2s', 'a@127.0.0.1']);
+    assert.deepEqual(sink.settings.get('a@127.0.0.1'), { intervalMs: 1000, timeoutMs: 1000 });
+    assert.deepEqual(sync.invalid, [
+      {
+        member: 'a@127.0.0.1?interval=2s',
+        error: 'another member names the same target, "a@127.0.0.1" is used',
+      },
+    ]);
+    assert.equal(logs.length, 1);
+  });
+
+  it('reports bad options as an invalid member', () => {
+    const { sync, sink } = rig();
+    sync.apply(['a@127.0.0.1?interval=0', 'b@127.0.0.2?colour=red']);
+    assert.equal(sink.held.size, 0);
+    assert.match(sync.invalid[0]!.error, /invalid interval '0'/);
+    assert.match(sync.invalid[1]!.error, /invalid target options 'colour=red'/);
   });
 });

@@ -6,6 +6,7 @@ import {
   parseTargetKey,
   parseTargetRequest,
   targetKey,
+  targetMember,
 } from '../../lib/target.js';
 
 function assertInvalid(fn: () => unknown, message: string | RegExp): void {
@@ -106,11 +107,13 @@ describe('parseTargetRequest: valid forms', () => {
       kind: 'host',
       name: 'example.com',
       host: 'example.com',
+      overrides: undefined,
     });
     assert.deepEqual(parseTargetRequest('localhost'), {
       kind: 'host',
       name: 'localhost',
       host: 'localhost',
+      overrides: undefined,
     });
   });
 
@@ -119,6 +122,7 @@ describe('parseTargetRequest: valid forms', () => {
       kind: 'host',
       name: 'web',
       host: 'www.example.com.',
+      overrides: undefined,
     });
     const label = 'a'.repeat(63);
     assert.equal(parseTargetRequest(`w@${label}.example`).kind, 'host');
@@ -250,8 +254,59 @@ describe('parseTargetRequest: bad input', () => {
     assert.equal(parseTargetRequest(`web@${host.slice(1)}`).kind, 'host'); // 253 is fine
   });
 
-  it('rejects input too long to be name@host at all', () => {
-    const text = `${'n'.repeat(100)}@${'h'.repeat(254)}`;
-    assertInvalid(() => parseTargetRequest(text), 'invalid target: 355 characters is too long');
+  it('rejects input too long to be name@host?options at all', () => {
+    const text = `${'n'.repeat(100)}@${'h'.repeat(254)}?${'o'.repeat(64)}`;
+    assertInvalid(() => parseTargetRequest(text), 'invalid target: 420 characters is too long');
+  });
+});
+
+describe('per-target options', () => {
+  it('parses interval and timeout after the address, in members and requests', () => {
+    assert.deepEqual(parseTargetKey('fast@127.0.0.1?interval=250ms&timeout=0.1'), {
+      name: 'fast',
+      address: '127.0.0.1',
+      family: 4,
+      overrides: { intervalMs: 250, timeoutMs: 100 },
+    });
+    assert.deepEqual(parseTargetRequest('::1?timeout=2s'), {
+      kind: 'address',
+      target: { name: '::1', address: '::1', family: 6, overrides: { timeoutMs: 2000 } },
+    });
+    assert.deepEqual(parseTargetRequest('web@example.com?interval=1m'), {
+      kind: 'host',
+      name: 'web',
+      host: 'example.com',
+      overrides: { intervalMs: 60_000 },
+    });
+  });
+
+  it('keeps a question mark in a name a name', () => {
+    assert.equal(parseTargetKey('who?@127.0.0.1').name, 'who?');
+  });
+
+  it('writes the canonical member and keeps the identity without options', () => {
+    const t = parseTargetKey('fast@127.000.0.1?timeout=1.5s&interval=2s'.replace('000', '0'));
+    assert.equal(targetMember(t), 'fast@127.0.0.1?interval=2000ms&timeout=1500ms');
+    assert.equal(targetKey(t), 'fast@127.0.0.1');
+    assert.equal(targetMember(parseTargetKey('plain@::1')), 'plain@::1');
+  });
+
+  it('refuses unknown, repeated-out-of-bounds and empty options', () => {
+    assertInvalid(
+      () => parseTargetKey('a@127.0.0.1?colour=red'),
+      "invalid target options 'colour=red': expected interval=DURATION&timeout=DURATION",
+    );
+    assertInvalid(
+      () => parseTargetKey('a@127.0.0.1?interval=5ms'),
+      "invalid interval '5ms': must be between 10ms and 60m",
+    );
+    assertInvalid(
+      () => parseTargetKey('a@127.0.0.1?timeout=2m'),
+      "invalid timeout '2m': must be between 1ms and 1m",
+    );
+    assertInvalid(
+      () => parseTargetRequest('a@127.0.0.1?'),
+      "invalid target options '': expected interval=DURATION&timeout=DURATION",
+    );
   });
 });
