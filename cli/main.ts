@@ -14,7 +14,6 @@ import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
-import { fetchReport } from './daemon-client.js';
 import { renderChanges, renderList, renderStats } from './render.js';
 
 interface GlobalOptions {
@@ -165,7 +164,7 @@ function buildProgram(): Command {
     .description("the daemon's statistics per target (from --url)")
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const report = await fetchReport(global().url);
+      const report = await new HttpTargetStore(global().url, undefined, '').report();
       print(o.json ? json(report) : renderStats(report));
     });
   return program;

@@ -49,11 +49,6 @@ export class ListenError extends NetpingError {
   override readonly exitCode = ExitCode.listen;
 }
 
-/** The daemon's HTTP API answered with an error or not at all. */
-export class DaemonUnavailableError extends NetpingError {
-  override readonly exitCode = ExitCode.store;
-}
-
 export function exitCodeOf(err: unknown): ExitCode {
   return err instanceof NetpingError ? err.exitCode : ExitCode.failure;
 }

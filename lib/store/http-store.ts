@@ -1,5 +1,6 @@
 // A TargetStore that is a running netpingd's control API: what npcli uses
-// when no Redis is configured (the daemon's embedded store), or with --url.
+// when no Redis is configured (the daemon's embedded store), and where
+// `npcli stats` reads the daemon's report.
 
 import {
   InvalidInputError,
@@ -7,6 +8,7 @@ import {
   StoreUnavailableError,
   UnauthorizedError,
 } from '../errors.js';
+import type { DaemonReport } from '../report.js';
 import { NoSuchTargetError } from '../target-changes.js';
 import type { TargetStore } from './target-store.js';
 
@@ -20,6 +22,11 @@ export class HttpTargetStore implements TargetStore {
     private readonly token: string | undefined,
     private readonly tokenHint: string,
   ) {}
+
+  /** The daemon's report, as GET /api/targets serves it (no token needed). */
+  async report(): Promise<DaemonReport> {
+    return (await this.#call('GET', '/api/targets')) as DaemonReport;
+  }
 
   async members(): Promise<string[]> {
     const body = (await this.#call('GET', '/api/members')) as { members?: unknown };

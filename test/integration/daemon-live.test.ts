@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { IS_ROOT, SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
+import { freePort } from '../support/ops-harness.js';
 import { promtoolComplaints } from '../support/promtool.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
@@ -57,6 +58,24 @@ describe('netpingd with live targets', { skip }, () => {
     });
     assert.equal(lo.lost, 0);
     assert.ok(lo.minMs! > 0 && lo.minMs! < 50, `loopback RTT ${lo.minMs} ms`);
+  });
+
+  it('npcli stats shows the daemon report as a table and as JSON', async () => {
+    const asJson = await cli('--url', daemon.baseUrl, 'stats', '--json');
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const rep = JSON.parse(asJson.stdout) as DaemonReport;
+    assert.ok((row(rep, 'lo', '127.0.0.1')?.received ?? 0) > 0);
+    const asTable = await cli('--url', daemon.baseUrl, 'stats');
+    assert.equal(asTable.code, 0, asTable.stderr);
+    assert.match(asTable.stdout, /│ Name +│ Address +│ Sent │ Recv │/);
+    assert.match(asTable.stdout, /│ lo +│ 127\.0\.0\.1 +│/);
+    const port = await freePort(); // free: nothing listens there
+    const down = await cli('--url', `http://127.0.0.1:${port}`, 'stats');
+    assert.equal(down.code, 3);
+    assert.match(
+      down.stderr,
+      /^npcli: cannot reach netpingd at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+    );
   });
 
   it('picks up targets added with npcli within a fraction of a second, without disturbing others', async () => {
