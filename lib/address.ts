@@ -96,6 +96,24 @@ export function addressSortKey(address: string): string {
   return `${family}${hex}`;
 }
 
+/**
+ * Sorts in place by address (numerically, IPv4 first), then by name: the one
+ * order of the table at /, /api/targets and `npcli list`. Keys are computed
+ * once per item, not in every comparison.
+ */
+export function sortByAddress<T>(
+  items: T[],
+  address: (t: T) => string,
+  name: (t: T) => string,
+): T[] {
+  const keys = new Map(items.map((t) => [t, `${addressSortKey(address(t))} ${name(t)}`]));
+  return items.sort((a, b) => {
+    const ka = keys.get(a)!;
+    const kb = keys.get(b)!;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
+
 /** Numeric order, IPv4 before IPv6. */
 export function compareAddresses(a: string, b: string): number {
   const fa = familyOf(a) ?? 9;

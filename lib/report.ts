@@ -2,7 +2,7 @@
 // /api/targets and `npcli stats` all read. Built in one pass, so every view of
 // one request shows the same moment.
 
-import { addressSortKey } from './address.js';
+import { sortByAddress } from './address.js';
 import type { ProbedTarget } from './engine/icmp-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
 
@@ -97,14 +97,11 @@ export function snapshotOf(
       },
     });
   }
-  const keys = new Map(
-    rows.map((r) => [r, `${addressSortKey(r.report.address)} ${r.report.name}`]),
+  sortByAddress(
+    rows,
+    (r) => r.report.address,
+    (r) => r.report.name,
   );
-  rows.sort((a, b) => {
-    const ka = keys.get(a)!;
-    const kb = keys.get(b)!;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
   return {
     report: {
       version,

@@ -3,7 +3,7 @@
 // before writing anything, and returns what it did as data.
 
 import { quoted } from './render/printable.js';
-import { canonicalAddress, compareAddresses, familyOf } from './address.js';
+import { canonicalAddress, sortByAddress, familyOf } from './address.js';
 import { InvalidInputError, NetpingError } from './errors.js';
 import type { InvalidMember } from './report.js';
 import { resolveTargetRequest, type Lookup } from './resolve.js';
@@ -143,8 +143,10 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
       result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  result.targets.sort(
-    (a, b) => compareAddresses(a.address, b.address) || a.name.localeCompare(b.name),
+  sortByAddress(
+    result.targets,
+    (t) => t.address,
+    (t) => t.name,
   );
   return result;
 }
