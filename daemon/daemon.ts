@@ -13,12 +13,15 @@ import { MetricsExporter } from '../lib/http/metrics.js';
 import { openRawTransport } from '../lib/icmp/raw-transport.js';
 import type { IcmpTransport } from '../lib/icmp/transport.js';
 import { formatListen } from '../lib/listen.js';
-import { snapshotOf, type DaemonSnapshot, type StoreReport } from '../lib/report.js';
+import type { Log } from '../lib/log.js';
+import { buildSnapshot, type DaemonSnapshot, type StoreReport } from '../lib/report.js';
+import { runSliced } from '../lib/slicing.js';
+import { removeStaleTempFiles } from '../lib/state/json-file.js';
 import { ensureStateDir } from '../lib/state/state-dir.js';
 import { TargetCache } from '../lib/state/target-cache.js';
 import { loadOrCreateToken } from '../lib/state/token.js';
 import { EmbeddedStore } from '../lib/store/embedded-store.js';
-import { RedisTargetStore, redactUrl } from '../lib/store/redis-store.js';
+import { RedisTargetStore, redactUrl, STORE_COMMAND_TIMEOUT_MS } from '../lib/store/redis-store.js';
 import type { StatsStore } from '../lib/store/stats-store.js';
 import type { TargetStore } from '../lib/store/target-store.js';
 import { targetKey } from '../lib/target.js';
@@ -27,7 +30,13 @@ import type { DaemonConfig } from './options.js';
 import { StatsKeeper } from './stats-keeper.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
 
-export type Log = (line: string) => void;
+export type { Log };
+
+// A probe's timeout fires on the engine's timer, which may run a little late.
+const STOP_WAIT_SLACK_MS = 200;
+// The store gives up on a command after this long (RedisTargetStore), so a
+// save and a close each end within it.
+const STORE_STEP_BUDGET_MS = STORE_COMMAND_TIMEOUT_MS + 500;
 
 type Store = TargetStore & StatsStore;
 
@@ -50,6 +59,8 @@ export class Daemon {
     const transports = openTransports(log);
     try {
       ensureStateDir(config.stateDir);
+      for (const name of await removeStaleTempFiles(config.stateDir))
+        log(`removed ${name}, left in ${config.stateDir} by a write that was cut off`);
       const token = config.token ?? loadOrCreateToken(config.stateDir);
       const store: Store = config.redisUrl
         ? new RedisTargetStore({
@@ -59,7 +70,7 @@ export class Daemon {
             mode: 'daemon',
             onLog: log,
           })
-        : await EmbeddedStore.open(config.stateDir);
+        : await EmbeddedStore.open(config.stateDir, log);
       return new Daemon(config, log, transports, store, token);
     } catch (err) {
       Object.values(transports).forEach((t) => t.close());
@@ -89,6 +100,8 @@ export class Daemon {
       identifier: randomInt(0x10000),
       payloadBytes: config.payloadBytes,
       randomUint32: () => randomInt(2 ** 32 - 1),
+      // A removed target's statistics are kept once its last probe has ended.
+      onRetired: (retired) => this.#keeper.release(retired.key, retired.stats),
     });
     const engine = this.#engine;
     this.#keeper = new StatsKeeper({
@@ -100,41 +113,41 @@ export class Daemon {
       log,
     });
     const keeper = this.#keeper;
-    // The engine, with saved statistics handed over on add and kept on remove.
+    // The engine, with saved statistics handed over to a target new to it
+    // (kept ones are taken back on retirement, see onRetired).
     const sink: TargetSink = {
       add(target, settings) {
+        if (!engine.add(target, settings)) return;
         const key = targetKey(target);
-        if (engine.has(key)) return;
-        engine.add(target, settings);
         const saved = keeper.take(key);
         if (saved) engine.get(key)?.stats.mergeSaved(saved, systemClock.nowMs(), Date.now());
       },
-      remove(key) {
-        const probed = engine.get(key);
-        if (probed) keeper.release(key, probed.stats);
-        return engine.remove(key);
-      },
+      remove: (key) => engine.remove(key),
       keys: () => engine.keys(),
-      settingsOf: (key) => engine.get(key)?.settings,
     };
     this.#sync = new TargetSync({
       store,
       sink,
       settings: { intervalMs: config.intervalMs, timeoutMs: config.timeoutMs },
       maxTargets: config.maxTargets,
-      cache: config.redisUrl ? new TargetCache(config.stateDir, config.keys.prefix) : undefined,
+      cache: config.redisUrl
+        ? new TargetCache(config.stateDir, config.keys.prefix, log)
+        : undefined,
       log,
     });
   }
 
-  snapshot(): DaemonSnapshot {
-    return snapshotOf(
-      this.#engine.targets(),
-      this.#sync.invalid,
-      { ...this.#storeReport, up: this.#store.up },
-      this.#engine.ignored,
-      VERSION,
-      new Date(),
+  /** The state for the HTTP views, built in slices between probes. */
+  snapshot(): Promise<DaemonSnapshot> {
+    return runSliced(
+      buildSnapshot(
+        this.#engine.sortedTargets(),
+        this.#sync.invalid,
+        { ...this.#storeReport, up: this.#store.up },
+        this.#engine.ignored,
+        VERSION,
+        new Date(),
+      ),
     );
   }
 
@@ -144,7 +157,8 @@ export class Daemon {
       processMetrics: true,
     });
     const app = createApp({
-      report: () => this.snapshot().report,
+      report: async () => (await this.snapshot()).report,
+      log: this.#log,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
       control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
@@ -178,13 +192,30 @@ export class Daemon {
     );
   }
 
-  /** Stops sending, lets probes in flight end (up to their timeout), saves, closes everything. Idempotent. */
+  /** SIGHUP: re-read the targets and save the statistics now. */
+  async reload(): Promise<void> {
+    await this.#sync.request();
+    await this.#keeper.save();
+  }
+
+  /**
+   * How long stop() may take: the longest timeout of a probe in flight, a
+   * save and the store's goodbye, each bounded by the store's own timeout.
+   */
+  stopBudgetMs(): number {
+    return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + 2 * STORE_STEP_BUDGET_MS + 1000;
+  }
+
+  /** Stops sending, lets probes in flight end (each by its own timeout), saves, closes everything. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#timers.forEach(clearInterval);
       this.#engine.stopSending();
-      const deadline = Date.now() + this.#config.timeoutMs + 50;
+      const deadline = Date.now() + this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS;
       while (this.#engine.inFlight() > 0 && Date.now() < deadline) await sleep(20);
+      // Whatever is still in flight now will never be seen: count it, so the
+      // saved counters balance.
+      this.#engine.abandonInFlight();
       for (const step of [
         () => this.#keeper.save(),
         () => closeServer(this.#server),

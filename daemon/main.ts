@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 // netpingd's entry point: the only place that exits the process.
 
+import { constants } from 'node:os';
 import { CommanderError } from 'commander';
 import { describeError, exitCodeOf, ExitCode } from '../lib/errors.js';
+import { streamLog } from '../lib/log.js';
 import { Daemon } from './daemon.js';
 import { parseDaemonArgs } from './options.js';
 
-const log = (line: string): void => {
-  process.stderr.write(`netpingd: ${line}\n`);
-};
+const log = streamLog('netpingd', process.stderr);
+// stdout carries only --help and --version; a closed one must not loop either.
+process.stdout.on('error', () => {});
 
 function fail(err: unknown): never {
   log(describeError(err));
   process.exit(exitCodeOf(err));
+}
+
+/** The shell's convention for a process ended by a signal. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
 }
 
 async function main(): Promise<void> {
@@ -33,11 +40,24 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) =>
     log(`unexpected rejection (continuing): ${describeError(err)}`),
   );
-  let signalled = false;
-  const shutdown = (signal: string): void => {
-    if (signalled) return;
-    signalled = true;
-    log(`${signal}: stopping`);
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log(`${signal} again: exiting now, without waiting for probes or saving`);
+      process.exit(signalExitCode(signal));
+    }
+    stopping = true;
+    // Probes in flight end by their own timeouts, then one save and the
+    // store's goodbye, each bounded; past this, something hangs that no wait
+    // will mend, and the process goes anyway.
+    const budgetMs = daemon.stopBudgetMs();
+    log(
+      `${signal}: stopping (at most ${Math.ceil(budgetMs / 1000)} s; a second signal stops at once)`,
+    );
+    setTimeout(() => {
+      log(`stop did not finish in ${budgetMs} ms: exiting without it`);
+      process.exit(ExitCode.failure);
+    }, budgetMs).unref();
     daemon.stop().then(
       () => process.exit(ExitCode.ok),
       (err: unknown) => fail(err),
@@ -45,6 +65,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP, the terminal going away or `systemctl reload`: re-read the
+  // targets and save the statistics now, and keep running. Options come from
+  // the command line and the environment, which a running process cannot
+  // re-read; a change of those needs a restart.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log('SIGHUP: re-reading targets and saving statistics');
+    daemon.reload().catch((err: unknown) => log(`reload failed: ${describeError(err)}`));
+  });
   setInterval(
     () => daemon.takeTransportProblems().forEach((p) => log(`socket: ${p}`)),
     10_000,

@@ -5,6 +5,7 @@
 // so a daemon that starts while its store is down never overwrites them.
 
 import { quoted } from '../lib/render/printable.js';
+import { runSliced } from '../lib/slicing.js';
 import { parseSavedStats, type SavedStats } from '../lib/stats/saved-stats.js';
 import type { TargetStats } from '../lib/stats/target-stats.js';
 import type { StatsStore } from '../lib/store/stats-store.js';
@@ -12,19 +13,23 @@ import type { StatsStore } from '../lib/store/stats-store.js';
 export interface StatsKeeperOptions {
   readonly store: StatsStore;
   /** The targets being probed now. */
-  readonly live: () => Iterable<{ readonly key: string; readonly stats: TargetStats }>;
+  readonly live: () => Iterable<LiveTarget>;
   readonly nowMs: () => number; // the engine's monotonic clock
   readonly wallNowMs: () => number;
   readonly forgetAfterMs: number;
   readonly log: (line: string) => void;
 }
 
+export interface LiveTarget {
+  readonly key: string;
+  readonly stats: TargetStats;
+  readonly ledger: { readonly inFlight: number };
+}
+
 interface Held {
   readonly saved: SavedStats;
   readonly sinceWallMs: number;
 }
-
-const TARGETS_PER_SLICE = 500; // serialise in slices, yielding between, to keep probes on time
 
 export class StatsKeeper {
   readonly #opts: StatsKeeperOptions;
@@ -107,15 +112,20 @@ export class StatsKeeper {
     return this.#saving;
   }
 
+  /** Each live target's saved form, one target per step. */
+  *#serialise(live: readonly LiveTarget[], wall: number): Generator<void, Map<string, string>> {
+    const entries = new Map<string, string>();
+    for (const { key, stats, ledger } of live) {
+      entries.set(key, JSON.stringify(stats.toSaved(this.#opts.nowMs(), wall, ledger.inFlight)));
+      yield;
+    }
+    return entries;
+  }
+
   async #save(): Promise<void> {
     if (!(await this.load())) return;
-    const entries = new Map<string, string>();
     const wall = this.#opts.wallNowMs();
-    let n = 0;
-    for (const { key, stats } of [...this.#opts.live()]) {
-      entries.set(key, JSON.stringify(stats.toSaved(this.#opts.nowMs(), wall)));
-      if (++n % TARGETS_PER_SLICE === 0) await new Promise((r) => setImmediate(r));
-    }
+    const entries = await runSliced(this.#serialise([...this.#opts.live()], wall));
     for (const [key, held] of this.#held) {
       if (wall - held.sinceWallMs > this.#opts.forgetAfterMs) {
         this.#toForget.add(key);

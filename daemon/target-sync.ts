@@ -11,11 +11,13 @@ import type { TargetStore } from '../lib/store/target-store.js';
 import { parseTargetKey, targetKey, type Target } from '../lib/target.js';
 
 export interface TargetSink {
+  /**
+   * Probes the target with these settings: a new one from scratch, one
+   * probed already with its counters and probes in flight kept.
+   */
   add(target: Target, settings: ProbeSettings): void;
   remove(key: string): boolean;
   keys(): Iterable<string>;
-  /** The settings a target is probed with now, if it is probed. */
-  settingsOf(key: string): ProbeSettings | undefined;
 }
 
 export interface TargetSyncOptions {
@@ -169,18 +171,7 @@ export class TargetSync {
     this.#invalid = invalid;
     const sink = this.#opts.sink;
     for (const key of [...sink.keys()]) if (!wanted.has(key)) sink.remove(key);
-    for (const [key, target] of wanted) {
-      const settings = this.#settingsFor(target);
-      const current = sink.settingsOf(key);
-      if (
-        current &&
-        (current.intervalMs !== settings.intervalMs || current.timeoutMs !== settings.timeoutMs)
-      ) {
-        // New settings: probe it anew (its statistics are handed over, see the daemon's sink).
-        sink.remove(key);
-      }
-      sink.add(target, settings);
-    }
+    for (const target of wanted.values()) sink.add(target, this.#settingsFor(target));
   }
 
   #settingsFor(target: Target): ProbeSettings {

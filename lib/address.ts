@@ -46,10 +46,30 @@ function addressBytes(address: string): Uint8Array {
 }
 
 /**
+ * An IPv6 address's zone (`fe80::1%eth0`: the interface a link-local address
+ * is reached through), or undefined. The same link-local address on two
+ * links is two hosts, so the zone is part of the address everywhere but on
+ * the wire, where the kernel neither wants nor reports it as text.
+ */
+export function zoneOf(address: string): string | undefined {
+  const at = address.indexOf('%');
+  return at < 0 ? undefined : address.slice(at + 1);
+}
+
+/** The address without its zone: what a reply's source is compared with. */
+export function withoutZone(address: string): string {
+  const at = address.indexOf('%');
+  return at < 0 ? address : address.slice(0, at);
+}
+
+/**
  * Canonical text of an address, so "::0001" and "::1" are one target and a
- * reply's source (which the kernel formats canonically) compares equal.
+ * reply's source (which the kernel formats canonically) compares equal. A
+ * zone is kept as given.
  */
 export function canonicalAddress(address: string): string {
+  const zone = zoneOf(address);
+  if (zone !== undefined) return `${canonicalAddress(withoutZone(address))}%${zone}`;
   const family = familyOf(address);
   if (family === 4) return address.split('.').map(Number).join('.');
   if (family !== 6) return address;
@@ -92,8 +112,9 @@ export function addressSortKey(address: string): string {
   const family = familyOf(address);
   if (family === undefined) return `9${address}`;
   let hex = '';
-  for (const byte of addressBytes(address)) hex += byte.toString(16).padStart(2, '0');
-  return `${family}${hex}`;
+  for (const byte of addressBytes(withoutZone(address))) hex += byte.toString(16).padStart(2, '0');
+  const zone = zoneOf(address);
+  return zone === undefined ? `${family}${hex}` : `${family}${hex}%${zone}`;
 }
 
 /**
@@ -120,10 +141,12 @@ export function compareAddresses(a: string, b: string): number {
   const fb = familyOf(b) ?? 9;
   if (fa !== fb) return fa - fb;
   if (fa === 9) return a < b ? -1 : a > b ? 1 : 0;
-  const ba = addressBytes(a);
-  const bb = addressBytes(b);
+  const ba = addressBytes(withoutZone(a));
+  const bb = addressBytes(withoutZone(b));
   for (let i = 0; i < 16; i++) {
     if (ba[i] !== bb[i]) return ba[i]! - bb[i]!;
   }
-  return 0;
+  const za = zoneOf(a) ?? '';
+  const zb = zoneOf(b) ?? '';
+  return za < zb ? -1 : za > zb ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import { canonicalAddress, familyOf, type Family } from './address.js';
+import { canonicalAddress, familyOf, zoneOf, type Family } from './address.js';
 import { parseBoundedDurationMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
 import { quoted } from './render/printable.js';
@@ -100,12 +100,24 @@ export function validateName(name: string): string {
   return name;
 }
 
+// Linux interface names: at most 15 bytes, no '/', no whitespace; we also
+// keep out what would break a member ('@', '?', '&', '%').
+const ZONE = /^[A-Za-z0-9_.:-]{1,15}$/;
+
 export function makeTarget(name: string, address: string): Target {
   validateName(name);
   const family = familyOf(address);
   if (family === undefined) {
     throw new InvalidInputError(
       `invalid address '${truncate(address)}': not an IPv4 or IPv6 address`,
+    );
+  }
+  const zone = zoneOf(address);
+  if (zone !== undefined && (!ZONE.test(zone) || /^\d+$/.test(zone))) {
+    // A numeric zone is an interface index, which the send path (libuv's
+    // uv_ip6_addr, if_nametoindex) does not take.
+    throw new InvalidInputError(
+      `invalid address '${truncate(address)}': the zone after '%' must be an interface name, e.g. fe80::1%eth0`,
     );
   }
   return { name, address: canonicalAddress(address), family };

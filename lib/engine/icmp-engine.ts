@@ -2,10 +2,10 @@
 // targets, one timer for all sends and timeouts, replies matched to probes by
 // identifier, our payload's target token and wide sequence.
 
-import { canonicalAddress, type Family } from '../address.js';
+import { addressSortKey, canonicalAddress, withoutZone, type Family } from '../address.js';
 import { decodeReceived, encodeEchoRequest, ICMP_HEADER_BYTES } from '../icmp/packet.js';
 import { SendError, type IcmpTransport } from '../icmp/transport.js';
-import { TargetStats } from '../stats/target-stats.js';
+import { INTERRUPTED_REASON, TargetStats } from '../stats/target-stats.js';
 import { targetKey, type Target } from '../target.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { ProbeLedger } from './probe-ledger.js';
@@ -26,6 +26,11 @@ export interface EngineOptions {
   readonly payloadBytes: number;
   /** A uniformly random uint32, for target tokens. */
   readonly randomUint32: () => number;
+  /**
+   * A removed target whose last probe has ended, with its final counters:
+   * sent = received + lost, nothing left in flight.
+   */
+  readonly onRetired?: (retired: ProbedTarget) => void;
 }
 
 /** Why a received packet did not count for any probe. */
@@ -51,16 +56,26 @@ class TargetRun implements ProbedTarget {
   readonly key: string;
   readonly stats = new TargetStats();
   readonly ledger: ProbeLedger;
-  removed = false;
+  /** The address replies come from: ours without its zone, which the kernel does not report. */
+  readonly sourceAddress: string;
+  /** Orders targets by address, then name (the report's order). */
+  readonly sortKey: string;
+  /** Removed, with probes still in flight: it sends no more, but its replies and timeouts still count. */
+  draining = false;
+  /** -1 while draining. */
+  slot = -1;
+  /** Bumped whenever the schedule changes; a queued send of an older schedule is dropped. */
+  schedule = 0;
   nextSendMs = 0;
 
   constructor(
     readonly target: Target,
-    readonly settings: ProbeSettings,
+    public settings: ProbeSettings,
     readonly token: number,
-    readonly slot: number,
   ) {
     this.key = targetKey(target);
+    this.sourceAddress = withoutZone(target.address);
+    this.sortKey = `${addressSortKey(target.address)} ${target.name}`;
     this.ledger = new ProbeLedger(settings.timeoutMs, settings.intervalMs);
   }
 }
@@ -73,9 +88,13 @@ export class IcmpEngine {
   readonly #opts: EngineOptions;
   readonly #epochMs: number;
   readonly #runs = new Map<string, TargetRun>();
+  readonly #draining = new Map<string, TargetRun>();
+  /** The probed targets in report order; rebuilt on the first read after a change. */
+  #sorted: readonly TargetRun[] | undefined;
   readonly #byToken = new Map<number, TargetRun>();
   readonly #byAddress = new Map<string, Set<TargetRun>>();
   readonly #slots = new SlotAllocator();
+  /** Sends due: the target, tagged with its schedule. */
   readonly #sends = new TimerQueue<TargetRun>();
   /** Probes' deadlines: the target, tagged with the probe's wide sequence. */
   readonly #timeouts = new TimerQueue<TargetRun>();
@@ -118,40 +137,123 @@ export class IcmpEngine {
     return this.#runs.values();
   }
 
-  /** Starts probing a target; a target already probed keeps its counters. */
-  add(target: Target, settings: ProbeSettings): void {
+  /**
+   * The probed targets by address, then name. Sorted once per change of the
+   * set, not per read: a sort of 10,000 is several milliseconds that no
+   * reader should be able to make us spend at will.
+   */
+  sortedTargets(): readonly ProbedTarget[] {
+    this.#sorted ??= [...this.#runs.values()].sort((a, b) =>
+      a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0,
+    );
+    return this.#sorted;
+  }
+
+  /**
+   * Starts probing a target, or goes on probing it with new settings. A
+   * target probed already, or removed with probes still in flight, keeps its
+   * counters and its probes in flight, which end as they would have.
+   * Returns whether the target is new (had no counters here).
+   */
+  add(target: Target, settings: ProbeSettings): boolean {
     const key = targetKey(target);
-    if (this.#runs.has(key)) return;
+    const live = this.#runs.get(key);
+    if (live) {
+      if (!sameSettings(live.settings, settings)) this.#schedule(live, settings);
+      return false;
+    }
+    const draining = this.#draining.get(key);
+    if (draining) {
+      this.#draining.delete(key);
+      draining.draining = false;
+      this.#runs.set(key, draining);
+      this.#sorted = undefined;
+      this.#schedule(draining, settings);
+      return false;
+    }
     let token = this.#opts.randomUint32() >>> 0;
     while (this.#byToken.has(token)) token = this.#opts.randomUint32() >>> 0;
-    const run = new TargetRun(target, settings, token, this.#slots.allocate());
+    const run = new TargetRun(target, settings, token);
     this.#runs.set(key, run);
+    this.#sorted = undefined;
     this.#byToken.set(token, run);
-    let sameAddress = this.#byAddress.get(target.address);
-    if (!sameAddress) this.#byAddress.set(target.address, (sameAddress = new Set()));
+    let sameAddress = this.#byAddress.get(run.sourceAddress);
+    if (!sameAddress) this.#byAddress.set(run.sourceAddress, (sameAddress = new Set()));
     sameAddress.add(run);
+    this.#schedule(run, settings);
+    return true;
+  }
+
+  /** (Re)places a target's sends on its slot's grid for these settings. */
+  #schedule(run: TargetRun, settings: ProbeSettings): void {
+    run.settings = settings;
+    run.ledger.resize(settings.timeoutMs, settings.intervalMs);
+    if (run.slot < 0) run.slot = this.#slots.allocate();
+    run.schedule++;
     run.nextSendMs = firstDueMs(
       this.#epochMs,
       this.#opts.clock.nowMs(),
       settings.intervalMs,
       vanDerCorput(run.slot),
     );
-    this.#sends.push(run.nextSendMs, run);
+    this.#sends.push(run.nextSendMs, run, run.schedule);
     this.#arm();
   }
 
-  /** Stops probing a target and forgets it; pending events for it are dropped as they come up. */
+  /**
+   * Stops probing a target. Its probes in flight still end, by reply or
+   * timeout; then it is forgotten and handed to `onRetired`.
+   */
   remove(key: string): boolean {
     const run = this.#runs.get(key);
     if (!run) return false;
-    run.removed = true;
     this.#runs.delete(key);
-    this.#byToken.delete(run.token);
-    const sameAddress = this.#byAddress.get(run.target.address);
-    sameAddress?.delete(run);
-    if (sameAddress?.size === 0) this.#byAddress.delete(run.target.address);
+    this.#sorted = undefined;
+    run.schedule++;
     this.#slots.release(run.slot);
+    run.slot = -1;
+    run.draining = true;
+    this.#draining.set(key, run);
+    this.#retireIfDone(run);
     return true;
+  }
+
+  #retireIfDone(run: TargetRun): void {
+    if (!run.draining || run.ledger.inFlight > 0) return;
+    this.#draining.delete(run.key);
+    this.#byToken.delete(run.token);
+    const sameAddress = this.#byAddress.get(run.sourceAddress);
+    sameAddress?.delete(run);
+    if (sameAddress?.size === 0) this.#byAddress.delete(run.sourceAddress);
+    this.#opts.onRetired?.(run);
+  }
+
+  /** Removed targets whose probes in flight have not ended yet. */
+  get drainingCount(): number {
+    return this.#draining.size;
+  }
+
+  /** The longest timeout of any target, probed or draining: how long a probe sent now may stay in flight. */
+  maxTimeoutMs(): number {
+    let max = 0;
+    for (const runs of [this.#runs, this.#draining])
+      for (const run of runs.values()) max = Math.max(max, run.settings.timeoutMs);
+    return max;
+  }
+
+  /**
+   * Ends every probe still in flight as lost with reason `interrupted`, and
+   * retires the removed targets: for a stop that cannot wait any longer, so
+   * that what is saved balances.
+   */
+  abandonInFlight(): void {
+    for (const runs of [this.#runs, this.#draining]) {
+      for (const run of [...runs.values()]) {
+        const n = run.ledger.abandonAll();
+        for (let i = 0; i < n; i++) run.stats.recordLost(INTERRUPTED_REASON);
+        this.#retireIfDone(run);
+      }
+    }
   }
 
   /** Stops sending; probes in flight still end by reply or timeout. */
@@ -159,10 +261,11 @@ export class IcmpEngine {
     this.#running = false;
   }
 
-  /** The number of probes in flight over all targets. */
+  /** The number of probes in flight over all targets, removed ones too. */
   inFlight(): number {
     let n = 0;
-    for (const run of this.#runs.values()) n += run.ledger.inFlight;
+    for (const runs of [this.#runs, this.#draining])
+      for (const run of runs.values()) n += run.ledger.inFlight;
     return n;
   }
 
@@ -196,7 +299,7 @@ export class IcmpEngine {
         run;
         run = this.#sends.popDue(now + SEND_SLACK_MS)
       ) {
-        if (run.removed) continue;
+        if (this.#sends.lastTag !== run.schedule) continue; // removed, or rescheduled
         this.#sendProbe(run);
         // Read what has come in right after each send, not after the batch:
         // a near target's reply is often in the socket before sendto()
@@ -210,7 +313,7 @@ export class IcmpEngine {
           // same grid rather than burst the missed probes.
           run.nextSendMs = firstDueMs(run.nextSendMs, now, run.settings.intervalMs, 0);
         }
-        this.#sends.push(run.nextSendMs, run);
+        this.#sends.push(run.nextSendMs, run, run.schedule);
       }
       now = clock.nowMs();
     }
@@ -219,7 +322,10 @@ export class IcmpEngine {
       // read it before declaring its probe lost.
       this.#drainAll();
       for (let run = this.#timeouts.popDue(now); run; run = this.#timeouts.popDue(now)) {
-        if (!run.removed && run.ledger.end(this.#timeouts.lastTag)) run.stats.recordLost();
+        if (run.ledger.end(this.#timeouts.lastTag)) {
+          run.stats.recordLost();
+          this.#retireIfDone(run);
+        }
       }
     }
     this.#arm();
@@ -284,16 +390,18 @@ export class IcmpEngine {
           return this.#ignore('unknown-probe');
         }
         // Sources come as inet_ntop text; only unusual IPv6 forms differ from ours.
-        if (source !== run.target.address && canonicalAddress(source) !== run.target.address) {
+        if (source !== run.sourceAddress && canonicalAddress(source) !== run.sourceAddress) {
           return this.#ignore('wrong-source');
         }
         const outcome = run.ledger.reply(decoded.echo.wideSeq, atMs);
         switch (outcome.kind) {
           case 'received':
-            return run.stats.recordReply(outcome.rttMs, atMs);
+            run.stats.recordReply(outcome.rttMs, atMs);
+            return this.#retireIfDone(run);
           case 'late-and-lost':
             run.stats.recordLost();
-            return run.stats.recordLate();
+            run.stats.recordLate();
+            return this.#retireIfDone(run);
           case 'late':
             return run.stats.recordLate();
           case 'duplicate':
@@ -312,7 +420,10 @@ export class IcmpEngine {
           decoded.seq16,
         );
         if (!match) return this.#ignore('unknown-probe');
-        if (match.run.ledger.end(match.seq)) match.run.stats.recordLost(`icmp:${decoded.reason}`);
+        if (match.run.ledger.end(match.seq)) {
+          match.run.stats.recordLost(`icmp:${decoded.reason}`);
+          this.#retireIfDone(match.run);
+        }
         return;
       }
     }
@@ -329,10 +440,14 @@ export class IcmpEngine {
       return run && wideSeq % 0x10000 === seq16 ? { run, seq: wideSeq } : undefined;
     }
     // Old routers quote only 8 bytes of our echo: match by destination and sequence.
-    for (const run of this.#byAddress.get(canonicalAddress(destination ?? '')) ?? []) {
+    for (const run of this.#byAddress.get(withoutZone(canonicalAddress(destination ?? ''))) ?? []) {
       const seq = run.ledger.findInFlightBySeq16(seq16);
       if (seq !== undefined) return { run, seq };
     }
     return undefined;
   }
+}
+
+function sameSettings(a: ProbeSettings, b: ProbeSettings): boolean {
+  return a.intervalMs === b.intervalMs && a.timeoutMs === b.timeoutMs;
 }

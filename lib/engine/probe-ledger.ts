@@ -23,25 +23,58 @@ export type ReplyOutcome =
 
 export class ProbeLedger {
   // Slot i: sequence at [2i], send time at [2i + 1].
-  readonly #slots: Float64Array;
-  readonly #states: Uint8Array;
-  readonly #mask: number;
+  #slots: Float64Array;
+  #states: Uint8Array;
+  #mask: number;
+  #timeoutMs: number;
   #nextSeq = 0;
   #inFlight = 0;
   /** Whether the last begin() pushed out a probe still in flight (it is lost). */
   evictedInFlight = false;
 
-  constructor(
-    readonly timeoutMs: number,
-    intervalMs: number,
-  ) {
-    const needed = 2 * Math.ceil(timeoutMs / intervalMs) + 16;
-    let size = 16;
-    while (size < needed) size *= 2;
-    this.#slots = new Float64Array(2 * size);
-    for (let i = 0; i < size; i++) this.#slots[2 * i] = -1;
+  constructor(timeoutMs: number, intervalMs: number) {
+    this.#timeoutMs = timeoutMs;
+    const size = ringSize(timeoutMs, intervalMs);
+    this.#slots = emptySlots(size);
     this.#states = new Uint8Array(size);
     this.#mask = size - 1;
+  }
+
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /**
+   * New settings for the probes to come. Every probe already sent keeps its
+   * state (the ring only grows, so all of them still fit); a reply to one
+   * is judged against the new timeout.
+   */
+  resize(timeoutMs: number, intervalMs: number): void {
+    this.#timeoutMs = timeoutMs;
+    const size = ringSize(timeoutMs, intervalMs);
+    if (size <= this.#mask + 1) return;
+    const slots = emptySlots(size);
+    const states = new Uint8Array(size);
+    for (let i = 0; i <= this.#mask; i++) {
+      const seq = this.#slots[2 * i]!;
+      if (seq < 0) continue;
+      const to = seq & (size - 1);
+      slots[2 * to] = seq;
+      slots[2 * to + 1] = this.#slots[2 * i + 1]!;
+      states[to] = this.#states[i]!;
+    }
+    this.#slots = slots;
+    this.#states = states;
+    this.#mask = size - 1;
+  }
+
+  /** Ends every probe in flight as lost; returns how many there were. */
+  abandonAll(): number {
+    const n = this.#inFlight;
+    for (let i = 0; i <= this.#mask; i++)
+      if (this.#states[i] === State.InFlight) this.#states[i] = State.Lost;
+    this.#inFlight = 0;
+    return n;
   }
 
   get inFlight(): number {
@@ -77,7 +110,7 @@ export class ProbeLedger {
       case State.InFlight: {
         this.#inFlight--;
         const rttMs = Math.max(0, atMs - this.#slots[2 * slot + 1]!);
-        if (rttMs > this.timeoutMs) {
+        if (rttMs > this.#timeoutMs) {
           this.#states[slot] = State.LostThenLate;
           return { kind: 'late-and-lost', rttMs };
         }
@@ -112,4 +145,18 @@ export class ProbeLedger {
     }
     return undefined;
   }
+}
+
+/** A power of two covering two timeouts' worth of probes, and some. */
+function ringSize(timeoutMs: number, intervalMs: number): number {
+  const needed = 2 * Math.ceil(timeoutMs / intervalMs) + 16;
+  let size = 16;
+  while (size < needed) size *= 2;
+  return size;
+}
+
+function emptySlots(size: number): Float64Array {
+  const slots = new Float64Array(2 * size);
+  for (let i = 0; i < size; i++) slots[2 * i] = -1;
+  return slots;
 }

@@ -1,37 +1,66 @@
 // The HTTP surface as a value: tests call app.request(); only the daemon's
-// entry point binds a socket.
+// entry point binds a socket. Every body that grows with the number of
+// targets is produced in pieces and streamed in slices (slicing.ts), so that
+// no reader, authenticated or not, holds the probes up.
 
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import type { DaemonReport } from '../report.js';
-import { renderSummaryTable } from '../render/summary-table.js';
+import type { Log } from '../log.js';
+import { reportJson, type DaemonReport } from '../report.js';
+import { summaryTablePieces } from '../render/summary-table.js';
+import { slicedChunks } from '../slicing.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
 
 export interface AppDeps {
-  report: () => DaemonReport;
-  /** The /metrics exposition in chunks, streamed out with the event loop running between them. */
+  /** The daemon's state now; built in slices by the daemon, at once in tests. */
+  report: () => DaemonReport | Promise<DaemonReport>;
+  /** The /metrics exposition in pieces. */
   metrics: () => AsyncIterable<string> | Iterable<string>;
   metricsContentType: string;
   /** The control API; without it the app is read-only. */
   control?: ControlDeps;
+  log?: Log;
 }
+
+const TEXT = 'text/plain; charset=UTF-8';
+const JSON_TYPE = 'application/json';
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.get('/', (c) => c.text(renderSummaryTable(deps.report())));
-  app.get('/metrics', (c) => {
-    c.header('Content-Type', deps.metricsContentType);
-    return stream(c, async (out) => {
-      for await (const chunk of deps.metrics()) await out.write(chunk);
-    });
-  });
-  app.get('/api/targets', (c) => c.json(deps.report()));
+  const log = deps.log ?? (() => {});
+  app.get('/', (c) =>
+    streamed(c, TEXT, async function* () {
+      yield* summaryTablePieces(await deps.report());
+    }),
+  );
+  app.get('/metrics', (c) => streamed(c, deps.metricsContentType, deps.metrics));
+  app.get('/api/targets', (c) =>
+    streamed(c, JSON_TYPE, async function* () {
+      yield* reportJson(await deps.report());
+    }),
+  );
   app.get('/healthz', (c) => c.text('ok\n'));
   if (deps.control) addControlRoutes(app, deps.control);
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => {
-    console.error(`netpingd: HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`);
+    log(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`);
     return c.text('internal error\n', 500);
   });
   return app;
+}
+
+/** A body from `pieces`, written in slices with the event loop running between them. */
+function streamed(
+  c: Context,
+  contentType: string,
+  pieces: () => AsyncIterable<string> | Iterable<string>,
+): Response {
+  c.header('Content-Type', contentType);
+  return stream(c, async (out) => {
+    for await (const chunk of slicedChunks(pieces())) {
+      if (out.aborted) return; // the reader has gone: stop producing
+      await out.write(chunk);
+    }
+  });
 }

@@ -30,7 +30,8 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
   };
   const authorized = (c: Context): boolean => {
     const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer (\S+)$/.exec(header);
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    const m = /^Bearer (\S+)$/i.exec(header);
     return tokenMatches(m?.[1], deps.token);
   };
   const unauthorized = (c: Context): Response =>

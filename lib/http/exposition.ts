@@ -2,8 +2,9 @@
 // from one DaemonSnapshot. At 10,000 targets these are ~300,000 lines; going
 // through prom-client's per-sample label objects took seconds and a gigabyte
 // (docs/BENCHMARKS.md), so each target's label text is escaped once and the
-// lines are produced in batches the HTTP layer streams out, yielding to the
-// event loop (and so to the probes) between batches.
+// lines are produced in small pieces that the HTTP layer joins into chunks of
+// about a millisecond's work and streams out, yielding to the event loop (and
+// so to the probes) between chunks (lib/slicing.ts).
 
 import type { DaemonSnapshot, TargetReport } from '../report.js';
 
@@ -60,9 +61,10 @@ function header(name: string, type: string, help: string): string {
 
 /**
  * Yields the exposition text of every per-target family and the daemon's own
- * gauges, `batchSize` targets' worth of lines at a time.
+ * gauges, `batchSize` targets' worth of lines at a time (one by default:
+ * slicedChunks() joins them into chunks of a slice's work).
  */
-export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 100): Generator<string> {
+export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 1): Generator<string> {
   const { report, histograms } = snapshot;
   const targets = report.targets;
   const labels = targets.map(

@@ -15,10 +15,10 @@ const MISNAMED_DEFAULT_METRICS = [
 
 export class MetricsExporter {
   readonly registry = new Registry();
-  readonly #takeSnapshot: () => DaemonSnapshot;
+  readonly #takeSnapshot: () => DaemonSnapshot | Promise<DaemonSnapshot>;
 
   constructor(
-    takeSnapshot: () => DaemonSnapshot,
+    takeSnapshot: () => DaemonSnapshot | Promise<DaemonSnapshot>,
     opts: { version: string; processMetrics: boolean },
   ) {
     this.#takeSnapshot = takeSnapshot;
@@ -39,9 +39,9 @@ export class MetricsExporter {
     return this.registry.contentType;
   }
 
-  /** The exposition of one snapshot, in chunks; the caller writes each and lets the loop run between. */
+  /** The exposition of one snapshot, in pieces of one target each, for slicedChunks(). */
   async *chunks(): AsyncGenerator<string> {
-    yield* renderSnapshot(this.#takeSnapshot());
+    yield* renderSnapshot(await this.#takeSnapshot());
     yield await this.registry.metrics();
   }
 

@@ -27,11 +27,20 @@ export function ms(value: number | undefined): string {
   return value === undefined ? '-' : value.toFixed(2);
 }
 
-export function renderSummaryTable(report: DaemonReport): string {
-  const rows = report.targets.map((t) => COLUMNS.map((c) => printable(c.cell(t))));
-  const widths = COLUMNS.map((c, i) =>
-    Math.max([...c.title].length, ...rows.map((r) => [...r[i]!].length)),
-  );
+/**
+ * The table in pieces, a row at a time, for slicedChunks(): a first pass
+ * measures the columns (yielding an empty pause point per row), a second
+ * writes the lines.
+ */
+export function* summaryTablePieces(report: DaemonReport): Generator<string> {
+  const rows: string[][] = [];
+  const widths = COLUMNS.map((c) => [...c.title].length);
+  for (const t of report.targets) {
+    const row = COLUMNS.map((c) => printable(c.cell(t)));
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, [...cell].length)));
+    rows.push(row);
+    yield '';
+  }
   const line = (cells: string[]): string =>
     cells
       .map((cell, i) => {
@@ -39,16 +48,16 @@ export function renderSummaryTable(report: DaemonReport): string {
         return i < LEFT_ALIGNED ? cell + pad : pad + cell;
       })
       .join('  ')
-      .trimEnd();
-  const out: string[] = [];
+      .trimEnd() + '\n';
   if (!report.store.up) {
-    out.push(
-      `# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
-    );
+    yield `# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale\n`;
   }
-  out.push(line(COLUMNS.map((c) => c.title)));
-  for (const r of rows) out.push(line(r));
-  for (const bad of report.invalid) out.push(`ERROR  ${printable(bad.member)}: ${bad.error}`);
-  out.push('', 'Times in milliseconds. Succ and Loss are of the probes that have ended.');
-  return out.join('\n') + '\n';
+  yield line(COLUMNS.map((c) => c.title));
+  for (const r of rows) yield line(r);
+  for (const bad of report.invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
+  yield '\nTimes in milliseconds. Succ and Loss are of the probes that have ended.\n';
+}
+
+export function renderSummaryTable(report: DaemonReport): string {
+  return [...summaryTablePieces(report)].join('');
 }

@@ -2,7 +2,7 @@
 // daemon that starts while Redis is down pings what it last knew.
 
 import path from 'node:path';
-import { readJsonFile, writeFileAtomic } from './json-file.js';
+import { readStateFile, writeFileAtomic } from './json-file.js';
 
 const VERSION = 1;
 
@@ -11,22 +11,29 @@ export class TargetCache {
   #lastWritten = '';
 
   /** One cache per key prefix: daemons of several deployments may share a state directory. */
-  constructor(stateDir: string, prefix: string) {
+  constructor(
+    stateDir: string,
+    prefix: string,
+    private readonly log: (line: string) => void = () => {},
+  ) {
     this.#file = path.join(stateDir, `targets-cache.${prefix}.json`);
   }
 
-  /** The cached members, or undefined when there is no usable cache. */
+  /** The cached members, or undefined when there is no usable cache (a damaged one is set aside). */
   async load(): Promise<string[] | undefined> {
     let raw: unknown;
     try {
-      raw = await readJsonFile(this.#file);
+      raw = await readStateFile(this.#file, this.log, (r) => {
+        const c = r as { version?: unknown; members?: unknown } | null;
+        return c?.version === VERSION && Array.isArray(c.members)
+          ? undefined
+          : 'not a target cache';
+      });
     } catch {
-      return undefined; // a damaged cache is no worse than none: Redis has the truth
+      return undefined; // unreadable: no worse than no cache, Redis has the truth
     }
-    const members = (raw as { version?: unknown; members?: unknown } | undefined)?.members;
-    if ((raw as { version?: unknown } | undefined)?.version !== VERSION || !Array.isArray(members))
-      return undefined;
-    return members.filter((m): m is string => typeof m === 'string');
+    const members = (raw as { members: unknown[] } | undefined)?.members;
+    return members?.filter((m): m is string => typeof m === 'string');
   }
 
   /** Writes the members if they differ from what was written last. */

@@ -19,6 +19,11 @@ export interface SavedStats {
   sent: number;
   received: number;
   lost: number;
+  /**
+   * Probes still in flight when this was saved (sent = received + lost +
+   * inFlight). Absent in entries of 0.1, which read as 0.
+   */
+  inFlight?: number;
   late: number;
   duplicates: number;
   errors: Record<string, number>;
@@ -50,6 +55,8 @@ export function parseSavedStats(text: string): SavedStats {
   for (const field of [...COUNTERS, 'savedAt']) {
     if (!isCount(raw[field])) throw new SavedStatsError(`${field} is not a non-negative number`);
   }
+  if (raw.inFlight !== undefined && !isCount(raw.inFlight))
+    throw new SavedStatsError('inFlight is not a non-negative number');
   for (const field of ['minMs', 'maxMs', 'lastMs']) {
     if (raw[field] !== null && !isCount(raw[field]))
       throw new SavedStatsError(`${field} is not a number or null`);

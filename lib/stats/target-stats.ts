@@ -4,6 +4,13 @@ import { SAVED_STATS_VERSION, type SavedAverage, type SavedStats } from './saved
 
 const MINUTE_MS = 60_000;
 
+/**
+ * The reason of a probe that was in flight when the daemon stopped (killed,
+ * or a stop that could not wait for it): it may have been answered, but no
+ * one was there to see it, so it counts as lost.
+ */
+export const INTERRUPTED_REASON = 'interrupted';
+
 /** Counters and RTT aggregates of one target. RTTs are in milliseconds. */
 export class TargetStats {
   sent = 0;
@@ -50,8 +57,11 @@ export class TargetStats {
     this.duplicates++;
   }
 
-  /** The saved form; `nowMs` is this clock's now, `wallNowMs` the wall clock's. */
-  toSaved(nowMs: number, wallNowMs: number): SavedStats {
+  /**
+   * The saved form; `nowMs` is this clock's now, `wallNowMs` the wall
+   * clock's, `inFlight` the probes sent but not ended yet.
+   */
+  toSaved(nowMs: number, wallNowMs: number, inFlight = 0): SavedStats {
     const average = (a: TimeWeightedAverage): SavedAverage | null =>
       a.value === undefined ? null : { value: a.value, ageMs: Math.max(0, nowMs - a.lastAtMs!) };
     const has = this.received > 0;
@@ -59,6 +69,7 @@ export class TargetStats {
       v: SAVED_STATS_VERSION,
       savedAt: wallNowMs,
       ...this.#counters(),
+      inFlight,
       minMs: has ? this.minMs : null,
       maxMs: has ? this.maxMs : null,
       lastMs: this.lastMs ?? null,
@@ -84,6 +95,9 @@ export class TargetStats {
     this.sent += saved.sent;
     this.received += saved.received;
     this.lost += saved.lost;
+    // Probes in flight at the save will never end here: count them, so that
+    // sent = received + lost + in flight holds across a restart.
+    for (let i = 0; i < (saved.inFlight ?? 0); i++) this.recordLost(INTERRUPTED_REASON);
     this.late += saved.late;
     this.duplicates += saved.duplicates;
     for (const [reason, n] of Object.entries(saved.errors))

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { NetpingError } from '../errors.js';
-import { readJsonFile, writeFileAtomic } from '../state/json-file.js';
+import { readStateFile, writeFileAtomic } from '../state/json-file.js';
 import type { StatsStore } from './stats-store.js';
 import type { TargetStore } from './target-store.js';
 
@@ -12,7 +12,7 @@ const FORMAT_VERSION = 1;
 export const TARGETS_FILE = 'targets.json';
 export const STATS_FILE = 'stats.json';
 
-/** A state file that cannot be read: the daemon stops rather than start with its targets lost. */
+/** A state file that cannot be read (permissions, a newer format): the daemon stops rather than lose it. */
 export class EmbeddedStoreError extends NetpingError {}
 
 export class EmbeddedStore implements TargetStore, StatsStore {
@@ -30,9 +30,15 @@ export class EmbeddedStore implements TargetStore, StatsStore {
     this.#stats = stats;
   }
 
-  static async open(dir: string): Promise<EmbeddedStore> {
-    const members = await readVersioned(path.join(dir, TARGETS_FILE), 'members');
-    const stats = await readVersioned(path.join(dir, STATS_FILE), 'stats');
+  /** Reads both files; a damaged one is set aside with a log line and read as empty. */
+  static async open(dir: string, log: (line: string) => void = () => {}): Promise<EmbeddedStore> {
+    const members = await readVersioned(
+      path.join(dir, TARGETS_FILE),
+      'members',
+      Array.isArray,
+      log,
+    );
+    const stats = await readVersioned(path.join(dir, STATS_FILE), 'stats', isRecord, log);
     return new EmbeddedStore(
       dir,
       new Set(
@@ -135,22 +141,34 @@ export class EmbeddedStore implements TargetStore, StatsStore {
   }
 }
 
-async function readVersioned(file: string, field: string): Promise<unknown> {
+async function readVersioned(
+  file: string,
+  field: string,
+  fieldOk: (v: unknown) => boolean,
+  log: (line: string) => void,
+): Promise<unknown> {
   let raw: unknown;
   try {
-    raw = await readJsonFile(file);
+    raw = await readStateFile(file, log, (r) => {
+      if (!isRecord(r) || typeof r.version !== 'number') return 'not a netping file';
+      // A newer release's file is not damaged: refuse below, never move it.
+      if (r.version > FORMAT_VERSION) return undefined;
+      if (r.version !== FORMAT_VERSION) return `unknown version ${r.version}`;
+      return fieldOk(r[field]) ? undefined : `no valid "${field}"`;
+    });
   } catch (err) {
     throw new EmbeddedStoreError(
       `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
   if (raw === undefined) return undefined;
-  if (!isRecord(raw) || raw.version !== FORMAT_VERSION) {
+  const version = (raw as { version: number }).version;
+  if (version > FORMAT_VERSION) {
     throw new EmbeddedStoreError(
-      `cannot read ${file}: not a version ${FORMAT_VERSION} netping file`,
+      `cannot read ${file}: written by a newer netping (format ${version}, this one reads ${FORMAT_VERSION})`,
     );
   }
-  return raw[field];
+  return (raw as Record<string, unknown>)[field];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

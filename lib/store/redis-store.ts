@@ -1,6 +1,7 @@
 // The only file that imports ioredis.
 
 import { Redis, type RedisOptions } from 'ioredis';
+import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Keys } from './keys.js';
 import type { StatsStore } from './stats-store.js';
@@ -23,6 +24,16 @@ export interface RedisStoreOptions {
 const STATS_FIELDS_PER_COMMAND = 500;
 
 const CLI_TIMEOUT_MS = 3000;
+/**
+ * How long the daemon waits for Redis to answer one command, connection
+ * set-up included. A Redis that accepts connections but does not answer
+ * (stopped with SIGSTOP, swapping, a black-holed host with a half-open
+ * connection) would otherwise hold resyncs, saves and a stop forever:
+ * ioredis' connectTimeout covers only the TCP handshake, not its ready
+ * check, and its commandTimeout not connecting.
+ */
+export const STORE_COMMAND_TIMEOUT_MS = 5000;
+const QUIT_TIMEOUT_MS = 1000;
 
 function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
   const common: RedisOptions = {
@@ -32,7 +43,7 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     connectTimeout: CLI_TIMEOUT_MS,
   };
   return mode === 'cli'
-    ? { ...common, retryStrategy: () => null, commandTimeout: CLI_TIMEOUT_MS }
+    ? { ...common, retryStrategy: () => null }
     : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
 }
 
@@ -145,9 +156,23 @@ export class RedisTargetStore implements TargetStore, StatsStore {
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
-    if (this.#client.status === 'wait') await this.connect();
+    const client = this.#client;
+    const daemon = this.#opts.mode === 'daemon';
+    const attempt = (async () => {
+      if (client.status === 'wait') await client.connect();
+      return command();
+    })();
     try {
-      return await command();
+      return await withDeadline(
+        attempt,
+        daemon ? STORE_COMMAND_TIMEOUT_MS : CLI_TIMEOUT_MS,
+        'Redis',
+        // Drop the connection that does not answer: `up` turns false at
+        // once, commands fail fast (no offline queue) instead of queueing
+        // behind the silent ones, and the daemon's retry strategy
+        // reconnects, which becomes ready only when Redis answers again.
+        () => client.disconnect(daemon),
+      );
     } catch (err) {
       throw this.#unavailable(err);
     }
@@ -169,7 +194,7 @@ export class RedisTargetStore implements TargetStore, StatsStore {
         if (!c) return;
         if (c.status === 'wait' || c.status === 'end') return c.disconnect();
         try {
-          await c.quit();
+          await withDeadline(c.quit(), QUIT_TIMEOUT_MS, 'Redis QUIT');
         } catch {
           c.disconnect();
         }

@@ -1,6 +1,7 @@
 // SIGTERM with probes in flight: netpingd stops sending, lets every probe
 // in flight end (here by timeout: the network namespace it runs in answers
-// no echo), saves, and exits 0 — and the saved counters balance exactly.
+// no echo), each by its own target's timeout, saves, and exits 0 — and the
+// saved counters balance exactly.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -26,6 +27,8 @@ const skip = !IS_ROOT
     : false;
 
 test('SIGTERM with probes in flight: waits for them, saves, exits 0', { skip }, async () => {
+  const timeoutMs = 1500; // the daemon's --timeout
+  const ownTimeoutMs = 3000; // quiet2's own, longer: the stop must wait for it too
   const ns = `np-quiet-${process.pid}`;
   const stateDir = mkdtempSync(path.join(tmpdir(), 'netping-quiet-'));
   const ip = (...args: string[]): void =>
@@ -37,9 +40,11 @@ test('SIGTERM with probes in flight: waits for them, saves, exits 0', { skip }, 
     ip('netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.icmp_echo_ignore_all=1');
     writeFileSync(
       path.join(stateDir, 'targets.json'),
-      JSON.stringify({ version: 1, members: ['quiet@127.0.0.1', 'quiet2@127.0.0.2'] }),
+      JSON.stringify({
+        version: 1,
+        members: ['quiet@127.0.0.1', `quiet2@127.0.0.2?timeout=${ownTimeoutMs}ms`],
+      }),
     );
-    const timeoutMs = 1500;
     const child = spawn(
       'ip',
       [
@@ -75,20 +80,23 @@ test('SIGTERM with probes in flight: waits for them, saves, exits 0', { skip }, 
     clearTimeout(killer);
     const tookMs = Date.now() - signalledAt;
     assert.equal(code, 0, log);
-    // It waited for the newest probe's timeout (sent at most 100 ms before the signal).
+    // It waited for the newest probe's timeout (sent at most 100 ms before
+    // the signal), the longest one of any target.
     assert.ok(
-      tookMs >= timeoutMs - 150,
+      tookMs >= ownTimeoutMs - 150,
       `exited after ${tookMs} ms, before the probes in flight timed out`,
     );
-    assert.ok(tookMs < timeoutMs + 3000, `took ${tookMs} ms to stop`);
+    assert.ok(tookMs < ownTimeoutMs + 3000, `took ${tookMs} ms to stop`);
     const saved = JSON.parse(readFileSync(path.join(stateDir, 'stats.json'), 'utf8')) as {
       stats: Record<string, string>;
     };
     for (const member of ['quiet@127.0.0.1', 'quiet2@127.0.0.2']) {
-      const s = JSON.parse(saved.stats[member] ?? '{}') as {
+      const s = JSON.parse(saved.stats[member.split('?')[0]!] ?? '{}') as {
         sent?: number;
         received?: number;
         lost?: number;
+        inFlight?: number;
+        errors?: Record<string, number>;
       };
       assert.ok((s.sent ?? 0) >= 5, `${member}: sent ${s.sent}`);
       assert.equal(s.received, 0);
@@ -97,6 +105,8 @@ test('SIGTERM with probes in flight: waits for them, saves, exits 0', { skip }, 
         s.sent,
         `${member}: every probe in flight at the stop ended as lost, none vanished`,
       );
+      assert.equal(s.inFlight, 0, `${member}: nothing left in flight`);
+      assert.deepEqual(s.errors, {}, `${member}: ended by timeouts, none given up`);
     }
   } finally {
     try {

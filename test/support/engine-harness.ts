@@ -17,6 +17,8 @@ export interface Harness {
   readonly t4: FakeTransport;
   readonly t6: FakeTransport;
   readonly engine: IcmpEngine;
+  /** Removed targets the engine retired (their last probe ended), in order. */
+  readonly retired: ProbedTarget[];
   /** Adds a target and returns what the engine knows of it. */
   add(name: string, address: string, intervalMs?: number, timeoutMs?: number): ProbedTarget;
 }
@@ -25,12 +27,14 @@ export function makeHarness(opts: { ipv6?: boolean; seed?: number } = {}): Harne
   const clock = new FakeClock(START_MS);
   const t4 = new FakeTransport(4, () => clock.nowMs());
   const t6 = new FakeTransport(6, () => clock.nowMs());
+  const retired: ProbedTarget[] = [];
   const engine = new IcmpEngine({
     clock,
     transports: opts.ipv6 === false ? { 4: t4 } : { 4: t4, 6: t6 },
     identifier: IDENTIFIER,
     payloadBytes: 56,
     randomUint32: seededUint32(opts.seed ?? 1),
+    onRetired: (p) => retired.push(p),
   });
   const add = (name: string, address: string, intervalMs = 1000, timeoutMs = 500): ProbedTarget => {
     const target: Target = makeTarget(name, address);
@@ -39,7 +43,7 @@ export function makeHarness(opts: { ipv6?: boolean; seed?: number } = {}): Harne
     if (!probed) throw new Error(`engine did not add ${targetKey(target)}`);
     return probed;
   };
-  return { clock, t4, t6, engine, add };
+  return { clock, t4, t6, engine, retired, add };
 }
 
 export function transportFor(h: Harness, family: Family): FakeTransport {

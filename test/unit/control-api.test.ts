@@ -114,6 +114,26 @@ describe('control API', () => {
     assert.deepEqual(await r.store.members(), ['keep@127.0.0.1']);
   });
 
+  it('takes the Bearer scheme in any case (RFC 9110: schemes are case-insensitive)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const res = await r.app.request('/api/targets', {
+        method: 'POST',
+        headers: { authorization: `${scheme} ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ targets: [`${scheme}@127.0.0.9`] }),
+      });
+      assert.equal(res.status, 200, scheme);
+    }
+    const wrongCase = await r.app.request('/api/targets', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN.toUpperCase()}x`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ targets: ['no@127.0.0.10'] }),
+    });
+    assert.equal(wrongCase.status, 401, 'the token itself is compared exactly');
+  });
+
   it('adds targets and says which were new', async () => {
     const res = await add(r.app, ['lo@127.0.0.2', '::1', 'keep@127.0.0.1', 'q"b\\c€@127.0.0.3']);
     assert.equal(res.status, 200);

@@ -1,8 +1,8 @@
 // EmbeddedStore in a temporary directory: what it writes survives a reopen,
-// its files are replaced atomically, and a damaged file stops it loudly.
+// its files are replaced atomically, and a damaged file is set aside, not fatal.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import {
   STATS_FILE,
   TARGETS_FILE,
 } from '../../lib/store/embedded-store.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../../lib/state/json-file.js';
 
 describe('EmbeddedStore', () => {
   let dir: string;
@@ -98,41 +99,43 @@ describe('EmbeddedStore', () => {
     assert.deepEqual(seen.at(-1), ['a@127.0.0.1']);
   });
 
-  it('refuses a corrupted targets.json with EmbeddedStoreError naming the file', async () => {
-    const file = path.join(dir, TARGETS_FILE);
-    await writeFile(file, '{"version":1,"members":["a@127.0.0.1"');
-    await assert.rejects(EmbeddedStore.open(dir), (err: unknown) => {
-      assert.ok(err instanceof EmbeddedStoreError, String(err));
-      assert.ok(err instanceof NetpingError);
-      assert.ok(err.message.includes(file), err.message);
-      return true;
-    });
-  });
-
-  for (const [what, text] of [
-    ['another version', '{"version":2,"members":[]}'],
-    ['no version', '{"members":["a@127.0.0.1"]}'],
-    ['an array', '["a@127.0.0.1"]'],
+  for (const [file, text, problem] of [
+    [TARGETS_FILE, '{"version":1,"members":["a@127.0.0.1"', 'not JSON'],
+    [TARGETS_FILE, '{"version":0,"members":[]}', 'unknown version 0'],
+    [TARGETS_FILE, '{"members":["a@127.0.0.1"]}', 'not a netping file'],
+    [TARGETS_FILE, '["a@127.0.0.1"]', 'not a netping file'],
+    [TARGETS_FILE, '{"version":1,"members":"a@127.0.0.1"}', 'no valid "members"'],
+    [STATS_FILE, 'garbage', 'not JSON'],
+    [STATS_FILE, '', 'not JSON'],
+    [STATS_FILE, '{"version":1,"stats":[]}', 'no valid "stats"'],
   ] as const) {
-    it(`refuses a targets.json with ${what}`, async () => {
-      const file = path.join(dir, TARGETS_FILE);
-      await writeFile(file, text);
-      await assert.rejects(EmbeddedStore.open(dir), (err: unknown) => {
-        assert.ok(err instanceof EmbeddedStoreError, String(err));
-        assert.ok(err.message.includes(file), err.message);
-        return true;
-      });
+    it(`sets a damaged ${file} aside (${problem}), logs one line and starts without it`, async () => {
+      const full = path.join(dir, file);
+      await writeFile(full, text);
+      const logs: string[] = [];
+      const store = await EmbeddedStore.open(dir, (l) => logs.push(l));
+      assert.deepEqual(await store.members(), []);
+      assert.deepEqual(await store.loadStats(), new Map());
+      const aside = (await readdir(dir)).filter((n) => n.startsWith(`${file}.corrupt-`));
+      assert.equal(aside.length, 1, 'the damaged file is kept, under another name');
+      assert.equal(await readFile(path.join(dir, aside[0]!), 'utf8'), text, 'unchanged');
+      assert.equal(logs.length, 1);
+      assert.ok(logs[0]!.includes(full) && logs[0]!.includes(problem), logs[0]);
+      await store.add(['b@127.0.0.2']);
+      assert.deepEqual(await (await EmbeddedStore.open(dir)).members(), ['b@127.0.0.2']);
     });
   }
 
-  it('refuses a corrupted stats.json too, naming it', async () => {
-    const file = path.join(dir, STATS_FILE);
-    await writeFile(file, 'garbage');
+  it('refuses a targets.json of a newer format with EmbeddedStoreError, and leaves it', async () => {
+    const file = path.join(dir, TARGETS_FILE);
+    await writeFile(file, '{"version":2,"members":[]}');
     await assert.rejects(EmbeddedStore.open(dir), (err: unknown) => {
-      assert.ok(err instanceof EmbeddedStoreError);
-      assert.ok(err.message.includes(file), err.message);
+      assert.ok(err instanceof EmbeddedStoreError, String(err));
+      assert.ok(err instanceof NetpingError);
+      assert.ok(err.message.includes(file) && err.message.includes('newer'), err.message);
       return true;
     });
+    assert.equal(await readFile(file, 'utf8'), '{"version":2,"members":[]}');
   });
 
   it('writes atomically: only the two state files remain, each whole', async () => {
@@ -174,5 +177,35 @@ describe('EmbeddedStore', () => {
     assert.deepEqual(await store.members(), ['a@127.0.0.1']);
     assert.equal(calls, 1);
     await store.close(); // a failed write does not poison close()
+  });
+});
+
+describe('state files: leftovers and durability', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'netping-statefiles-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('removes temporary files left by a write that was killed, but not fresh ones', async () => {
+    await writeFile(path.join(dir, 'stats.json.0a1b2c3d.tmp'), '{"half');
+    await writeFile(path.join(dir, 'api-token.123.tmp'), 'x');
+    await writeFile(path.join(dir, 'fresh.json.deadbeef.tmp'), '{');
+    await writeFile(path.join(dir, 'targets.json'), '{}');
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(path.join(dir, 'stats.json.0a1b2c3d.tmp'), old, old);
+    await utimes(path.join(dir, 'api-token.123.tmp'), old, old);
+    await utimes(path.join(dir, 'targets.json'), old, old);
+    const removed = await removeStaleTempFiles(dir);
+    assert.deepEqual(removed.sort(), ['api-token.123.tmp', 'stats.json.0a1b2c3d.tmp']);
+    assert.deepEqual((await readdir(dir)).sort(), ['fresh.json.deadbeef.tmp', 'targets.json']);
+  });
+
+  it('leaves no temporary file after an atomic write', async () => {
+    await writeFileAtomic(path.join(dir, 'x.json'), ['{"a":', '1}']);
+    assert.deepEqual(await readdir(dir), ['x.json']);
+    assert.equal(await readFile(path.join(dir, 'x.json'), 'utf8'), '{"a":1}');
   });
 });

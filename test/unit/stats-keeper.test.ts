@@ -37,10 +37,17 @@ function rig() {
   const clock = new FakeClock(1_000);
   const wall = { now: Date.UTC(2026, 0, 1) };
   const live = new Map<string, TargetStats>();
+  /** Probes in flight per target, as the engine's ledgers would tell. */
+  const inFlight = new Map<string, number>();
   const logs: string[] = [];
   const keeper = new StatsKeeper({
     store,
-    live: () => [...live].map(([key, stats]) => ({ key, stats })),
+    live: () =>
+      [...live].map(([key, stats]) => ({
+        key,
+        stats,
+        ledger: { inFlight: inFlight.get(key) ?? 0 },
+      })),
     nowMs: () => clock.nowMs(),
     wallNowMs: () => wall.now,
     forgetAfterMs: FORGET_AFTER_MS,
@@ -50,7 +57,7 @@ function rig() {
     clock.advance(ms);
     wall.now += ms;
   };
-  return { store, clock, wall, live, logs, keeper, advance };
+  return { store, clock, wall, live, inFlight, logs, keeper, advance };
 }
 
 /** Saved text of a target that sent `sent` probes and got as many replies of `rttMs`. */
@@ -108,6 +115,26 @@ describe('StatsKeeper', () => {
     live.set('lo@127.0.0.1', counted(1));
     await Promise.all([keeper.load(), keeper.load()]);
     assert.equal(live.get('lo@127.0.0.1')!.sent, 11, 'saved counters merged twice');
+  });
+
+  it('saves probes in flight and counts them as interrupted after a restart, balanced', async () => {
+    const first = rig();
+    const stats = counted(10);
+    for (let i = 0; i < 6; i++) stats.recordReply(0.5, i);
+    stats.recordLost();
+    first.live.set('lo@127.0.0.1', stats);
+    first.inFlight.set('lo@127.0.0.1', 3); // 10 sent = 6 received + 1 lost + 3 in flight
+    await first.keeper.save();
+    // A kill -9 here: the next run starts from what was saved.
+    const second = rig();
+    second.store.entries.set('lo@127.0.0.1', first.store.entries.get('lo@127.0.0.1')!);
+    const restored = new TargetStats();
+    second.live.set('lo@127.0.0.1', restored);
+    await second.keeper.load();
+    assert.equal(restored.sent, 10);
+    assert.equal(restored.received + restored.lost, 10, 'nothing left without an outcome');
+    assert.equal(restored.lost, 4);
+    assert.equal(restored.errors.get('interrupted'), 3);
   });
 
   it('hands a held entry to the target that comes back, exactly once', async () => {

@@ -38,14 +38,25 @@ class FakeStore implements TargetStore {
   }
 }
 
-/** Behaves like the daemon's sink over the engine: adding a present target changes nothing. */
+/**
+ * Behaves like the daemon's sink over the engine: adding a present target
+ * with the same settings changes nothing; with others it is updated in
+ * place (`~key`), never removed.
+ */
 class RecordingSink implements TargetSink {
   readonly held = new Map<string, Target>();
   readonly settings = new Map<string, ProbeSettings>();
   events: string[] = [];
   add(target: Target, settings: ProbeSettings): void {
     const key = targetKey(target);
-    if (this.held.has(key)) return;
+    const current = this.settings.get(key);
+    if (current) {
+      if (current.intervalMs !== settings.intervalMs || current.timeoutMs !== settings.timeoutMs) {
+        this.settings.set(key, settings);
+        this.events.push(`~${key}`);
+      }
+      return;
+    }
     this.held.set(key, target);
     this.settings.set(key, settings);
     this.events.push(`+${key}`);
@@ -54,9 +65,6 @@ class RecordingSink implements TargetSink {
     this.events.push(`-${key}`);
     this.settings.delete(key);
     return this.held.delete(key);
-  }
-  settingsOf(key: string): ProbeSettings | undefined {
-    return this.settings.get(key);
   }
 
   keys(): Iterable<string> {
@@ -250,12 +258,12 @@ describe('TargetSync: per-target interval and timeout', () => {
     assert.deepEqual(sink.settings.get('plain@127.0.0.2'), { intervalMs: 1000, timeoutMs: 1000 });
   });
 
-  it('re-adds a target whose settings changed, and leaves alone one whose did not', () => {
+  it('updates a target whose settings changed in place, and leaves alone one whose did not', () => {
     const { sync, sink } = rig();
     sync.apply(['a@127.0.0.1', 'b@127.0.0.2']);
     sink.take();
     sync.apply(['a@127.0.0.1?interval=5s', 'b@127.0.0.2']);
-    assert.deepEqual(sink.take(), ['+a@127.0.0.1', '-a@127.0.0.1']);
+    assert.deepEqual(sink.take(), ['~a@127.0.0.1'], 'never removed: its probes in flight go on');
     assert.deepEqual(sink.settings.get('a@127.0.0.1'), { intervalMs: 5000, timeoutMs: 1000 });
     sync.apply(['a@127.0.0.1?interval=5000ms', 'b@127.0.0.2']);
     assert.deepEqual(sink.take(), [], 'the same settings written differently change nothing');
