@@ -74,7 +74,14 @@ export class OwnRedis {
     await exited;
   }
 
+  /** Sends a signal without waiting for anything: SIGSTOP makes a server that accepts but never answers. */
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
+  }
+
   async dispose(): Promise<void> {
+    this.signal('SIGCONT'); // a stopped server cannot act on SIGKILL's aftermath otherwise
+
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
