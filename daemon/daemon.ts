@@ -142,11 +142,13 @@ export class Daemon {
     const exporter = new MetricsExporter(() => this.snapshot(), {
       version: VERSION,
       processMetrics: true,
+      classicBuckets: this.#config.classicBuckets,
     });
     const app = createApp({
       report: () => this.snapshot().report,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
+      protobufMetrics: () => exporter.protobufChunks(),
       control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
     });
     this.#server = await listen(app.fetch, this.#config);
