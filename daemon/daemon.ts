@@ -155,12 +155,14 @@ export class Daemon {
     const exporter = new MetricsExporter(() => this.snapshot(), {
       version: VERSION,
       processMetrics: true,
+      classicBuckets: this.#config.classicBuckets,
     });
     const app = createApp({
       report: async () => (await this.snapshot()).report,
       log: this.#log,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
+      protobufMetrics: () => exporter.protobufChunks(),
       control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
     });
     this.#server = await listen(app.fetch, this.#config);

@@ -27,6 +27,8 @@ export interface DaemonConfig {
   payloadBytes: number;
   /** undefined: generated into the state directory on first start. */
   token: string | undefined;
+  /** Whether protobuf scrapes also get netping_rtt_seconds's classic buckets beside the native ones. */
+  classicBuckets: boolean;
 }
 
 interface RawOptions {
@@ -43,6 +45,7 @@ interface RawOptions {
   maxTargets: string;
   payloadSize: string;
   token?: string;
+  classicBuckets: boolean;
 }
 
 /**
@@ -154,6 +157,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         '--token <token>',
         'control API bearer token (default: generated into the state directory)',
       ).env('NETPING_TOKEN'),
+    )
+    // No .env(): commander would take any value of the variable, even 0, as
+    // set; environmentFlag() reads it strictly instead.
+    .addOption(
+      new Option(
+        '--no-classic-buckets',
+        'protobuf scrapes get netping_rtt_seconds as a native histogram only, without its le buckets (env NETPING_NO_CLASSIC_BUCKETS=1)',
+      ),
     );
   try {
     program.parse([...argv], { from: 'node' });
@@ -184,7 +195,16 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     maxTargets: wholeNumber(o.maxTargets, 'target limit', 1, 1_000_000),
     payloadBytes: wholeNumber(o.payloadSize, 'payload size', MIN_PAYLOAD_BYTES, 1400),
     token: validateToken(o.token),
+    classicBuckets: o.classicBuckets && !environmentFlag('NETPING_NO_CLASSIC_BUCKETS', process.env),
   };
+}
+
+/** A yes/no variable: 1/true/yes/on or 0/false/no/off, unset and empty meaning no. */
+export function environmentFlag(name: string, env: NodeJS.ProcessEnv): boolean {
+  const value = (env[name] ?? '').trim().toLowerCase();
+  if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  throw new InvalidInputError(`invalid ${name} '${env[name]}': use 1 or 0`);
 }
 
 function opt(flags: string, description: string, envName: string, fallback: string): Option {

@@ -39,6 +39,24 @@ export async function runSliced<T>(work: Generator<unknown, T>, sliceMs = SLICE_
   }
 }
 
+/** For async code that is not a generator: `await slices.pause()` between units of work. */
+export class Slices {
+  readonly #sliceMs: number;
+  #end: number;
+
+  constructor(sliceMs = SLICE_MS) {
+    this.#sliceMs = sliceMs;
+    this.#end = performance.now() + sliceMs;
+  }
+
+  /** Yields to the event loop if this slice's time is up; otherwise returns at once. */
+  async pause(): Promise<void> {
+    if (performance.now() < this.#end) return;
+    await yieldToLoop();
+    this.#end = performance.now() + this.#sliceMs;
+  }
+}
+
 /**
  * Joins small pieces of text into chunks of at most about a slice's work (or
  * MAX_CHUNK_CHARS), yielding to the event loop after each chunk is taken.

@@ -13,6 +13,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 declare -A need=(
   [redis-server]=redis-server   # the store, real
   [promtool]=prometheus         # checks a real /metrics scrape, rules
+  [prometheus]=prometheus       # scrapes netpingd, text and protobuf (native histograms)
   [ip]=iproute2                 # network namespaces for fault tests
   [xmllint]=libxml2-utils       # validates the SMF manifest
   [systemd-analyze]=systemd     # verifies the systemd unit

@@ -3,7 +3,7 @@
 
 import { Redis } from 'ioredis';
 import { median } from './prometheus.js';
-import { freePort, sleep, start, stop, timedGet, waitForLine } from './processes.js';
+import { freePort, memory, sleep, start, stop, timedGet, waitForLine } from './processes.js';
 import { measureDaemon, type Row } from './window.js';
 
 export interface NetpingdOptions {
@@ -16,6 +16,39 @@ export interface NetpingdOptions {
 }
 
 const SADD_CHUNK = 1000;
+const PROTOBUF_SCRAPES = 5;
+// What Prometheus 2.42 with --enable-feature=native-histograms sends.
+const PROTOBUF_ACCEPT =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,' +
+  'text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+
+/** Timed protobuf scrapes after the text ones: median / max ms and the body's size. */
+async function protobufScrapes(url: string): Promise<string> {
+  const timings: number[] = [];
+  let bytes = 0;
+  let type = '';
+  for (let i = 0; i < PROTOBUF_SCRAPES; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url, {
+      headers: { Accept: PROTOBUF_ACCEPT },
+      signal: AbortSignal.timeout(30_000),
+    });
+    bytes = (await res.arrayBuffer()).byteLength;
+    timings.push(performance.now() - t0);
+    type = res.headers.get('content-type') ?? '';
+    if (!res.ok) throw new Error(`GET ${url} (protobuf): HTTP ${res.status}`);
+  }
+  timings.sort((a, b) => a - b);
+  const median = timings[Math.floor(PROTOBUF_SCRAPES / 2)]!;
+  const max = timings[PROTOBUF_SCRAPES - 1]!;
+  const format = type.startsWith('application/vnd.google.protobuf')
+    ? 'protobuf'
+    : `NOT protobuf (${type})`;
+  return (
+    `${format} scrape (native + classic buckets), ${PROTOBUF_SCRAPES} after the text ones: ` +
+    `${median.toFixed(0)} ms median / ${max.toFixed(0)} max (${(bytes / 1024).toFixed(0)} KiB)`
+  );
+}
 
 export async function benchNetpingd(o: NetpingdOptions): Promise<Row> {
   const redisPort = await freePort();
@@ -90,6 +123,10 @@ export async function benchNetpingd(o: NetpingdOptions): Promise<Row> {
       const means = api.targets.flatMap((t) => (t.meanMs === undefined ? [] : [t.meanMs]));
       row.notes.push(
         `median over targets of meanMs (whole run, /api/targets): ${median(means).toFixed(3)} ms`,
+      );
+      row.notes.push(await protobufScrapes(`${base}/metrics`));
+      row.notes.push(
+        `RSS peak after the protobuf scrapes too: ${memory(daemon).peakRssMb.toFixed(1)} MB`,
       );
       const problems = daemon.stderr.filter((l) => !/listening on/.test(l));
       if (problems.length > 0) row.notes.push(`stderr: ${problems.slice(-3).join(' | ')}`);

@@ -11,6 +11,8 @@ import { reportJson, type DaemonReport } from '../report.js';
 import { summaryTablePieces } from '../render/summary-table.js';
 import { slicedChunks } from '../slicing.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
+import { PROTOBUF_CONTENT_TYPE } from './metrics-proto.js';
+import { negotiateExposition } from './negotiate.js';
 
 export interface AppDeps {
   /** The daemon's state now; built in slices by the daemon, at once in tests. */
@@ -18,6 +20,8 @@ export interface AppDeps {
   /** The /metrics exposition in pieces. */
   metrics: () => AsyncIterable<string> | Iterable<string>;
   metricsContentType: string;
+  /** The same as delimited protobuf, for scrapers that ask for it (lib/http/negotiate.ts). */
+  protobufMetrics?: () => AsyncIterable<Uint8Array>;
   /** The control API; without it the app is read-only. */
   control?: ControlDeps;
   log?: Log;
@@ -34,7 +38,21 @@ export function createApp(deps: AppDeps): Hono {
       yield* summaryTablePieces(await deps.report());
     }),
   );
-  app.get('/metrics', (c) => streamed(c, deps.metricsContentType, deps.metrics));
+  app.get('/metrics', (c) => {
+    c.header('Vary', 'Accept');
+    const protobuf = deps.protobufMetrics;
+    if (protobuf && negotiateExposition(c.req.header('Accept')) === 'protobuf') {
+      c.header('Content-Type', PROTOBUF_CONTENT_TYPE);
+      // The encoder slices its own work (protobuf-exposition.ts).
+      return stream(c, async (out) => {
+        for await (const chunk of protobuf()) {
+          if (out.aborted) return;
+          await out.write(chunk);
+        }
+      });
+    }
+    return streamed(c, deps.metricsContentType, deps.metrics);
+  });
   app.get('/api/targets', (c) =>
     streamed(c, JSON_TYPE, async function* () {
       yield* reportJson(await deps.report());

@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { DaemonSnapshot } from '../report.js';
 import { renderSnapshot } from './exposition.js';
+import { protobufExposition } from './protobuf-exposition.js';
 
 // Gauges named like counters: promtool (rightly) rejects them.
 const MISNAMED_DEFAULT_METRICS = [
@@ -16,12 +17,14 @@ const MISNAMED_DEFAULT_METRICS = [
 export class MetricsExporter {
   readonly registry = new Registry();
   readonly #takeSnapshot: () => DaemonSnapshot | Promise<DaemonSnapshot>;
+  readonly #classicBuckets: boolean;
 
   constructor(
     takeSnapshot: () => DaemonSnapshot | Promise<DaemonSnapshot>,
-    opts: { version: string; processMetrics: boolean },
+    opts: { version: string; processMetrics: boolean; classicBuckets?: boolean },
   ) {
     this.#takeSnapshot = takeSnapshot;
+    this.#classicBuckets = opts.classicBuckets ?? true;
     const info = new Gauge({
       name: 'netping_build_info',
       help: 'Always 1; the version is a label.',
@@ -43,6 +46,13 @@ export class MetricsExporter {
   async *chunks(): AsyncGenerator<string> {
     yield* renderSnapshot(await this.#takeSnapshot());
     yield await this.registry.metrics();
+  }
+
+  /** The same exposition as delimited protobuf MetricFamily messages, native histograms included. */
+  async *protobufChunks(): AsyncGenerator<Uint8Array> {
+    yield* protobufExposition(await this.#takeSnapshot(), this.registry, {
+      classicBuckets: this.#classicBuckets,
+    });
   }
 
   /** The whole exposition as one string (tests, small deployments). */

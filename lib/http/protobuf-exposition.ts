@@ -1,0 +1,151 @@
+// The /metrics exposition as delimited protobuf MetricFamily messages, for
+// scrapers that ask for it (Prometheus with native histograms enabled). The
+// families and values are those of the text exposition (exposition.ts, then
+// prom-client's registry); the difference is that netping_rtt_seconds is also
+// a native histogram (native-histogram.ts), with or without its classic
+// buckets.
+//
+// The event loop is netpingd's stopwatch: a reply handled late is an RTT
+// measured long. So the per-target families are encoded a batch at a time,
+// and after each slice of SLICE_MS the encoder steps aside with setImmediate,
+// letting the sockets be read, before going on.
+
+import type { Registry } from 'prom-client';
+import type { DaemonSnapshot } from '../report.js';
+import { Slices, SLICE_MS } from '../slicing.js';
+import { TARGET_COUNTERS } from './exposition.js';
+import {
+  encodeHeader,
+  encodeLength,
+  encodeMetrics,
+  MetricType,
+  type Bucket,
+  type FamilyHeader,
+  type Histogram,
+  type LabelPair,
+  type Metric,
+} from './metrics-proto.js';
+import { nativeBuckets } from './native-histogram.js';
+import { registryFamilies } from './protobuf-registry.js';
+
+export interface ProtobufOptions {
+  /** Also carry netping_rtt_seconds's classic buckets (the `le` ones). */
+  classicBuckets: boolean;
+  /** Targets per encoded batch. */
+  batchSize?: number;
+  /** Encoding time before yielding to the event loop. */
+  sliceMs?: number;
+}
+
+const BATCH_SIZE = 50;
+
+/**
+ * Yields the delimited MetricFamily messages of one snapshot, then those of
+ * prom-client's registry. Each family is encoded in batches (valid: see
+ * encodeMetrics) and goes out once complete, behind its length.
+ */
+export async function* protobufExposition(
+  snapshot: DaemonSnapshot,
+  registry: Registry,
+  opts: ProtobufOptions,
+): AsyncGenerator<Uint8Array> {
+  const slicer = new Slices(opts.sliceMs ?? SLICE_MS);
+  const batchSize = opts.batchSize ?? BATCH_SIZE;
+  const { report, histograms } = snapshot;
+  const targets = report.targets;
+  const labels: LabelPair[][] = targets.map((t) => [
+    { name: 'target', value: t.name },
+    { name: 'address', value: t.address },
+  ]);
+
+  async function* family(
+    header: FamilyHeader,
+    count: number,
+    metricsOf: (i: number) => Metric[],
+  ): AsyncGenerator<Uint8Array> {
+    const parts = [encodeHeader(header)];
+    for (let start = 0; start < count; start += batchSize) {
+      const batch: Metric[] = [];
+      const end = Math.min(count, start + batchSize);
+      for (let i = start; i < end; i++) batch.push(...metricsOf(i));
+      if (batch.length > 0) parts.push(encodeMetrics(batch));
+      await slicer.pause();
+    }
+    yield encodeLength(parts.reduce((n, p) => n + p.length, 0));
+    yield* parts;
+  }
+
+  for (const { field, name, help } of TARGET_COUNTERS) {
+    yield* family({ name, help, type: MetricType.COUNTER }, targets.length, (i) => [
+      { label: labels[i]!, counter: { value: targets[i]![field] } },
+    ]);
+  }
+  // HELP texts as in exposition.ts; test/unit/protobuf-exposition.test.ts holds the two together.
+  yield* family(
+    {
+      name: 'netping_errors_total',
+      help: 'Lost probes by why they ended: send:<errno> or icmp:<error>.',
+      type: MetricType.COUNTER,
+    },
+    targets.length,
+    (i) =>
+      Object.entries(targets[i]!.errors).map(([reason, n]) => ({
+        label: [...labels[i]!, { name: 'reason', value: reason }],
+        counter: { value: n },
+      })),
+  );
+  yield* family(
+    {
+      name: 'netping_rtt_seconds',
+      help: 'Round-trip time of answered probes.',
+      type: MetricType.HISTOGRAM,
+    },
+    targets.length,
+    (i) => {
+      const h = histograms[i]!;
+      const histogram: Histogram = {
+        sampleCount: h.count,
+        sampleSum: h.sumSeconds,
+        ...nativeBuckets(h),
+      };
+      if (opts.classicBuckets) {
+        histogram.bucket = h.bounds.map((upperBound, j): Bucket => ({
+          upperBound,
+          cumulativeCount: h.cumulative[j]!,
+        }));
+      }
+      return [{ label: labels[i]!, histogram }];
+    },
+  );
+
+  const gauge = (name: string, help: string, value: number, label: LabelPair[] = []) =>
+    family({ name, help, type: MetricType.GAUGE }, 1, () => [{ label, gauge: { value } }]);
+  yield* gauge('netping_targets', 'Targets being probed.', targets.length);
+  yield* gauge(
+    'netping_invalid_targets',
+    'Members of the target set that do not parse or are over the limit.',
+    report.invalid.length,
+  );
+  yield* gauge(
+    'netping_store_up',
+    'Whether the target store is reachable (1) or not (0).',
+    report.store.up ? 1 : 0,
+    [{ name: 'store', value: report.store.kind }],
+  );
+  const ignored = Object.entries(report.ignoredPackets);
+  yield* family(
+    {
+      name: 'netping_packets_ignored_total',
+      help: 'Received ICMP packets that matched none of our probes, by why.',
+      type: MetricType.COUNTER,
+    },
+    ignored.length,
+    (i) => [
+      { label: [{ name: 'reason', value: ignored[i]![0] }], counter: { value: ignored[i]![1] } },
+    ],
+  );
+
+  for (const { header, metrics } of await registryFamilies(registry)) {
+    yield* family(header, metrics.length, (i) => [metrics[i]!]);
+  }
+}
