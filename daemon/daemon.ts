@@ -14,8 +14,7 @@ import { openRawTransport } from '../lib/icmp/raw-transport.js';
 import type { IcmpTransport } from '../lib/icmp/transport.js';
 import { formatListen } from '../lib/listen.js';
 import type { Log } from '../lib/log.js';
-import { buildSnapshot, type DaemonSnapshot, type StoreReport } from '../lib/report.js';
-import { runSliced } from '../lib/slicing.js';
+import { liveView, reportHead, type DaemonView, type StoreReport } from '../lib/report.js';
 import { removeStaleTempFiles } from '../lib/state/json-file.js';
 import { ensureStateDir } from '../lib/state/state-dir.js';
 import { TargetCache } from '../lib/state/target-cache.js';
@@ -137,11 +136,11 @@ export class Daemon {
     });
   }
 
-  /** The state for the HTTP views, built in slices between probes. */
-  snapshot(): Promise<DaemonSnapshot> {
-    return runSliced(
-      buildSnapshot(
-        this.#engine.sortedTargets(),
+  /** The state for the HTTP pages: each target read when a page gets to it. */
+  view(): DaemonView {
+    return liveView(
+      this.#engine.sortedTargets(),
+      reportHead(
         this.#sync.invalid,
         { ...this.#storeReport, up: this.#store.up },
         this.#engine.ignored,
@@ -152,13 +151,13 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const exporter = new MetricsExporter(() => this.snapshot(), {
+    const exporter = new MetricsExporter(() => this.view(), {
       version: VERSION,
       processMetrics: true,
       classicBuckets: this.#config.classicBuckets,
     });
     const app = createApp({
-      report: async () => (await this.snapshot()).report,
+      view: () => this.view(),
       log: this.#log,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,

@@ -3,7 +3,6 @@
 // one request shows the same moment.
 
 import { sortByAddress } from './address.js';
-import { runAll } from './slicing.js';
 import type { ProbedTarget } from './engine/icmp-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
 
@@ -53,70 +52,120 @@ export interface DaemonReport {
   ignoredPackets: Record<string, number>;
 }
 
-/** The report plus the histograms, which only /metrics needs. */
+/** The report plus the histograms, as plain data (tests, small sets). */
 export interface DaemonSnapshot {
   report: DaemonReport;
   histograms: HistogramSnapshot[]; // parallel to report.targets
 }
 
+/** The report without its targets. */
+export type ReportHead = Omit<DaemonReport, 'targets'>;
+
+/** A target's counters as /metrics reads them. */
+export interface TargetCounters {
+  readonly sent: number;
+  readonly received: number;
+  readonly lost: number;
+  readonly late: number;
+  readonly duplicates: number;
+}
+
 /**
- * The snapshot, built one target at a time: yields after each, so that
- * runSliced() can spread 10,000 targets over many short turns of the event
- * loop. `probed` comes in the order of the report (by address, then name).
+ * What the pages read: the head at once, each target only when asked for.
+ * Over live targets (liveView), nothing is copied ahead: a page of 10,000
+ * targets never holds 10,000 target objects at once, so garbage collection,
+ * which must copy what is alive, stays short while the page is written
+ * (the event loop is our stopwatch). Targets come in report order: by
+ * address, then name.
  */
-export function* buildSnapshot(
-  probed: Iterable<ProbedTarget>,
+export interface DaemonView {
+  readonly head: ReportHead;
+  readonly size: number;
+  target(i: number): TargetReport;
+  counters(i: number): TargetCounters;
+  errors(i: number): Iterable<readonly [string, number]>;
+  histogram(i: number): HistogramSnapshot;
+  name(i: number): string;
+  address(i: number): string;
+}
+
+/** A view over plain data. */
+export function viewOf(snapshot: DaemonSnapshot): DaemonView {
+  const { report, histograms } = snapshot;
+  const { targets, ...head } = report;
+  return {
+    head,
+    size: targets.length,
+    target: (i) => targets[i]!,
+    counters: (i) => targets[i]!,
+    errors: (i) => Object.entries(targets[i]!.errors),
+    histogram: (i) => histograms[i]!,
+    name: (i) => targets[i]!.name,
+    address: (i) => targets[i]!.address,
+  };
+}
+
+/** A view over live targets, in the order given (report order: see IcmpEngine.sortedTargets). */
+export function liveView(probed: readonly ProbedTarget[], head: ReportHead): DaemonView {
+  return {
+    head,
+    size: probed.length,
+    target: (i) => targetReport(probed[i]!),
+    counters: (i) => probed[i]!.stats,
+    errors: (i) => probed[i]!.stats.errors,
+    histogram: (i) => probed[i]!.stats.histogram.snapshot(),
+    name: (i) => probed[i]!.target.name,
+    address: (i) => probed[i]!.target.address,
+  };
+}
+
+/** One row of the report, read from a live target now. */
+export function targetReport(p: ProbedTarget): TargetReport {
+  const s = p.stats.summary();
+  const ended = s.received + s.lost;
+  return {
+    name: p.target.name,
+    address: p.target.address,
+    family: p.target.family,
+    intervalMs: p.settings.intervalMs,
+    timeoutMs: p.settings.timeoutMs,
+    sent: s.sent,
+    received: s.received,
+    lost: s.lost,
+    inFlight: p.ledger.inFlight,
+    late: s.late,
+    duplicates: s.duplicates,
+    errors: s.errors,
+    successPct: ended > 0 ? (100 * s.received) / ended : undefined,
+    lossPct: ended > 0 ? (100 * s.lost) / ended : undefined,
+    minMs: s.minMs,
+    meanMs: s.meanMs,
+    avg15mMs: s.avg15mMs,
+    avg6hMs: s.avg6hMs,
+    avg24hMs: s.avg24hMs,
+    maxMs: s.maxMs,
+    lastMs: s.lastMs,
+  };
+}
+
+/** The head of a report about to be read from live targets. */
+export function reportHead(
   invalid: readonly InvalidMember[],
   store: StoreReport,
   ignored: ReadonlyMap<string, number>,
   version: string,
   now: Date,
-): Generator<void, DaemonSnapshot> {
-  const targets: TargetReport[] = [];
-  const histograms: HistogramSnapshot[] = [];
-  for (const p of probed) {
-    const s = p.stats.snapshot();
-    const ended = s.received + s.lost;
-    histograms.push(s.histogram);
-    targets.push({
-      name: p.target.name,
-      address: p.target.address,
-      family: p.target.family,
-      intervalMs: p.settings.intervalMs,
-      timeoutMs: p.settings.timeoutMs,
-      sent: s.sent,
-      received: s.received,
-      lost: s.lost,
-      inFlight: p.ledger.inFlight,
-      late: s.late,
-      duplicates: s.duplicates,
-      errors: s.errors,
-      successPct: ended > 0 ? (100 * s.received) / ended : undefined,
-      lossPct: ended > 0 ? (100 * s.lost) / ended : undefined,
-      minMs: s.minMs,
-      meanMs: s.meanMs,
-      avg15mMs: s.avg15mMs,
-      avg6hMs: s.avg6hMs,
-      avg24hMs: s.avg24hMs,
-      maxMs: s.maxMs,
-      lastMs: s.lastMs,
-    });
-    yield;
-  }
+): ReportHead {
   return {
-    report: {
-      version,
-      generatedAt: now.toISOString(),
-      store,
-      targets,
-      invalid: [...invalid],
-      ignoredPackets: Object.fromEntries(ignored),
-    },
-    histograms,
+    version,
+    generatedAt: now.toISOString(),
+    store,
+    invalid: [...invalid],
+    ignoredPackets: Object.fromEntries(ignored),
   };
 }
 
-/** The snapshot in one go, sorting `probed` first: for tests and small sets. */
+/** The whole report as plain data, in one go: for tests and small sets. */
 export function snapshotOf(
   probed: Iterable<ProbedTarget>,
   invalid: readonly InvalidMember[],
@@ -130,23 +179,26 @@ export function snapshotOf(
     (p) => p.target.address,
     (p) => p.target.name,
   );
-  return runAll(buildSnapshot(sorted, invalid, store, ignored, version, now));
+  const {
+    invalid: bad,
+    ignoredPackets,
+    ...rest
+  } = reportHead(invalid, store, ignored, version, now);
+  return {
+    report: { ...rest, targets: sorted.map(targetReport), invalid: bad, ignoredPackets },
+    histograms: sorted.map((p) => p.stats.histogram.snapshot()),
+  };
 }
 
 /**
- * The report as JSON text, the same as JSON.stringify(report), in pieces of
- * one target each, for slicedChunks().
+ * The report as JSON text, the same as JSON.stringify of the whole report,
+ * in pieces of one target each, for slicedChunks().
  */
-export function* reportJson(report: DaemonReport): Generator<string> {
-  const { targets, invalid, ignoredPackets, ...head } = report;
-  yield JSON.stringify(head).slice(0, -1);
-  yield* jsonArray('targets', targets);
-  yield* jsonArray('invalid', invalid);
-  yield `,"ignoredPackets":${JSON.stringify(ignoredPackets)}}`;
-}
-
-function* jsonArray(field: string, items: readonly unknown[]): Generator<string> {
-  yield `,${JSON.stringify(field)}:[`;
-  for (let i = 0; i < items.length; i++) yield (i === 0 ? '' : ',') + JSON.stringify(items[i]);
-  yield ']';
+export function* reportJson(view: DaemonView): Generator<string> {
+  const { invalid, ignoredPackets, ...head } = view.head;
+  yield JSON.stringify(head).slice(0, -1) + ',"targets":[';
+  for (let i = 0; i < view.size; i++) yield (i === 0 ? '' : ',') + JSON.stringify(view.target(i));
+  yield '],"invalid":[';
+  for (let i = 0; i < invalid.length; i++) yield (i === 0 ? '' : ',') + JSON.stringify(invalid[i]);
+  yield `],"ignoredPackets":${JSON.stringify(ignoredPackets)}}`;
 }

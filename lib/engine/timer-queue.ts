@@ -51,11 +51,25 @@ export class TimerQueue<T> {
     return da < db || (da === db && this.#orders[a]! < this.#orders[b]!);
   }
 
+  // Plain temporaries: a destructuring swap allocated an array per swap, the
+  // largest source of garbage in an idle daemon (18 MB in 8 s at 3,000 targets).
   #swap(a: number, b: number): void {
-    [this.#dues[a], this.#dues[b]] = [this.#dues[b]!, this.#dues[a]!];
-    [this.#orders[a], this.#orders[b]] = [this.#orders[b]!, this.#orders[a]!];
-    [this.#items[a], this.#items[b]] = [this.#items[b]!, this.#items[a]!];
-    [this.#tags[a], this.#tags[b]] = [this.#tags[b]!, this.#tags[a]!];
+    const dues = this.#dues;
+    const due = dues[a]!;
+    dues[a] = dues[b]!;
+    dues[b] = due;
+    const orders = this.#orders;
+    const order = orders[a]!;
+    orders[a] = orders[b]!;
+    orders[b] = order;
+    const items = this.#items;
+    const item = items[a]!;
+    items[a] = items[b]!;
+    items[b] = item;
+    const tags = this.#tags;
+    const tag = tags[a]!;
+    tags[a] = tags[b]!;
+    tags[b] = tag;
   }
 
   #up(i: number): void {

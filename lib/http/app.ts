@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { Log } from '../log.js';
-import { reportJson, type DaemonReport } from '../report.js';
+import { reportJson, type DaemonView } from '../report.js';
 import { summaryTablePieces } from '../render/summary-table.js';
 import { slicedChunks } from '../slicing.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
@@ -15,8 +15,8 @@ import { PROTOBUF_CONTENT_TYPE } from './metrics-proto.js';
 import { negotiateExposition } from './negotiate.js';
 
 export interface AppDeps {
-  /** The daemon's state now; built in slices by the daemon, at once in tests. */
-  report: () => DaemonReport | Promise<DaemonReport>;
+  /** The daemon's state now, each target read when the page gets to it. */
+  view: () => DaemonView | Promise<DaemonView>;
   /** The /metrics exposition in pieces. */
   metrics: () => AsyncIterable<string> | Iterable<string>;
   metricsContentType: string;
@@ -35,7 +35,7 @@ export function createApp(deps: AppDeps): Hono {
   const log = deps.log ?? (() => {});
   app.get('/', (c) =>
     streamed(c, TEXT, async function* () {
-      yield* summaryTablePieces(await deps.report());
+      yield* summaryTablePieces(await deps.view());
     }),
   );
   app.get('/metrics', (c) => {
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.get('/api/targets', (c) =>
     streamed(c, JSON_TYPE, async function* () {
-      yield* reportJson(await deps.report());
+      yield* reportJson(await deps.view());
     }),
   );
   app.get('/healthz', (c) => c.text('ok\n'));

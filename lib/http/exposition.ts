@@ -1,12 +1,12 @@
 // The per-target metric families in Prometheus text format, written directly
-// from one DaemonSnapshot. At 10,000 targets these are ~300,000 lines; going
+// from a DaemonView, target by target. At 10,000 targets these are ~300,000 lines; going
 // through prom-client's per-sample label objects took seconds and a gigabyte
 // (docs/BENCHMARKS.md), so each target's label text is escaped once and the
 // lines are produced in small pieces that the HTTP layer joins into chunks of
 // about a millisecond's work and streams out, yielding to the event loop (and
 // so to the probes) between chunks (lib/slicing.ts).
 
-import type { DaemonSnapshot, TargetReport } from '../report.js';
+import type { DaemonView } from '../report.js';
 
 /** Escapes a label value: backslash, double quote and line feed (text format 0.0.4). */
 export function escapeLabelValue(value: string): string {
@@ -61,28 +61,22 @@ function header(name: string, type: string, help: string): string {
 
 /**
  * Yields the exposition text of every per-target family and the daemon's own
- * gauges, `batchSize` targets' worth of lines at a time (one by default:
- * slicedChunks() joins them into chunks of a slice's work).
+ * gauges, one target's lines at a time (slicedChunks() joins them into
+ * chunks of a slice's work). Each target is read from the view when its line
+ * is written: counters family by family, each series consistent in itself.
  */
-export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 1): Generator<string> {
-  const { report, histograms } = snapshot;
-  const targets = report.targets;
-  const labels = targets.map(
-    (t: TargetReport) =>
-      `target="${escapeLabelValue(t.name)}",address="${escapeLabelValue(t.address)}"`,
-  );
-  function* perTarget(line: (i: number) => string): Generator<string> {
-    for (let start = 0; start < targets.length; start += batchSize) {
-      let chunk = '';
-      const end = Math.min(targets.length, start + batchSize);
-      for (let i = start; i < end; i++) chunk += line(i);
-      yield chunk;
-    }
+export function* renderSnapshot(view: DaemonView): Generator<string> {
+  const size = view.size;
+  const labels: string[] = [];
+  for (let i = 0; i < size; i++) {
+    labels.push(
+      `target="${escapeLabelValue(view.name(i))}",address="${escapeLabelValue(view.address(i))}"`,
+    );
   }
 
   for (const { field, name, help } of TARGET_COUNTERS) {
     yield header(name, 'counter', help);
-    yield* perTarget((i) => `${name}{${labels[i]}} ${targets[i]![field]}\n`);
+    for (let i = 0; i < size; i++) yield `${name}{${labels[i]}} ${view.counters(i)[field]}\n`;
   }
 
   yield header(
@@ -90,17 +84,17 @@ export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 1): Genera
     'counter',
     'Lost probes by why they ended: send:<errno> or icmp:<error>.',
   );
-  yield* perTarget((i) => {
+  for (let i = 0; i < size; i++) {
     let out = '';
-    for (const [reason, n] of Object.entries(targets[i]!.errors)) {
+    for (const [reason, n] of view.errors(i)) {
       out += `netping_errors_total{${labels[i]},reason="${escapeLabelValue(reason)}"} ${n}\n`;
     }
-    return out;
-  });
+    yield out;
+  }
 
   yield header('netping_rtt_seconds', 'histogram', 'Round-trip time of answered probes.');
-  yield* perTarget((i) => {
-    const h = histograms[i]!;
+  for (let i = 0; i < size; i++) {
+    const h = view.histogram(i);
     let out = '';
     for (let j = 0; j < h.bounds.length; j++) {
       out += `netping_rtt_seconds_bucket{${labels[i]},le="${h.bounds[j]}"} ${h.cumulative[j]}\n`;
@@ -108,30 +102,28 @@ export function* renderSnapshot(snapshot: DaemonSnapshot, batchSize = 1): Genera
     out += `netping_rtt_seconds_bucket{${labels[i]},le="+Inf"} ${h.count}\n`;
     out += `netping_rtt_seconds_sum{${labels[i]}} ${formatValue(h.sumSeconds)}\n`;
     out += `netping_rtt_seconds_count{${labels[i]}} ${h.count}\n`;
-    return out;
-  });
+    yield out;
+  }
 
-  yield (
-    header('netping_targets', 'gauge', 'Targets being probed.') +
-    `netping_targets ${targets.length}\n`
-  );
+  const { head } = view;
+  yield header('netping_targets', 'gauge', 'Targets being probed.') + `netping_targets ${size}\n`;
   yield (
     header(
       'netping_invalid_targets',
       'gauge',
       'Members of the target set that do not parse or are over the limit.',
-    ) + `netping_invalid_targets ${report.invalid.length}\n`
+    ) + `netping_invalid_targets ${head.invalid.length}\n`
   );
   yield (
     header('netping_store_up', 'gauge', 'Whether the target store is reachable (1) or not (0).') +
-    `netping_store_up{store="${escapeLabelValue(report.store.kind)}"} ${report.store.up ? 1 : 0}\n`
+    `netping_store_up{store="${escapeLabelValue(head.store.kind)}"} ${head.store.up ? 1 : 0}\n`
   );
   let ignored = header(
     'netping_packets_ignored_total',
     'counter',
     'Received ICMP packets that matched none of our probes, by why.',
   );
-  for (const [reason, n] of Object.entries(report.ignoredPackets)) {
+  for (const [reason, n] of Object.entries(head.ignoredPackets)) {
     ignored += `netping_packets_ignored_total{reason="${escapeLabelValue(reason)}"} ${n}\n`;
   }
   yield ignored;

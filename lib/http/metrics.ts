@@ -1,9 +1,9 @@
-// /metrics: the per-target families written from one DaemonSnapshot per
+// /metrics: the per-target families written from one DaemonView per
 // scrape (exposition.ts), followed by prom-client's registry of our own (never
 // the global one) for the build info and the process and Node.js metrics.
 
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { DaemonSnapshot } from '../report.js';
+import type { DaemonView } from '../report.js';
 import { renderSnapshot } from './exposition.js';
 import { protobufExposition } from './protobuf-exposition.js';
 
@@ -16,14 +16,14 @@ const MISNAMED_DEFAULT_METRICS = [
 
 export class MetricsExporter {
   readonly registry = new Registry();
-  readonly #takeSnapshot: () => DaemonSnapshot | Promise<DaemonSnapshot>;
+  readonly #takeView: () => DaemonView | Promise<DaemonView>;
   readonly #classicBuckets: boolean;
 
   constructor(
-    takeSnapshot: () => DaemonSnapshot | Promise<DaemonSnapshot>,
+    takeView: () => DaemonView | Promise<DaemonView>,
     opts: { version: string; processMetrics: boolean; classicBuckets?: boolean },
   ) {
-    this.#takeSnapshot = takeSnapshot;
+    this.#takeView = takeView;
     this.#classicBuckets = opts.classicBuckets ?? true;
     const info = new Gauge({
       name: 'netping_build_info',
@@ -44,13 +44,13 @@ export class MetricsExporter {
 
   /** The exposition of one snapshot, in pieces of one target each, for slicedChunks(). */
   async *chunks(): AsyncGenerator<string> {
-    yield* renderSnapshot(await this.#takeSnapshot());
+    yield* renderSnapshot(await this.#takeView());
     yield await this.registry.metrics();
   }
 
   /** The same exposition as delimited protobuf MetricFamily messages, native histograms included. */
   async *protobufChunks(): AsyncGenerator<Uint8Array> {
-    yield* protobufExposition(await this.#takeSnapshot(), this.registry, {
+    yield* protobufExposition(await this.#takeView(), this.registry, {
       classicBuckets: this.#classicBuckets,
     });
   }

@@ -11,7 +11,7 @@
 // letting the sockets be read, before going on.
 
 import type { Registry } from 'prom-client';
-import type { DaemonSnapshot } from '../report.js';
+import type { DaemonView } from '../report.js';
 import { Slices, SLICE_MS } from '../slicing.js';
 import { TARGET_COUNTERS } from './exposition.js';
 import {
@@ -40,22 +40,22 @@ export interface ProtobufOptions {
 const BATCH_SIZE = 50;
 
 /**
- * Yields the delimited MetricFamily messages of one snapshot, then those of
+ * Yields the delimited MetricFamily messages of one view, then those of
  * prom-client's registry. Each family is encoded in batches (valid: see
  * encodeMetrics) and goes out once complete, behind its length.
  */
 export async function* protobufExposition(
-  snapshot: DaemonSnapshot,
+  view: DaemonView,
   registry: Registry,
   opts: ProtobufOptions,
 ): AsyncGenerator<Uint8Array> {
   const slicer = new Slices(opts.sliceMs ?? SLICE_MS);
   const batchSize = opts.batchSize ?? BATCH_SIZE;
-  const { report, histograms } = snapshot;
-  const targets = report.targets;
-  const labels: LabelPair[][] = targets.map((t) => [
-    { name: 'target', value: t.name },
-    { name: 'address', value: t.address },
+  const size = view.size;
+  const { head } = view;
+  const labels: LabelPair[][] = Array.from({ length: size }, (_, i) => [
+    { name: 'target', value: view.name(i) },
+    { name: 'address', value: view.address(i) },
   ]);
 
   async function* family(
@@ -76,8 +76,8 @@ export async function* protobufExposition(
   }
 
   for (const { field, name, help } of TARGET_COUNTERS) {
-    yield* family({ name, help, type: MetricType.COUNTER }, targets.length, (i) => [
-      { label: labels[i]!, counter: { value: targets[i]![field] } },
+    yield* family({ name, help, type: MetricType.COUNTER }, size, (i) => [
+      { label: labels[i]!, counter: { value: view.counters(i)[field] } },
     ]);
   }
   // HELP texts as in exposition.ts; test/unit/protobuf-exposition.test.ts holds the two together.
@@ -87,9 +87,9 @@ export async function* protobufExposition(
       help: 'Lost probes by why they ended: send:<errno> or icmp:<error>.',
       type: MetricType.COUNTER,
     },
-    targets.length,
+    size,
     (i) =>
-      Object.entries(targets[i]!.errors).map(([reason, n]) => ({
+      [...view.errors(i)].map(([reason, n]) => ({
         label: [...labels[i]!, { name: 'reason', value: reason }],
         counter: { value: n },
       })),
@@ -100,9 +100,9 @@ export async function* protobufExposition(
       help: 'Round-trip time of answered probes.',
       type: MetricType.HISTOGRAM,
     },
-    targets.length,
+    size,
     (i) => {
-      const h = histograms[i]!;
+      const h = view.histogram(i);
       const histogram: Histogram = {
         sampleCount: h.count,
         sampleSum: h.sumSeconds,
@@ -120,19 +120,19 @@ export async function* protobufExposition(
 
   const gauge = (name: string, help: string, value: number, label: LabelPair[] = []) =>
     family({ name, help, type: MetricType.GAUGE }, 1, () => [{ label, gauge: { value } }]);
-  yield* gauge('netping_targets', 'Targets being probed.', targets.length);
+  yield* gauge('netping_targets', 'Targets being probed.', size);
   yield* gauge(
     'netping_invalid_targets',
     'Members of the target set that do not parse or are over the limit.',
-    report.invalid.length,
+    head.invalid.length,
   );
   yield* gauge(
     'netping_store_up',
     'Whether the target store is reachable (1) or not (0).',
-    report.store.up ? 1 : 0,
-    [{ name: 'store', value: report.store.kind }],
+    head.store.up ? 1 : 0,
+    [{ name: 'store', value: head.store.kind }],
   );
-  const ignored = Object.entries(report.ignoredPackets);
+  const ignored = Object.entries(head.ignoredPackets);
   yield* family(
     {
       name: 'netping_packets_ignored_total',

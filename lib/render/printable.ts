@@ -17,3 +17,15 @@ export function quoted(text: string): string {
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
 }
+
+/** Characters (code points) in a string, as a terminal lays them out; no array is built. */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate and the low one after it are one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) i++;
+    n++;
+  }
+  return n;
+}

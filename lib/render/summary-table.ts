@@ -1,7 +1,7 @@
 // The plaintext table served at /, in the spirit of meshping's.
 
-import type { DaemonReport, TargetReport } from '../report.js';
-import { printable } from './printable.js';
+import { viewOf, type DaemonReport, type DaemonView, type TargetReport } from '../report.js';
+import { codePointLength, printable } from './printable.js';
 
 const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
   { title: 'Name', cell: (t) => t.name },
@@ -28,36 +28,46 @@ export function ms(value: number | undefined): string {
 }
 
 /**
- * The table in pieces, a row at a time, for slicedChunks(): a first pass
+ * The table in pieces, a row at a time, for slicedChunks(). A first pass
  * measures the columns (yielding an empty pause point per row), a second
- * writes the lines.
+ * reads each row again and writes it: nothing of all the rows is held in
+ * between. A number that grew between the passes (a counter gaining a digit)
+ * widens its own row a little rather than be cut.
  */
-export function* summaryTablePieces(report: DaemonReport): Generator<string> {
-  const rows: string[][] = [];
-  const widths = COLUMNS.map((c) => [...c.title].length);
-  for (const t of report.targets) {
-    const row = COLUMNS.map((c) => printable(c.cell(t)));
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, [...cell].length)));
-    rows.push(row);
+export function* summaryTablePieces(view: DaemonView): Generator<string> {
+  // Written for the garbage it does not make: a page of 10,000 rows is read
+  // twice, and what a row allocates is multiplied by that.
+  const widths = COLUMNS.map((c) => codePointLength(c.title));
+  for (let i = 0; i < view.size; i++) {
+    const t = view.target(i);
+    for (let k = 0; k < COLUMNS.length; k++) {
+      const w = codePointLength(printable(COLUMNS[k]!.cell(t)));
+      if (w > widths[k]!) widths[k] = w;
+    }
     yield '';
   }
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, i) => {
-        const pad = ' '.repeat(widths[i]! - [...cell].length);
-        return i < LEFT_ALIGNED ? cell + pad : pad + cell;
-      })
-      .join('  ')
-      .trimEnd() + '\n';
-  if (!report.store.up) {
-    yield `# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale\n`;
+  const line = (cellOf: (k: number) => string): string => {
+    let out = '';
+    for (let k = 0; k < COLUMNS.length; k++) {
+      const cell = cellOf(k);
+      const pad = ' '.repeat(Math.max(0, widths[k]! - codePointLength(cell)));
+      out += (k === 0 ? '' : '  ') + (k < LEFT_ALIGNED ? cell + pad : pad + cell);
+    }
+    return out.trimEnd() + '\n';
+  };
+  const { store, invalid } = view.head;
+  if (!store.up) {
+    yield `# store ${store.kind} at ${store.location} is unreachable: targets may be stale\n`;
   }
-  yield line(COLUMNS.map((c) => c.title));
-  for (const r of rows) yield line(r);
-  for (const bad of report.invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
+  yield line((k) => COLUMNS[k]!.title);
+  for (let i = 0; i < view.size; i++) {
+    const t = view.target(i);
+    yield line((k) => printable(COLUMNS[k]!.cell(t)));
+  }
+  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
   yield '\nTimes in milliseconds. Succ and Loss are of the probes that have ended.\n';
 }
 
 export function renderSummaryTable(report: DaemonReport): string {
-  return [...summaryTablePieces(report)].join('');
+  return [...summaryTablePieces(viewOf({ report, histograms: [] }))].join('');
 }

@@ -118,17 +118,25 @@ export class TargetStats {
   }
 
   #counters(): Pick<
-    TargetStatsSnapshot,
+    TargetStatsSummary,
     'sent' | 'received' | 'lost' | 'late' | 'duplicates' | 'errors'
   > {
     const { sent, received, lost, late, duplicates } = this;
     return { sent, received, lost, late, duplicates, errors: Object.fromEntries(this.errors) };
   }
 
-  snapshot(): TargetStatsSnapshot {
+  /** Everything but the histogram: what a row of the table or the JSON report needs. */
+  summary(): TargetStatsSummary {
+    // No spreads: this runs for every row of every page, and an object
+    // literal with all its fields is the cheapest to build and to collect.
     const has = this.received > 0;
     return {
-      ...this.#counters(),
+      sent: this.sent,
+      received: this.received,
+      lost: this.lost,
+      late: this.late,
+      duplicates: this.duplicates,
+      errors: this.errors.size === 0 ? {} : Object.fromEntries(this.errors),
       minMs: has ? this.minMs : undefined,
       maxMs: has ? this.maxMs : undefined,
       meanMs: has ? this.#sumMs / this.received : undefined,
@@ -136,13 +144,20 @@ export class TargetStats {
       avg15mMs: this.avg15m.value,
       avg6hMs: this.avg6h.value,
       avg24hMs: this.avg24h.value,
-      histogram: this.histogram.snapshot(),
     };
+  }
+
+  snapshot(): TargetStatsSnapshot {
+    return { ...this.summary(), histogram: this.histogram.snapshot() };
   }
 }
 
 /** A copy that the HTTP side may keep and read while probing goes on. */
-export interface TargetStatsSnapshot {
+export interface TargetStatsSnapshot extends TargetStatsSummary {
+  histogram: HistogramSnapshot;
+}
+
+export interface TargetStatsSummary {
   sent: number;
   received: number;
   lost: number;
@@ -156,5 +171,4 @@ export interface TargetStatsSnapshot {
   avg15mMs: number | undefined;
   avg6hMs: number | undefined;
   avg24hMs: number | undefined;
-  histogram: HistogramSnapshot;
 }

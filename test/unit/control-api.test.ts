@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Hono } from 'hono';
 import { createApp } from '../../lib/http/app.js';
 import { MAX_BODY_BYTES } from '../../lib/http/control.js';
-import type { DaemonReport } from '../../lib/report.js';
+import { viewOf, type DaemonReport } from '../../lib/report.js';
 import { EmbeddedStore, TARGETS_FILE } from '../../lib/store/embedded-store.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -32,7 +32,7 @@ interface Rig {
 async function rig(dir: string, maxTargets = 100): Promise<Rig> {
   const store = await EmbeddedStore.open(dir);
   const app = createApp({
-    report: () => REPORT,
+    view: () => viewOf({ report: REPORT, histograms: [] }),
     metrics: () => ['# no metrics\n'],
     metricsContentType: 'text/plain; version=0.0.4',
     control: { store, token: TOKEN, maxTargets },
@@ -256,7 +256,7 @@ describe('control API', () => {
 
   it('has no control routes in a read-only app', async () => {
     const app = createApp({
-      report: () => REPORT,
+      view: () => viewOf({ report: REPORT, histograms: [] }),
       metrics: () => [],
       metricsContentType: 'text/plain',
     });

@@ -5,7 +5,12 @@ import { describe, it } from 'node:test';
 import { createApp } from '../../lib/http/app.js';
 import { MetricsExporter } from '../../lib/http/metrics.js';
 import { renderSummaryTable } from '../../lib/render/summary-table.js';
-import type { DaemonReport, DaemonSnapshot, TargetReport } from '../../lib/report.js';
+import {
+  viewOf,
+  type DaemonReport,
+  type DaemonSnapshot,
+  type TargetReport,
+} from '../../lib/report.js';
 import { LatencyHistogram } from '../../lib/stats/histogram.js';
 import {
   NETPING_COUNTERS,
@@ -110,9 +115,12 @@ describe('HTTP app', () => {
   const snap = snapshot([
     target({ name: 'a"b\\c€', address: '127.0.0.2', errors: { 'send:ENETUNREACH': 1 } }),
   ]);
-  const exporter = new MetricsExporter(() => snap, { version: '9.9.9', processMetrics: false });
+  const exporter = new MetricsExporter(() => viewOf(snap), {
+    version: '9.9.9',
+    processMetrics: false,
+  });
   const app = createApp({
-    report: () => snap.report,
+    view: () => viewOf(snap),
     metrics: () => exporter.chunks(),
     metricsContentType: exporter.contentType,
   });
@@ -184,7 +192,7 @@ describe('HTTP app', () => {
     const counting = new MetricsExporter(
       () => {
         taken++;
-        return snap;
+        return viewOf(snap);
       },
       { version: '1', processMetrics: false },
     );

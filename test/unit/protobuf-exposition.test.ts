@@ -11,7 +11,7 @@ import { MetricsExporter } from '../../lib/http/metrics.js';
 import { negotiateExposition } from '../../lib/http/negotiate.js';
 import { NATIVE_INDEX_OFFSET, ZERO_THRESHOLD_SECONDS } from '../../lib/http/native-histogram.js';
 import { protobufExposition } from '../../lib/http/protobuf-exposition.js';
-import type { DaemonSnapshot, TargetReport } from '../../lib/report.js';
+import { viewOf, type DaemonView, type TargetReport } from '../../lib/report.js';
 import { BUCKET_BOUNDS_SECONDS, LatencyHistogram } from '../../lib/stats/histogram.js';
 import {
   decodeFamilies,
@@ -58,8 +58,8 @@ function target(name: string, address: string, over: Partial<TargetReport> = {})
   };
 }
 
-function snapshotOf(targets: TargetReport[], samples: readonly number[][]): DaemonSnapshot {
-  return {
+function snapshotOf(targets: TargetReport[], samples: readonly number[][]): DaemonView {
+  return viewOf({
     report: {
       version: '9.9.9',
       generatedAt: '2026-01-01T00:00:00.000Z',
@@ -73,7 +73,7 @@ function snapshotOf(targets: TargetReport[], samples: readonly number[][]): Daem
       for (const x of s) h.observe(x);
       return h.snapshot();
     }),
-  };
+  });
 }
 
 const SNAP = snapshotOf(
@@ -229,7 +229,7 @@ describe('content negotiation', () => {
   it('/metrics answers in the format asked for, text unchanged', async () => {
     const exporter = new MetricsExporter(() => SNAP, { version: '9.9.9', processMetrics: false });
     const app = createApp({
-      report: () => SNAP.report,
+      view: () => SNAP,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
       protobufMetrics: () => exporter.protobufChunks(),
