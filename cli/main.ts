@@ -179,8 +179,10 @@ async function main(): Promise<void> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
         process.exit(ExitCode.ok);
       }
-      // No command given: commander has printed the usage to stderr.
-      if (err.code === 'commander.help') process.exit(ExitCode.usage);
+      // `npcli help [command]` asked for help (exit 0); no command at all is
+      // a usage error, and commander has printed the usage to stderr (exit 1).
+      if (err.code === 'commander.help')
+        process.exit(err.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
       throw new InvalidInputError(err.message.replace(/^error: /, ''));
     }
     throw err;
