@@ -1,4 +1,5 @@
-// npcli as a user runs it, without a daemon. Needs neither root nor Redis.
+// npcli as a user runs it, without a daemon: help, and what it says about a
+// --url it cannot use. Needs neither root nor Redis.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -21,5 +22,27 @@ describe('npcli help', () => {
     const none = await runCli([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /^Usage: npcli /m);
+  });
+});
+
+describe('npcli --url it cannot use', () => {
+  it('names the URL and why for a port fetch refuses (exit 2, one line)', async () => {
+    const res = await runCli(['--url', 'http://127.0.0.1:9', 'list']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.equal(res.stdout, '');
+    const lines = res.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, res.stderr);
+    assert.match(lines[0]!, /^npcli: cannot use --url http:\/\/127\.0\.0\.1:9: /);
+    assert.match(lines[0]!, /port 9/);
+    assert.match(lines[0]!, /refuses/);
+  });
+
+  it('says what is wrong with a --url that is not an http URL (exit 2, one line)', async () => {
+    for (const url of ['nonsense', 'ftp://127.0.0.1:9922']) {
+      const res = await runCli(['--url', url, 'stats']);
+      assert.equal(res.code, 2, `${url}: ${res.stderr}`);
+      assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr);
+      assert.match(res.stderr, /^npcli: cannot use --url .*http:\/\/HOST:PORT/);
+    }
   });
 });
