@@ -14,7 +14,7 @@ import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
-import { renderChanges, renderList, renderStats } from './render.js';
+import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 
 interface GlobalOptions {
   redis?: string;
@@ -162,10 +162,11 @@ function buildProgram(): Command {
   program
     .command('stats')
     .description("the daemon's statistics per target (from --url)")
-    .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
+    .option('--wide', 'every column, and names uncut (default: what fits 80 columns)')
+    .option('--json', 'print JSON (times rounded to the microsecond)')
+    .action(async (o: { json?: boolean; wide?: boolean }) => {
       const report = await new HttpTargetStore(global().url, undefined, '').report();
-      print(o.json ? json(report) : renderStats(report));
+      print(o.json ? json(roundedReport(report)) : renderStats(report, { wide: o.wide === true }));
     });
   return program;
 }

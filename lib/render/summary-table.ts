@@ -1,6 +1,7 @@
 // The plaintext table served at /, in the spirit of meshping's.
 
 import type { DaemonReport, TargetReport } from '../report.js';
+import { renderColumns } from './columns.js';
 import { printable } from './printable.js';
 
 const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
@@ -19,6 +20,10 @@ const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
 ];
 const LEFT_ALIGNED = 2; // name and address; numbers align right
 
+/** Under every table of statistics, at / and in `npcli stats`. */
+export const STATS_FOOTER =
+  'Times in milliseconds. Succ and Loss are of the probes that have ended.';
+
 export function percent(value: number | undefined): string {
   return value === undefined ? '-' : `${value.toFixed(2)}%`;
 }
@@ -28,27 +33,20 @@ export function ms(value: number | undefined): string {
 }
 
 export function renderSummaryTable(report: DaemonReport): string {
-  const rows = report.targets.map((t) => COLUMNS.map((c) => printable(c.cell(t))));
-  const widths = COLUMNS.map((c, i) =>
-    Math.max([...c.title].length, ...rows.map((r) => [...r[i]!].length)),
-  );
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, i) => {
-        const pad = ' '.repeat(widths[i]! - [...cell].length);
-        return i < LEFT_ALIGNED ? cell + pad : pad + cell;
-      })
-      .join('  ')
-      .trimEnd();
   const out: string[] = [];
   if (!report.store.up) {
     out.push(
       `# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
     );
   }
-  out.push(line(COLUMNS.map((c) => c.title)));
-  for (const r of rows) out.push(line(r));
+  out.push(
+    ...renderColumns({
+      head: COLUMNS.map((c) => c.title),
+      rows: report.targets.map((t) => COLUMNS.map((c) => printable(c.cell(t)))),
+      leftAligned: LEFT_ALIGNED,
+    }),
+  );
   for (const bad of report.invalid) out.push(`ERROR  ${printable(bad.member)}: ${bad.error}`);
-  out.push('', 'Times in milliseconds. Succ and Loss are of the probes that have ended.');
+  out.push('', STATS_FOOTER);
   return out.join('\n') + '\n';
 }
