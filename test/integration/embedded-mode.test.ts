@@ -195,6 +195,11 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
       ['lo@127.0.0.1', 'six@::1'],
       'the targets came back from the state directory',
     );
+    await eventually('the restore logged', () =>
+      Promise.resolve(
+        /restored the saved statistics of 2 targets[;\n]/.test(daemon.log()) ? true : undefined,
+      ),
+    );
     for (const t of first.targets) {
       const before = t.name === 'lo' ? savedLo : savedSix;
       assert.ok(t.sent >= before, `${t.name}: sent ${t.sent} after restart, ${before} saved`);
