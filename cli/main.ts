@@ -145,9 +145,12 @@ function buildProgram(): Command {
     .alias('rm')
     .description('remove targets by name, by address, or by name@address')
     .argument('<target...>')
+    .option('--all', 'remove every target a name or address matches (default: refuse if several)')
     .option('--json', 'print JSON')
-    .action(async (targets: string[], o: { json?: boolean }) => {
-      const results = await withStore(global(), (store) => removeTargets(store, targets));
+    .action(async (targets: string[], o: { json?: boolean; all?: boolean }) => {
+      const results = await withStore(global(), (store) =>
+        removeTargets(store, targets, { all: o.all === true }),
+      );
       print(o.json ? json(results) : renderChanges('removed', results));
     });
   program

@@ -20,7 +20,12 @@ function table(head: string[], rows: string[][], rightFrom: number): string {
 }
 
 export function renderChanges(verb: 'added' | 'removed', results: readonly ChangeResult[]): string {
-  return results.map((r) => `${r.changed ? verb : 'unchanged'} ${printable(r.member)}`).join('\n');
+  const lines = results.map((r) => `${r.changed ? verb : 'unchanged'} ${printable(r.member)}`);
+  if (verb === 'removed') {
+    const n = results.filter((r) => r.changed).length;
+    lines.push(`${n} ${n === 1 ? 'target' : 'targets'} removed`);
+  }
+  return lines.join('\n');
 }
 
 export function renderList(list: ListResult): string {

@@ -63,8 +63,10 @@ export class HttpTargetStore implements TargetStore {
   }
 
   async remove(members: readonly string[]): Promise<number> {
+    // Whole members, already chosen by removeTargets: ?all=1 lets the two
+    // members of one target with other settings go together, as chosen.
     for (const member of members)
-      await this.#call('DELETE', `/api/targets/${encodeURIComponent(member)}`);
+      await this.#call('DELETE', `/api/targets/${encodeURIComponent(member)}?all=1`);
     return members.length;
   }
 
