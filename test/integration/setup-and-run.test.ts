@@ -129,7 +129,7 @@ function assertFirstRun(run: Run, prefix: string): void {
   assert.ok(existsSync(path.join(prefix, 'bin', 'npcli')), 'npcli linked into the prefix');
 }
 
-/** The environment's settings npm needs to build offline here: headers, cache, proxies. */
+/** npm settings for a build from this machine's cache: its Node headers, offline first, its proxies. */
 function npmEnv(): Record<string, string> {
   const env: Record<string, string> = { npm_config_prefer_offline: 'true' };
   const nodedir = spawnSync('npm', ['config', 'get', 'nodedir'], {
@@ -169,6 +169,7 @@ describe('the README first command, scripts/setup-and-run.sh, in a fresh clone',
         );
         const run = await runScript('bash', ['scripts/setup-and-run.sh'], clone, {
           ...env,
+          ...npmEnv(),
           PATH: `${shims}:${process.env.PATH ?? SYSTEM_PATH}`,
           NPM_CONFIG_PREFIX: prefix,
           NETPING_LISTEN: `127.0.0.1:${await freePort()}`,
