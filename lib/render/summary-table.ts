@@ -1,7 +1,6 @@
 // The plaintext table served at /, in the spirit of meshping's.
 
 import type { DaemonReport, TargetReport } from '../report.js';
-import { renderColumns } from './columns.js';
 import { printable } from './printable.js';
 
 const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
@@ -33,19 +32,26 @@ export function ms(value: number | undefined): string {
 }
 
 export function renderSummaryTable(report: DaemonReport): string {
+  const rows = report.targets.map((t) => COLUMNS.map((c) => printable(c.cell(t))));
+  const widths = COLUMNS.map((c, i) =>
+    Math.max([...c.title].length, ...rows.map((r) => [...r[i]!].length)),
+  );
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => {
+        const pad = ' '.repeat(widths[i]! - [...cell].length);
+        return i < LEFT_ALIGNED ? cell + pad : pad + cell;
+      })
+      .join('  ')
+      .trimEnd();
   const out: string[] = [];
   if (!report.store.up) {
     out.push(
       `# store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
     );
   }
-  out.push(
-    ...renderColumns({
-      head: COLUMNS.map((c) => c.title),
-      rows: report.targets.map((t) => COLUMNS.map((c) => printable(c.cell(t)))),
-      leftAligned: LEFT_ALIGNED,
-    }),
-  );
+  out.push(line(COLUMNS.map((c) => c.title)));
+  for (const r of rows) out.push(line(r));
   for (const bad of report.invalid) out.push(`ERROR  ${printable(bad.member)}: ${bad.error}`);
   out.push('', STATS_FOOTER);
   return out.join('\n') + '\n';
