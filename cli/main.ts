@@ -14,7 +14,7 @@ import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
-import { renderChanges, renderList, renderStats } from './render.js';
+import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 
 interface GlobalOptions {
   redis?: string;
@@ -145,9 +145,12 @@ function buildProgram(): Command {
     .alias('rm')
     .description('remove targets by name, by address, or by name@address')
     .argument('<target...>')
+    .option('--all', 'remove every target a name or address matches (default: refuse if several)')
     .option('--json', 'print JSON')
-    .action(async (targets: string[], o: { json?: boolean }) => {
-      const results = await withStore(global(), (store) => removeTargets(store, targets));
+    .action(async (targets: string[], o: { json?: boolean; all?: boolean }) => {
+      const results = await withStore(global(), (store) =>
+        removeTargets(store, targets, { all: o.all === true }),
+      );
       print(o.json ? json(results) : renderChanges('removed', results));
     });
   program
@@ -162,10 +165,11 @@ function buildProgram(): Command {
   program
     .command('stats')
     .description("the daemon's statistics per target (from --url)")
-    .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
+    .option('--wide', 'every column, and names uncut (default: what fits 80 columns)')
+    .option('--json', 'print JSON (times rounded to the microsecond)')
+    .action(async (o: { json?: boolean; wide?: boolean }) => {
       const report = await new HttpTargetStore(global().url, undefined, '').report();
-      print(o.json ? json(report) : renderStats(report));
+      print(o.json ? json(roundedReport(report)) : renderStats(report, { wide: o.wide === true }));
     });
   return program;
 }
@@ -179,8 +183,10 @@ async function main(): Promise<void> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
         process.exit(ExitCode.ok);
       }
-      // No command given: commander has printed the usage to stderr.
-      if (err.code === 'commander.help') process.exit(ExitCode.usage);
+      // `npcli help [command]` asked for help (exit 0); no command at all is
+      // a usage error, and commander has printed the usage to stderr (exit 1).
+      if (err.code === 'commander.help')
+        process.exit(err.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
       throw new InvalidInputError(err.message.replace(/^error: /, ''));
     }
     throw err;

@@ -1,10 +1,11 @@
 // Turns command results into what npcli prints: cli-table3 tables, or JSON.
 
 import Table from 'cli-table3';
-import type { DaemonReport } from '../lib/report.js';
+import type { DaemonReport, TargetReport } from '../lib/report.js';
+import { renderColumns } from '../lib/render/columns.js';
 import { printable } from '../lib/render/printable.js';
+import { ms, percent, STATS_FOOTER } from '../lib/render/summary-table.js';
 import { formatOverrides } from '../lib/target.js';
-import { ms, percent } from '../lib/render/summary-table.js';
 import type { ChangeResult, ListResult } from '../lib/target-changes.js';
 
 function table(head: string[], rows: string[][], rightFrom: number): string {
@@ -19,7 +20,12 @@ function table(head: string[], rows: string[][], rightFrom: number): string {
 }
 
 export function renderChanges(verb: 'added' | 'removed', results: readonly ChangeResult[]): string {
-  return results.map((r) => `${r.changed ? verb : 'unchanged'} ${printable(r.member)}`).join('\n');
+  const lines = results.map((r) => `${r.changed ? verb : 'unchanged'} ${printable(r.member)}`);
+  if (verb === 'removed') {
+    const n = results.filter((r) => r.changed).length;
+    lines.push(`${n} ${n === 1 ? 'target' : 'targets'} removed`);
+  }
+  return lines.join('\n');
 }
 
 export function renderList(list: ListResult): string {
@@ -35,46 +41,86 @@ export function renderList(list: ListResult): string {
   return lines.join('\n');
 }
 
-export function renderStats(report: DaemonReport): string {
-  const rows = report.targets.map((t) => [
-    printable(t.name),
-    t.address,
-    String(t.sent),
-    String(t.received),
-    percent(t.successPct),
-    percent(t.lossPct),
-    String(t.late),
-    String(t.duplicates),
-    ms(t.minMs),
-    ms(t.avg15mMs),
-    ms(t.avg6hMs),
-    ms(t.avg24hMs),
-    ms(t.maxMs),
-    ms(t.lastMs),
-  ]);
-  const head = [
-    'Name',
-    'Address',
-    'Sent',
-    'Recv',
-    'Succ',
-    'Loss',
-    'Late',
-    'Dup',
-    'Min',
-    'Avg15m',
-    'Avg6h',
-    'Avg24h',
-    'Max',
-    'Last',
-  ];
-  const lines = [table(head, rows, 2)];
+interface StatsColumn {
+  readonly title: string;
+  readonly cell: (t: TargetReport) => string;
+  /** Shown without --wide. */
+  readonly narrow?: true;
+}
+
+const STATS_COLUMNS: readonly StatsColumn[] = [
+  { title: 'Name', cell: (t) => t.name, narrow: true },
+  { title: 'Address', cell: (t) => t.address, narrow: true },
+  { title: 'Sent', cell: (t) => String(t.sent) },
+  { title: 'Recv', cell: (t) => String(t.received) },
+  { title: 'Succ', cell: (t) => percent(t.successPct) },
+  { title: 'Loss', cell: (t) => percent(t.lossPct), narrow: true },
+  { title: 'Late', cell: (t) => String(t.late) },
+  { title: 'Dup', cell: (t) => String(t.duplicates) },
+  { title: 'Min', cell: (t) => ms(t.minMs) },
+  { title: 'Avg15m', cell: (t) => ms(t.avg15mMs), narrow: true },
+  { title: 'Avg6h', cell: (t) => ms(t.avg6hMs) },
+  { title: 'Avg24h', cell: (t) => ms(t.avg24hMs), narrow: true },
+  { title: 'Max', cell: (t) => ms(t.maxMs) },
+  { title: 'Last', cell: (t) => ms(t.lastMs), narrow: true },
+];
+
+/** What an 80-column terminal holds; without --wide, names are cut to fit it. */
+export const NARROW_WIDTH = 80;
+
+/**
+ * The report as a table: by default the columns that fit 80 characters with
+ * everyday names and addresses (long names are cut with '…'); `wide`, every
+ * column and whole names.
+ */
+export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {}): string {
+  const columns = opts.wide ? STATS_COLUMNS : STATS_COLUMNS.filter((c) => c.narrow);
+  const lines = renderColumns({
+    head: columns.map((c) => c.title),
+    rows: report.targets.map((t) => columns.map((c) => printable(c.cell(t)))),
+    leftAligned: 2,
+    separator: true,
+    ...(opts.wide ? {} : { maxWidth: NARROW_WIDTH }),
+  });
   if (!report.store.up)
     lines.unshift(
       `store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
     );
   for (const bad of report.invalid)
     lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
-  lines.push('Times in ms; Succ and Loss are of the probes that have ended.');
+  lines.push('', STATS_FOOTER);
+  if (!opts.wide) lines.push('--wide adds Sent, Recv, Succ, Late, Dup, Min, Avg6h and Max.');
   return lines.join('\n');
+}
+
+const MS_DECIMALS = 3; // microseconds
+const PCT_DECIMALS = 3;
+
+function round(value: number | undefined, decimals: number): number | undefined {
+  if (value === undefined) return undefined;
+  const f = 10 ** decimals;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * The report for `npcli stats --json`: times rounded to the microsecond and
+ * percentages to 3 decimals, since the float noise of the averages
+ * (0.09815600000001723) means nothing to a reader. GET /api/targets stays raw.
+ */
+export function roundedReport(report: DaemonReport): DaemonReport {
+  return {
+    ...report,
+    targets: report.targets.map((t) => ({
+      ...t,
+      successPct: round(t.successPct, PCT_DECIMALS),
+      lossPct: round(t.lossPct, PCT_DECIMALS),
+      minMs: round(t.minMs, MS_DECIMALS),
+      meanMs: round(t.meanMs, MS_DECIMALS),
+      avg15mMs: round(t.avg15mMs, MS_DECIMALS),
+      avg6hMs: round(t.avg6hMs, MS_DECIMALS),
+      avg24hMs: round(t.avg24hMs, MS_DECIMALS),
+      maxMs: round(t.maxMs, MS_DECIMALS),
+      lastMs: round(t.lastMs, MS_DECIMALS),
+    })),
+  };
 }

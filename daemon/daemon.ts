@@ -178,6 +178,10 @@ export class Daemon {
       const cached = await this.#sync.applyCached();
       this.#log(`store unreachable: probing the ${cached} targets it last listed until it answers`);
     }
+    // Counted once the first list is applied: that is when saved statistics are handed over.
+    void Promise.all([this.#sync.firstLoad, this.#keeper.whenLoaded]).then(() =>
+      this.#log(this.#keeper.restoredSummary()),
+    );
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());

@@ -39,9 +39,15 @@ export class StatsKeeper {
   readonly #toForget = new Set<string>();
   #saving: Promise<void> | undefined;
   #loading: Promise<boolean> | undefined;
+  /** Targets whose saved statistics were merged back, at load or on add. */
+  #restored = 0;
+  /** Resolves once the saved statistics have been read. */
+  readonly whenLoaded: Promise<void>;
+  #markLoaded: () => void = () => {};
 
   constructor(opts: StatsKeeperOptions) {
     this.#opts = opts;
+    this.whenLoaded = new Promise((resolve) => (this.#markLoaded = resolve));
   }
 
   get loaded(): boolean {
@@ -66,7 +72,6 @@ export class StatsKeeper {
       return false;
     }
     const live = new Map([...this.#opts.live()].map((t) => [t.key, t.stats]));
-    let restored = 0;
     for (const [key, text] of entries) {
       let saved: SavedStats;
       try {
@@ -80,16 +85,31 @@ export class StatsKeeper {
       const stats = live.get(key);
       if (stats) {
         stats.mergeSaved(saved, this.#opts.nowMs(), this.#opts.wallNowMs());
-        restored++;
+        this.#restored++;
       } else {
         this.#held.set(key, { saved, sinceWallMs: this.#opts.wallNowMs() });
       }
     }
     this.#loaded = true;
-    this.#opts.log(
-      `restored statistics of ${restored} targets; holding ${this.#held.size} of targets not present`,
-    );
+    this.#markLoaded();
     return true;
+  }
+
+  /**
+   * For the log, once the first list of targets has been applied: at start
+   * the statistics are read before any target is known, and handed over as
+   * the targets arrive (take), so only then can they be counted.
+   */
+  restoredSummary(): string {
+    const restored = this.#restored;
+    const held = this.#held.size;
+    if (restored === 0 && held === 0) return 'no saved statistics to restore';
+    const line = `restored the saved statistics of ${count(restored, 'target')}`;
+    if (held === 0) return line;
+    return (
+      `${line}; keeping those of ${count(held, 'other target')}, not in the list, ` +
+      `for --forget-after in case they are added again`
+    );
   }
 
   /** Saved statistics for a target being added, if any; they are handed over once. */
@@ -97,6 +117,7 @@ export class StatsKeeper {
     const held = this.#held.get(key);
     this.#held.delete(key);
     this.#toForget.delete(key);
+    if (held) this.#restored++;
     return held?.saved;
   }
 
@@ -138,4 +159,8 @@ export class StatsKeeper {
     await this.#opts.store.saveStats(entries, forget);
     forget.forEach((key) => this.#toForget.delete(key));
   }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

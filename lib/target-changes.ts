@@ -27,6 +27,11 @@ export class NoSuchTargetError extends NetpingError {}
 /** Thrown when an add would take the list past its limit; nothing is written. */
 export class TargetLimitError extends InvalidInputError {}
 
+/** Thrown when a remove names several targets without `all`; nothing is removed. */
+export class AmbiguousTargetError extends InvalidInputError {}
+
+const MEMBERS_NAMED = 5; // in an AmbiguousTargetError
+
 /**
  * Resolves every argument first, so a bad one writes nothing. A target
  * already in the set with other options is replaced: its member is removed
@@ -73,11 +78,13 @@ function keyOfMember(member: string): string | undefined {
 
 /**
  * Removes by name, by address, or by name@address. Every argument must match
- * at least one member, or nothing is removed.
+ * at least one member, and, unless `all` is set, at most one target (a name
+ * or an address can name several), or nothing is removed.
  */
 export async function removeTargets(
   store: TargetStore,
   args: readonly string[],
+  opts: { all?: boolean } = {},
 ): Promise<ChangeResult[]> {
   const members = await store.members();
   const parsed = members.map((member) => ({ member, target: tryParse(member) }));
@@ -90,10 +97,32 @@ export async function removeTargets(
         `no target matches ${quoted(arg.slice(0, 200))} (see npcli list)`,
       );
     }
+    if (!opts.all) refuseSeveral(arg, matches);
     matches.forEach((m) => chosen.add(m.member));
   }
-  await store.remove([...chosen]);
-  return [...chosen].map((member) => ({ member, changed: true }));
+  const removed = [...chosen].sort(); // in a stable order, whatever the store's
+  await store.remove(removed);
+  return removed.map((member) => ({ member, changed: true }));
+}
+
+/** Two members of one target (with other settings) are one target, not several. */
+function refuseSeveral(
+  arg: string,
+  matches: readonly { member: string; target: Target | undefined }[],
+): void {
+  const targets = new Set(
+    matches.map(({ member, target }) => (target ? targetKey(target) : member)),
+  );
+  if (targets.size <= 1) return;
+  const named = [...matches]
+    .sort((a, b) => (a.member < b.member ? -1 : 1))
+    .slice(0, MEMBERS_NAMED)
+    .map((m) => quoted(m.member.slice(0, 200)));
+  if (matches.length > MEMBERS_NAMED) named.push('…');
+  throw new AmbiguousTargetError(
+    `${quoted(arg.slice(0, 200))} matches ${targets.size} targets (${named.join(', ')}): ` +
+      'nothing removed; to remove them all give --all, or name one as name@address',
+  );
 }
 
 function matchesSelector(arg: string, member: string, target: Target | undefined): boolean {

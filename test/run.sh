@@ -20,6 +20,9 @@ declare -A need=(
   [setpriv]=util-linux          # runs the daemon with only CAP_NET_RAW
   [ping]=iputils-ping           # reference pinger
   [fping]=fping                 # reference pinger
+  [git]=git                     # a fresh clone for the README's first command
+  [curl]=curl                   # scripts/setup-and-run.sh shows the table with it
+  [sudo]=sudo                   # scripts/setup-and-run.sh as a user with sudo
 )
 missing=()
 for cmd in "${!need[@]}"; do

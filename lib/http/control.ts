@@ -1,4 +1,4 @@
-// The control API: POST /api/targets and DELETE /api/targets/:selector change
+// The control API: POST /api/targets and DELETE /api/targets/:selector[?all=1] change
 // the target list through the daemon's TargetStore, with the same code as
 // npcli. Writes need the bearer token; reads stay open.
 
@@ -76,7 +76,10 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
   app.delete('/api/targets/:selector', async (c) => {
     if (!authorized(c)) return unauthorized(c);
     const selector = c.req.param('selector');
-    return respond(c, () => serialised(() => removeTargets(deps.store, [selector])));
+    // ?all=1: remove every target the selector names; without it, refuse (400) if it names several.
+    const all = c.req.query('all');
+    const opts = { all: all !== undefined && all !== '0' && all !== 'false' };
+    return respond(c, () => serialised(() => removeTargets(deps.store, [selector], opts)));
   });
 }
 

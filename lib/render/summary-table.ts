@@ -19,6 +19,10 @@ const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
 ];
 const LEFT_ALIGNED = 2; // name and address; numbers align right
 
+/** Under every table of statistics, at / and in `npcli stats`. */
+export const STATS_FOOTER =
+  'Times in milliseconds. Succ and Loss are of the probes that have ended.';
+
 export function percent(value: number | undefined): string {
   return value === undefined ? '-' : `${value.toFixed(2)}%`;
 }
@@ -65,7 +69,7 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
     yield line((k) => printable(COLUMNS[k]!.cell(t)));
   }
   for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
-  yield '\nTimes in milliseconds. Succ and Loss are of the probes that have ended.\n';
+  yield `\n${STATS_FOOTER}\n`;
 }
 
 export function renderSummaryTable(report: DaemonReport): string {

@@ -8,11 +8,28 @@ import {
   StoreUnavailableError,
   UnauthorizedError,
 } from '../errors.js';
+import { printable } from '../render/printable.js';
 import type { DaemonReport } from '../report.js';
 import { NoSuchTargetError } from '../target-changes.js';
 import type { TargetStore } from './target-store.js';
 
 const TIMEOUT_MS = 5000;
+const DEFAULT_PORT = 9922;
+
+/** Throws InvalidInputError unless `url` is an http(s) URL fetch can be given. */
+export function checkDaemonUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
+    throw new InvalidInputError(
+      `cannot use --url ${printable(url.slice(0, 200))}: expected http://HOST:PORT (default http://127.0.0.1:${DEFAULT_PORT})`,
+    );
+  }
+}
 
 export class HttpTargetStore implements TargetStore {
   readonly up = true;
@@ -21,7 +38,9 @@ export class HttpTargetStore implements TargetStore {
     readonly baseUrl: string,
     private readonly token: string | undefined,
     private readonly tokenHint: string,
-  ) {}
+  ) {
+    checkDaemonUrl(baseUrl);
+  }
 
   /** The daemon's report, as GET /api/targets serves it (no token needed). */
   async report(): Promise<DaemonReport> {
@@ -44,8 +63,10 @@ export class HttpTargetStore implements TargetStore {
   }
 
   async remove(members: readonly string[]): Promise<number> {
+    // Whole members, already chosen by removeTargets: ?all=1 lets the two
+    // members of one target with other settings go together, as chosen.
     for (const member of members)
-      await this.#call('DELETE', `/api/targets/${encodeURIComponent(member)}`);
+      await this.#call('DELETE', `/api/targets/${encodeURIComponent(member)}?all=1`);
     return members.length;
   }
 
@@ -72,6 +93,14 @@ export class HttpTargetStore implements TargetStore {
     } catch (err) {
       const cause =
         err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      if (cause === 'bad port') {
+        // Node's fetch (undici) will never connect to this port: bad input, not an outage.
+        throw new InvalidInputError(
+          `cannot use --url ${this.baseUrl}: Node's fetch refuses port ${new URL(this.baseUrl).port} ` +
+            `(a "bad port" of the Fetch standard, blocked because other protocols use it); ` +
+            `netpingd listens on ${DEFAULT_PORT} unless told otherwise`,
+        );
+      }
       throw new StoreUnavailableError(`cannot reach netpingd at ${this.baseUrl}: ${cause}`);
     }
     const body = (await response.json().catch(() => ({}))) as { error?: unknown };

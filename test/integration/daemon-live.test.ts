@@ -64,11 +64,17 @@ describe('netpingd with live targets', { skip }, () => {
     const asJson = await cli('--url', daemon.baseUrl, 'stats', '--json');
     assert.equal(asJson.code, 0, asJson.stderr);
     const rep = JSON.parse(asJson.stdout) as DaemonReport;
-    assert.ok((row(rep, 'lo', '127.0.0.1')?.received ?? 0) > 0);
+    const lo = row(rep, 'lo', '127.0.0.1');
+    assert.ok((lo?.received ?? 0) > 0);
+    for (const value of [lo?.minMs, lo?.avg15mMs, lo?.lastMs])
+      assert.match(String(value), /^\d+(\.\d{1,3})?$/, 'rounded to the microsecond');
     const asTable = await cli('--url', daemon.baseUrl, 'stats');
     assert.equal(asTable.code, 0, asTable.stderr);
-    assert.match(asTable.stdout, /│ Name +│ Address +│ Sent │ Recv │/);
-    assert.match(asTable.stdout, /│ lo +│ 127\.0\.0\.1 +│/);
+    assert.match(asTable.stdout, /^Name +Address +Loss +Avg15m +Avg24h +Last\n-+ +-+ /);
+    assert.match(asTable.stdout, /^lo +127\.0\.0\.1 +\d/m);
+    const wide = await cli('--url', daemon.baseUrl, 'stats', '--wide');
+    assert.equal(wide.code, 0, wide.stderr);
+    assert.match(wide.stdout, /^Name +Address +Sent +Recv +Succ +Loss +Late +Dup +Min /);
     const port = await freePort(); // free: nothing listens there
     const down = await cli('--url', `http://127.0.0.1:${port}`, 'stats');
     assert.equal(down.code, 3);

@@ -170,6 +170,23 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
     assert.equal(missing.stderr.trimEnd().split('\n').length, 1, missing.stderr);
   });
 
+  it('refuses to remove several targets by one address without --all (exit 2), then removes them', async () => {
+    const added = await cli('add', 'x@127.0.0.5', 'y@127.0.0.5');
+    assert.equal(added.code, 0, added.stderr);
+    const members = async (): Promise<unknown> =>
+      (await fetch(`${daemon.baseUrl}/api/members`)).json();
+    const refused = await cli('remove', '127.0.0.5');
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^npcli: "127\.0\.0\.5" matches 2 targets .*--all/);
+    assert.deepEqual(await members(), {
+      members: ['lo@127.0.0.1', 'six@::1', 'x@127.0.0.5', 'y@127.0.0.5'],
+    });
+    const removed = await cli('remove', '127.0.0.5', '--all');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stdout, 'removed x@127.0.0.5\nremoved y@127.0.0.5\n2 targets removed\n');
+    assert.deepEqual(await members(), { members: ['lo@127.0.0.1', 'six@::1'] });
+  });
+
   it('keeps targets and counters across a SIGTERM and a restart on the same --state-dir', async () => {
     await eventually('a few probes each', async () => {
       const r = await report(daemon);
@@ -194,6 +211,11 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
       first.targets.map((t) => `${t.name}@${t.address}`),
       ['lo@127.0.0.1', 'six@::1'],
       'the targets came back from the state directory',
+    );
+    await eventually('the restore logged', () =>
+      Promise.resolve(
+        /restored the saved statistics of 2 targets[;\n]/.test(daemon.log()) ? true : undefined,
+      ),
     );
     for (const t of first.targets) {
       const before = t.name === 'lo' ? savedLo : savedSix;

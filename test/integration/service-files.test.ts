@@ -160,10 +160,23 @@ void test('systemd env example lists every NETPING_* variable', () => {
   }
 });
 
-/** Where the illumos service_bundle DTD can be found, or undefined. */
+/**
+ * Where the illumos service_bundle DTD can be found, or undefined. It is
+ * CDDL-licensed and not part of this repository: NETPING_TEST_SMF_DTD_DIR
+ * names a directory holding it; test/data/smf is where a vendored copy (with
+ * the CDDL text beside it) would go; ../shared/smf is the development
+ * machine's copy; /usr/share/lib/xml/dtd is where illumos installs it.
+ */
 function smfDtdDir(): string | undefined {
-  const candidates = [path.resolve(repoRoot, '..', 'shared', 'smf'), '/usr/share/lib/xml/dtd'];
-  return candidates.find((d) => existsSync(path.join(d, 'service_bundle.dtd.1')));
+  const candidates = [
+    process.env.NETPING_TEST_SMF_DTD_DIR,
+    path.join(repoRoot, 'test', 'data', 'smf'),
+    path.resolve(repoRoot, '..', 'shared', 'smf'),
+    '/usr/share/lib/xml/dtd',
+  ];
+  return candidates.find(
+    (d): d is string => d !== undefined && existsSync(path.join(d, 'service_bundle.dtd.1')),
+  );
 }
 
 void test('SMF manifest: valid against the service_bundle DTD', (t) => {
@@ -171,7 +184,9 @@ void test('SMF manifest: valid against the service_bundle DTD', (t) => {
     return t.skip('xmllint is not installed (apt-get install libxml2-utils)');
   const dtdDir = smfDtdDir();
   if (dtdDir === undefined) {
-    return t.skip('service_bundle.dtd.1 not found in ../shared/smf or /usr/share/lib/xml/dtd');
+    return t.skip(
+      'service_bundle.dtd.1 (illumos, CDDL) not found: set NETPING_TEST_SMF_DTD_DIR to its directory (README, "The two commands")',
+    );
   }
   const r = run('xmllint', ['--valid', '--noout', '--nonet', '--path', dtdDir, manifestPath]);
   assert.equal(r.status, 0, `xmllint:\n${r.stdout}${r.stderr}`);

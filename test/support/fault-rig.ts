@@ -4,19 +4,16 @@
 // reached from inside, so the near end gets a private redis-server on its own
 // loopback; netpingd's HTTP is read from inside the near end too.
 
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { DAEMON_JS, REPO_ROOT, uniquePrefix } from './env.js';
 import { parseLog, type LogEntry, type ResponderConfig } from './fault-plan.js';
-import { FAR4, FAR6, NetnsPair } from './netns.js';
+import { FAR4, FAR6, httpGetIn, NetnsPair } from './netns.js';
 import type { Spawned } from './ops-harness.js';
 
-const execFileAsync = promisify(execFile);
 const RESPONDER_JS = path.join(REPO_ROOT, 'dist', 'test', 'support', 'responder.js');
 const REDIS_PORT = 6379; // the near end's own loopback: nothing else listens there
 const LIFETIME_MS = 120_000; // no process of a rig outlives the suite's budget, whatever happens
@@ -135,25 +132,8 @@ export class FaultRig {
   }
 
   /** GETs a path of netpingd's HTTP from inside the near end. */
-  async http(urlPath: string): Promise<string> {
-    const script =
-      'fetch(process.argv[1],{signal:AbortSignal.timeout(3000)})' +
-      '.then(async r=>{if(!r.ok)throw new Error("HTTP "+r.status);process.stdout.write(await r.text())})' +
-      '.catch(e=>{process.stderr.write(String(e));process.exit(1)})';
-    const { stdout } = await execFileAsync(
-      'ip',
-      [
-        'netns',
-        'exec',
-        this.pair.near,
-        process.execPath,
-        '-e',
-        script,
-        `http://127.0.0.1:${this.#port}${urlPath}`,
-      ],
-      { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 },
-    );
-    return stdout;
+  http(urlPath: string): Promise<string> {
+    return httpGetIn(this.pair.near, `http://127.0.0.1:${this.#port}${urlPath}`);
   }
 
   async report(): Promise<DaemonReport> {

@@ -4,7 +4,9 @@
 // packet can leave the pair. Names carry our pid, so a later run can tell a
 // stale pair (its creator is gone) from one a parallel test file is using.
 
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { DAEMON_JS, IS_ROOT } from './env.js';
 import { hasCommand, run, Spawned, type RunResult } from './ops-harness.js';
 
@@ -203,4 +205,20 @@ async function stopSpawned(p: Spawned, graceMs: number): Promise<void> {
   if ((await exitOf(p, graceMs)) !== undefined) return;
   p.child.kill('SIGKILL');
   await exitOf(p, graceMs);
+}
+
+const execFileAsync = promisify(execFile);
+
+/** GETs a URL from inside a namespace (where the test's own process cannot reach). */
+export async function httpGetIn(ns: string, url: string): Promise<string> {
+  const script =
+    'fetch(process.argv[1],{signal:AbortSignal.timeout(3000)})' +
+    '.then(async r=>{if(!r.ok)throw new Error("HTTP "+r.status);process.stdout.write(await r.text())})' +
+    '.catch(e=>{process.stderr.write(String(e));process.exit(1)})';
+  const { stdout } = await execFileAsync(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, '-e', script, url],
+    { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return stdout;
 }

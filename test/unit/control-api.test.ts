@@ -224,6 +224,35 @@ describe('control API', () => {
     assert.deepEqual(await fileMembers(dir), ['keep@127.0.0.1']);
   });
 
+  it('refuses (400, nothing removed) a selector naming several targets unless ?all=1', async () => {
+    await add(r.app, ['a@127.0.0.5', 'b@127.0.0.5', 'c@127.0.0.6']);
+    let res = await del(r.app, '127.0.0.5');
+    assert.equal(res.status, 400);
+    assert.match(await errorOf(res), /"127\.0\.0\.5" matches 2 targets .*nothing removed.*--all/);
+    assert.deepEqual((await r.store.members()).sort(), [
+      'a@127.0.0.5',
+      'b@127.0.0.5',
+      'c@127.0.0.6',
+      'keep@127.0.0.1',
+    ]);
+    res = await Promise.resolve(
+      r.app.request('/api/targets/127.0.0.5?all=1', {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      results: [
+        { member: 'a@127.0.0.5', changed: true },
+        { member: 'b@127.0.0.5', changed: true },
+      ],
+    });
+    res = await del(r.app, '127.0.0.6');
+    assert.equal(res.status, 200, 'one target by its address needs no all');
+    assert.deepEqual((await r.store.members()).sort(), ['keep@127.0.0.1']);
+  });
+
   it('refuses an add past maxTargets with 400 and writes nothing', async () => {
     await r.store.close();
     r = await rig(dir, 2);

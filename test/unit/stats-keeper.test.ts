@@ -77,6 +77,37 @@ function counted(sent: number): TargetStats {
 }
 
 describe('StatsKeeper', () => {
+  it('counts the statistics handed to targets that arrive after the load, in plain English', async () => {
+    const { store, live, logs, keeper } = rig();
+    for (let i = 1; i <= 6; i++) store.entries.set(`t${i}@127.0.0.${i}`, savedText(10 * i));
+    // A start: the saved statistics are read before the first list of targets.
+    assert.equal(await keeper.load(), true);
+    for (let i = 1; i <= 5; i++) {
+      const key = `t${i}@127.0.0.${i}`;
+      assert.ok(keeper.take(key), key);
+      live.set(key, counted(0));
+    }
+    assert.equal(
+      keeper.restoredSummary(),
+      'restored the saved statistics of 5 targets; keeping those of 1 other target, ' +
+        'not in the list, for --forget-after in case they are added again',
+    );
+    assert.ok(!logs.some((l) => /statistics of 0 targets/.test(l)), logs.join('\n'));
+    assert.ok(keeper.take('t6@127.0.0.6'));
+    assert.equal(keeper.restoredSummary(), 'restored the saved statistics of 6 targets');
+  });
+
+  it('counts targets already probed at the load, and says when there was nothing', async () => {
+    const first = rig();
+    first.store.entries.set('lo@127.0.0.1', savedText(10));
+    first.live.set('lo@127.0.0.1', counted(1));
+    await first.keeper.load();
+    assert.equal(first.keeper.restoredSummary(), 'restored the saved statistics of 1 target');
+    const empty = rig();
+    await empty.keeper.load();
+    assert.equal(empty.keeper.restoredSummary(), 'no saved statistics to restore');
+  });
+
   it('writes nothing while the saved statistics cannot be read, then restores them', async () => {
     const { store, live, logs, keeper } = rig();
     store.entries.set('lo@127.0.0.1', savedText(100));

@@ -1,0 +1,95 @@
+// npcli as a user runs it, without a daemon: help, and what it says about a
+// --url it cannot use. Needs neither root nor Redis.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
+import { runCli } from '../support/processes.js';
+
+describe('npcli help', () => {
+  it('`npcli help add` prints the help of add and exits 0, like `npcli add --help`', async () => {
+    const viaHelp = await runCli(['help', 'add']);
+    const viaFlag = await runCli(['add', '--help']);
+    assert.equal(viaFlag.code, 0, viaFlag.stderr);
+    assert.equal(viaHelp.code, 0, viaHelp.stderr);
+    assert.match(viaHelp.stdout, /^Usage: npcli add /m);
+    assert.equal(viaHelp.stdout, viaFlag.stdout);
+  });
+
+  it('`npcli help` exits 0; no command at all is a usage error (exit 2)', async () => {
+    const help = await runCli(['help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: npcli /m);
+    const none = await runCli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^Usage: npcli /m);
+  });
+});
+
+describe('npcli --url it cannot use', () => {
+  it('names the URL and why for a port fetch refuses (exit 2, one line)', async () => {
+    const res = await runCli(['--url', 'http://127.0.0.1:9', 'list']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.equal(res.stdout, '');
+    const lines = res.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, res.stderr);
+    assert.match(lines[0]!, /^npcli: cannot use --url http:\/\/127\.0\.0\.1:9: /);
+    assert.match(lines[0]!, /port 9/);
+    assert.match(lines[0]!, /refuses/);
+  });
+
+  it('says what is wrong with a --url that is not an http URL (exit 2, one line)', async () => {
+    for (const url of ['nonsense', 'ftp://127.0.0.1:9922']) {
+      const res = await runCli(['--url', url, 'stats']);
+      assert.equal(res.code, 2, `${url}: ${res.stderr}`);
+      assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr);
+      assert.match(res.stderr, /^npcli: cannot use --url .*http:\/\/HOST:PORT/);
+    }
+  });
+});
+
+describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
+  const prefix = uniquePrefix();
+  const cli = (...args: string[]) =>
+    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
+  let redis: Redis;
+  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+
+  before(async () => {
+    redis = new Redis(TEST_REDIS_URL!);
+    const added = await cli('add', 'a@127.0.0.1', 'b@127.0.0.1', 'c@127.0.0.2');
+    assert.equal(added.code, 0, added.stderr);
+  });
+
+  after(async () => {
+    await redis?.del(`${prefix}:targets`);
+    redis?.disconnect();
+  });
+
+  it('refuses, exit 2 and nothing removed, an address that names several targets', async () => {
+    const res = await cli('remove', '127.0.0.1');
+    assert.equal(res.code, 2, res.stderr);
+    assert.equal(res.stdout, '');
+    assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr);
+    assert.match(
+      res.stderr,
+      /^npcli: "127\.0\.0\.1" matches 2 targets \("a@127\.0\.0\.1", "b@127\.0\.0\.1"\): nothing removed; .*--all/,
+    );
+    assert.deepEqual(await members(), ['a@127.0.0.1', 'b@127.0.0.1', 'c@127.0.0.2']);
+  });
+
+  it('removes them all with --all, and says how many', async () => {
+    const res = await cli('remove', '127.0.0.1', '--all');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'removed a@127.0.0.1\nremoved b@127.0.0.1\n2 targets removed\n');
+    assert.deepEqual(await members(), ['c@127.0.0.2']);
+  });
+
+  it('removes the one target an address names without --all', async () => {
+    const res = await cli('remove', '127.0.0.2');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'removed c@127.0.0.2\n1 target removed\n');
+    assert.deepEqual(await members(), []);
+  });
+});
