@@ -5,7 +5,7 @@
 // the same address through another (absent) link.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,9 +35,11 @@ describe('a link-local target with its zone', { skip: skip ?? false }, () => {
     pair.exec(pair.far, 'ip', ['-6', 'addr', 'add', 'fe80::2/64', 'dev', pair.farLink, 'nodad']);
     // Here the far end's kernel answers, not a responder of ours.
     pair.sysctl(pair.far, 'net.ipv6.icmp.echo_ignore_all=0');
+    // The embedded store reads its targets from the state directory.
     const state = path.join(dir, 'state');
+    mkdirSync(state);
     writeFileSync(
-      path.join(dir, 'targets.json'),
+      path.join(state, 'targets.json'),
       JSON.stringify({
         version: 1,
         members: [`ll@fe80::2%${pair.nearLink}`, 'gone@fe80::2%lo'],
@@ -53,10 +55,6 @@ describe('a link-local target with its zone', { skip: skip ?? false }, () => {
       ],
       120,
     );
-    // The embedded store reads targets.json from the state directory.
-    const { mkdirSync, copyFileSync } = await import('node:fs');
-    mkdirSync(state, { recursive: true });
-    copyFileSync(path.join(dir, 'targets.json'), path.join(state, 'targets.json'));
     for (let i = 0; i < 200 && port === 0; i++) {
       const m = /listening on [^\s;]*:(\d+);/.exec(daemon.stderr);
       if (m) port = Number(m[1]);

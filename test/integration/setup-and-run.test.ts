@@ -164,8 +164,13 @@ describe('the README first command, scripts/setup-and-run.sh, in a fresh clone',
           '#!/bin/sh\necho "sudo called as root: $*" >&2\nexit 97\n',
         );
         chmodSync(path.join(shims, 'sudo'), 0o755);
+        // Not the outer npm's lifecycle settings either (npm test sets
+        // npm_config_prefix and friends, which would outrank ours): a new
+        // user's shell has none of them.
         const env = Object.fromEntries(
-          Object.entries(process.env).filter(([k]) => !k.startsWith('NETPING_')),
+          Object.entries(process.env).filter(
+            ([k]) => !k.startsWith('NETPING_') && !k.toLowerCase().startsWith('npm_'),
+          ),
         );
         const run = await runScript('bash', ['scripts/setup-and-run.sh'], clone, {
           ...env,
