@@ -7,12 +7,26 @@ import type { DaemonView } from '../report.js';
 import { renderSnapshot } from './exposition.js';
 import { protobufExposition } from './protobuf-exposition.js';
 
-// Gauges named like counters: promtool (rightly) rejects them.
-const MISNAMED_DEFAULT_METRICS = [
+const LEFT_OUT_DEFAULT_METRICS = [
+  // Gauges named like counters: promtool (rightly) rejects them.
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
   'nodejs_active_resources_total',
+  // Event-loop lag: worth having only at a fine resolution, which takes a
+  // 100 Hz timer (prom-client's 10 ms default): 100 wake-ups a second,
+  // which cost more CPU than probing a few dozen targets. We run its
+  // monitor at 1 s and leave these out rather than export numbers that
+  // mostly show the resolution (they report whole ticks, not delays).
+  'nodejs_eventloop_lag_seconds',
+  'nodejs_eventloop_lag_min_seconds',
+  'nodejs_eventloop_lag_max_seconds',
+  'nodejs_eventloop_lag_mean_seconds',
+  'nodejs_eventloop_lag_stddev_seconds',
+  'nodejs_eventloop_lag_p50_seconds',
+  'nodejs_eventloop_lag_p90_seconds',
+  'nodejs_eventloop_lag_p99_seconds',
 ];
+const EVENT_LOOP_MONITOR_MS = 1000;
 
 export class MetricsExporter {
   readonly registry = new Registry();
@@ -33,8 +47,11 @@ export class MetricsExporter {
     });
     info.set({ version: opts.version }, 1);
     if (opts.processMetrics) {
-      collectDefaultMetrics({ register: this.registry });
-      for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+      collectDefaultMetrics({
+        register: this.registry,
+        eventLoopMonitoringPrecision: EVENT_LOOP_MONITOR_MS,
+      });
+      for (const name of LEFT_OUT_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     }
   }
 
