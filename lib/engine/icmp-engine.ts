@@ -9,6 +9,7 @@ import { INTERRUPTED_REASON, TargetStats } from '../stats/target-stats.js';
 import { targetKey, type Target } from '../target.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { ProbeLedger } from './probe-ledger.js';
+import { FirstProbeQueue } from './first-probes.js';
 import { firstDueMs, SlotAllocator, vanDerCorput } from './spread.js';
 import { TimerQueue } from './timer-queue.js';
 
@@ -31,6 +32,8 @@ export interface EngineOptions {
    * sent = received + lost, nothing left in flight.
    */
   readonly onRetired?: (retired: ProbedTarget) => void;
+  /** Send a new target's first probe at once, paced (first-probes.ts); else at its slot. Default true. */
+  readonly firstProbeAtOnce?: boolean;
 }
 
 /** Why a received packet did not count for any probe. */
@@ -83,6 +86,9 @@ class TargetRun implements ProbedTarget {
 // Sends may go this much early, so one timer wake-up sends a batch instead
 // of one probe per wake-up at high rates. Timeouts never fire early.
 const SEND_SLACK_MS = 0.5;
+// A new target whose slot is this close sends its first probe there, not
+// as an extra one now.
+const FIRST_PROBE_MIN_LEAD_MS = 20;
 
 export class IcmpEngine {
   readonly #opts: EngineOptions;
@@ -96,6 +102,10 @@ export class IcmpEngine {
   readonly #slots = new SlotAllocator();
   /** Sends due: the target, tagged with its schedule. */
   readonly #sends = new TimerQueue<TargetRun>();
+  /** New targets whose first probe goes out before their slot (first-probes.ts). */
+  readonly #firstProbes = new FirstProbeQueue<TargetRun>();
+  /** The steady probe rate of all targets, per millisecond: what paces first probes. */
+  #probesPerMs = 0;
   /** Probes' deadlines: the target, tagged with the probe's wide sequence. */
   readonly #timeouts = new TimerQueue<TargetRun>();
   readonly #transportList: readonly IcmpTransport[];
@@ -181,11 +191,17 @@ export class IcmpEngine {
     if (!sameAddress) this.#byAddress.set(run.sourceAddress, (sameAddress = new Set()));
     sameAddress.add(run);
     this.#schedule(run, settings);
+    if (this.#opts.firstProbeAtOnce ?? true) {
+      this.#firstProbes.enqueue(run);
+      this.#arm();
+    }
     return true;
   }
 
   /** (Re)places a target's sends on its slot's grid for these settings. */
   #schedule(run: TargetRun, settings: ProbeSettings): void {
+    if (run.slot >= 0) this.#probesPerMs -= 1 / run.settings.intervalMs;
+    this.#probesPerMs += 1 / settings.intervalMs;
     run.settings = settings;
     run.ledger.resize(settings.timeoutMs, settings.intervalMs);
     if (run.slot < 0) run.slot = this.#slots.allocate();
@@ -209,6 +225,7 @@ export class IcmpEngine {
     if (!run) return false;
     this.#runs.delete(key);
     this.#sorted = undefined;
+    this.#probesPerMs -= 1 / run.settings.intervalMs;
     run.schedule++;
     this.#slots.release(run.slot);
     run.slot = -1;
@@ -280,9 +297,12 @@ export class IcmpEngine {
     const nextSend = this.#running
       ? (this.#sends.peekDueMs() ?? Infinity) - SEND_SLACK_MS
       : Infinity;
-    const due = Math.min(nextSend, this.#timeouts.peekDueMs() ?? Infinity);
-    if (due === Infinity || due >= this.#timerDueMs) return;
     const clock = this.#opts.clock;
+    const nextFirst = this.#running
+      ? (this.#firstProbes.nextDueMs(clock.nowMs(), this.#probesPerMs) ?? Infinity)
+      : Infinity;
+    const due = Math.min(nextSend, nextFirst, this.#timeouts.peekDueMs() ?? Infinity);
+    if (due === Infinity || due >= this.#timerDueMs) return;
     if (this.#timer) clock.clearTimer(this.#timer);
     this.#timerDueMs = due;
     this.#timer = clock.setTimer(this.#onTimer, Math.max(0, due - clock.nowMs()));
@@ -316,6 +336,8 @@ export class IcmpEngine {
         this.#sends.push(run.nextSendMs, run, run.schedule);
       }
       now = clock.nowMs();
+      this.#firstProbes.take(now, this.#probesPerMs, this.#sendFirstProbe);
+      now = clock.nowMs();
     }
     if ((this.#timeouts.peekDueMs() ?? Infinity) <= now) {
       // A reply already in the socket buffer arrived before its deadline:
@@ -329,6 +351,15 @@ export class IcmpEngine {
       }
     }
     this.#arm();
+  };
+
+  /** A new target's first probe, unless it is gone, or its slot came or is about to come anyway. */
+  readonly #sendFirstProbe = (run: TargetRun): boolean => {
+    if (run.draining || this.#runs.get(run.key) !== run || run.ledger.nextSeq > 0) return false;
+    if (run.nextSendMs - this.#opts.clock.nowMs() < FIRST_PROBE_MIN_LEAD_MS) return false;
+    this.#sendProbe(run);
+    this.#opts.transports[run.target.family]?.drain();
+    return true;
   };
 
   #drainAll(): void {

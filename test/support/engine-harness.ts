@@ -23,7 +23,13 @@ export interface Harness {
   add(name: string, address: string, intervalMs?: number, timeoutMs?: number): ProbedTarget;
 }
 
-export function makeHarness(opts: { ipv6?: boolean; seed?: number } = {}): Harness {
+/**
+ * `firstProbeAtOnce` is off unless asked for: most tests reason about
+ * sends on the slot grid; first probes have their own tests.
+ */
+export function makeHarness(
+  opts: { ipv6?: boolean; seed?: number; firstProbeAtOnce?: boolean } = {},
+): Harness {
   const clock = new FakeClock(START_MS);
   const t4 = new FakeTransport(4, () => clock.nowMs());
   const t6 = new FakeTransport(6, () => clock.nowMs());
@@ -35,6 +41,7 @@ export function makeHarness(opts: { ipv6?: boolean; seed?: number } = {}): Harne
     payloadBytes: 56,
     randomUint32: seededUint32(opts.seed ?? 1),
     onRetired: (p) => retired.push(p),
+    firstProbeAtOnce: opts.firstProbeAtOnce ?? false,
   });
   const add = (name: string, address: string, intervalMs = 1000, timeoutMs = 500): ProbedTarget => {
     const target: Target = makeTarget(name, address);
