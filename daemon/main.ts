@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // netpingd's entry point: the only place that exits the process.
 
+import './memory-flags.js'; // first: it sets V8 flags before the heap grows
 import { constants } from 'node:os';
 import { CommanderError } from 'commander';
 import { describeError, exitCodeOf, ExitCode } from '../lib/errors.js';
