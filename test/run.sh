@@ -20,6 +20,7 @@ declare -A need=(
   [setpriv]=util-linux          # runs the daemon with only CAP_NET_RAW
   [ping]=iputils-ping           # reference pinger
   [fping]=fping                 # reference pinger
+  [chromium]=chromium           # the browser view, driven by playwright-core
 )
 missing=()
 for cmd in "${!need[@]}"; do
