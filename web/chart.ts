@@ -138,6 +138,7 @@ export function timeAxis(p: Plot, from: number, to: number): void {
 
 /** A millisecond value as a short label. */
 export function msLabel(v: number): string {
+  if (v === 0) return '0';
   if (v >= 1000) return `${(v / 1000).toPrecision(3)} s`;
   if (v >= 10) return `${v.toFixed(0)} ms`;
   if (v >= 1) return `${v.toFixed(1)} ms`;

@@ -48,6 +48,8 @@ const COLUMNS: Column[] = [
 
 let report: Report | undefined;
 let sparks: Sparklines | undefined;
+// Sparkline SVG by target, made once per sparkline poll, not on every redraw.
+let sparkSvgs = new Map<string, string>();
 let sortBy = 'address';
 let sortDir = 1;
 let filter = '';
@@ -135,10 +137,12 @@ function render(): void {
   }
   for (const t of rows) {
     const key = keyOf(t);
+    let svg = sparkSvgs.get(key);
     const s = sparks?.targets[key];
+    if (svg === undefined && s) sparkSvgs.set(key, (svg = sparklineSvg(s.loss, s.medianMs)));
     html += `<tr class="${(t.lossPct ?? 0) > 0 ? 'lossy' : ''}" data-key="${esc(key)}">${COLUMNS.map(
       (c) => `<td class="${c.left ? 'l' : ''}${c.key === 'loss' ? ' loss' : ''}">${c.cell(t)}</td>`,
-    ).join('')}<td class="l">${s ? sparklineSvg(s.loss, s.medianMs) : ''}</td><td>${
+    ).join('')}<td class="l">${svg ?? ''}</td><td>${
       canChange
         ? `<button data-remove="${esc(key)}" title="remove ${esc(key)}">remove</button>`
         : ''
@@ -155,6 +159,7 @@ function render(): void {
       (th.dataset.col === sortBy ? (sortDir > 0 ? ' ▲' : ' ▼') : '');
   document.body.dataset.rows = String(rows.length);
   document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
+  if (rows.length > 0) document.body.dataset.firstRowsAtMs ??= performance.now().toFixed(0);
 }
 
 async function poll(again = true): Promise<void> {
@@ -174,6 +179,7 @@ async function poll(again = true): Promise<void> {
 async function pollSparks(): Promise<void> {
   try {
     sparks = await getJson<Sparklines>('/api/sparklines');
+    sparkSvgs = new Map();
     render();
   } catch {
     // the table still works without them; the next poll tries again

@@ -107,6 +107,7 @@ async function draw(): Promise<void> {
     b.points = String(main.points.length);
     b.fetchMs = (fetched - started).toFixed(1);
     b.drawMs = (performance.now() - fetched).toFixed(1);
+    b.drawnAtMs ??= performance.now().toFixed(0); // since navigation: the figure in the README
     b.state = 'drawn';
   } catch (err) {
     say(msg, err instanceof ApiError ? err.message : String(err), false);

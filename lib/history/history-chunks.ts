@@ -4,9 +4,13 @@
 // records of one UTC day. So a save writes one or two chunks, not every
 // target's full history, and a chunk past the retention is deleted whole.
 //
-// A chunk is JSON: {"v":1,"targets":{"<name@address>":[[period,sent,lost,
-// late,duplicates,errors,index,count,index,count,...],...]}} and is validated
-// record by record on the way back in: a bad record is skipped, never fatal.
+// A chunk is JSON: {"v":1,"targets":{"<name@address>":[[offset,sent,lost,
+// late,duplicates,errors,lo,count(lo),count(lo+1),...],...]}}, offset being
+// the period's place in the chunk (0-59 or 0-23) and the buckets one run
+// from index lo, zeros included (the buckets of a period are nearly always
+// contiguous, so this is about half the size of index,count pairs). It is
+// validated record by record on the way back in: a bad record is skipped,
+// never fatal.
 
 import { FIELDS, type PeriodRecord } from './period-ring.js';
 import { BUCKET_SLOTS } from './accumulator.js';
@@ -61,7 +65,7 @@ export function* chunkPieces(
   for (const [key, history] of histories) {
     let body = '';
     for (const r of history.records(id.resolution, from, to))
-      body += `${body ? ',' : ''}[${r.period},${r.counts.join(',')}${r.pairs.length ? ',' : ''}${r.pairs.join(',')}]`;
+      body += `${body ? ',' : ''}[${r.period - from},${r.counts.join(',')}${runOf(r.pairs)}]`;
     if (body) {
       yield `${first ? '' : ','}${JSON.stringify(key)}:[${body}]`;
       first = false;
@@ -70,6 +74,18 @@ export function* chunkPieces(
     }
   }
   yield '}}';
+}
+
+/** `,lo,c,c,...` for ascending (index, count) pairs; empty without buckets. */
+function runOf(pairs: readonly number[]): string {
+  if (pairs.length === 0) return '';
+  const lo = pairs[0]!;
+  const counts: number[] = [];
+  for (let k = 0; k < pairs.length; k += 2) {
+    while (lo + counts.length < pairs[k]!) counts.push(0);
+    counts.push(pairs[k + 1]!);
+  }
+  return `,${lo},${counts.join(',')}`;
 }
 
 export class HistoryChunkError extends Error {
@@ -113,18 +129,20 @@ export function parseChunk(
 }
 
 function checkRecord(r: unknown, from: number, to: number): PeriodRecord | undefined {
-  if (!Array.isArray(r) || r.length < 1 + NF || (r.length - 1 - NF) % 2 !== 0) return undefined;
+  if (!Array.isArray(r) || r.length < 1 + NF || r.length === 2 + NF) return undefined;
   const nums = r as unknown[];
   if (!nums.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) return undefined;
   const values = nums as number[];
-  const period = values[0]!;
-  if (period < from || period > to) return undefined;
-  const pairs = values.slice(1 + NF);
-  let lastIndex = -1;
-  for (let k = 0; k < pairs.length; k += 2) {
-    const index = pairs[k]!;
-    if (index <= lastIndex || index >= BUCKET_SLOTS) return undefined;
-    lastIndex = index;
+  const period = from + values[0]!;
+  if (period > to) return undefined;
+  const pairs: number[] = [];
+  if (values.length > 1 + NF) {
+    const lo = values[1 + NF]!;
+    const counts = values.slice(2 + NF);
+    if (lo + counts.length > BUCKET_SLOTS) return undefined;
+    counts.forEach((c, i) => {
+      if (c > 0) pairs.push(lo + i, c);
+    });
   }
   return { period, counts: values.slice(1, 1 + NF), pairs };
 }

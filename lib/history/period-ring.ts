@@ -1,14 +1,18 @@
 // One target's records for consecutive periods (minutes or hours), oldest
-// dropped first: counters in a typed array per field, and each record's
-// sparse histogram as (bucket index, count) pairs in a byte FIFO. Records are
-// written in time order and expire in the same order, so their bucket pairs
-// form a queue: no per-record objects, a few typed arrays per target.
+// dropped first. Records are written in time order and expire in the same
+// order, so they live back to back in one byte FIFO, each encoded as
+//   sent lost late duplicates errors   (LEB128 varints: 1 byte below 128)
+//   n                                  (1 byte: buckets in the run, 0 if none)
+//   lo count(lo) ... count(lo+n-1)     (1 byte, then n varints, zeros included)
+// The buckets of one period are nearly always one contiguous run, so a
+// bucket costs about one byte for a minute and two for an hour. Per period
+// the ring keeps only where its record starts (4 bytes): no per-record
+// objects, two typed arrays per ring.
 //
 // Memory grows with what is held (a new target costs a few hundred bytes)
-// and is capped: at most `maxSlots` records, and at most `maxPairBytes` of
-// bucket pairs. When the pairs would exceed that cap, the oldest records'
-// buckets are dropped first (their counters stay), so loss history always
-// covers the full span even for a target whose RTTs spread very wide.
+// and is capped twice: at most `maxSlots` periods and at most `maxBytes` of
+// records. Past the byte cap the oldest periods are dropped early, so a very
+// jittery target keeps a shorter span rather than more memory.
 
 /** Counter fields of a record, in storage order. */
 export const FIELDS = ['sent', 'lost', 'late', 'duplicates', 'errors'] as const;
@@ -16,38 +20,33 @@ export type Field = (typeof FIELDS)[number];
 const NFIELDS = FIELDS.length;
 const NONE = 0xffffffff;
 const FIRST_SLOTS = 16;
-const FIRST_PAIR_BYTES = 256;
-
-type CounterArray = Uint16Array | Uint32Array;
+const FIRST_BYTES = 256;
 
 export interface RingLimits {
   readonly maxSlots: number;
-  readonly maxPairBytes: number;
-  /** The largest counter a record holds; larger values saturate (Uint16 or Uint32 storage). */
-  readonly counterMax: 0xffff | 0xffffffff;
+  readonly maxBytes: number;
 }
 
 /** A record as read back (not used on the probe path). */
 export interface PeriodRecord {
   period: number;
   counts: number[]; // FIELDS order
-  /** Bucket index, count, index, count, ... ascending by index; empty if dropped or none. */
+  /** Bucket index, count, index, count, ... ascending by index, non-zero counts only. */
   pairs: number[];
 }
 
 export class PeriodRing {
   readonly #limits: RingLimits;
   #cap = 0; // slots allocated
-  #head = 0; // storage position of the oldest record
+  #head = 0; // storage position of the oldest period
   #size = 0;
-  #firstPeriod = 0; // period of the oldest record
-  #counts: CounterArray = new Uint16Array(0);
-  #pairStart = new Uint32Array(0); // absolute byte position in the pair FIFO, or NONE
-  #pairLen = new Uint16Array(0); // bytes
-  // Pair FIFO: bytes #tail..#end (absolute positions), stored modulo its length.
+  #firstPeriod = 0;
+  // Absolute FIFO position where each period's record starts, or NONE.
+  // Positions only grow; 2^32 bytes is centuries of records for one ring.
+  #starts = new Uint32Array(0);
   #bytes = new Uint8Array(0);
-  #tail = 0;
-  #end = 0;
+  #tail = 0; // absolute position of the oldest byte held
+  #end = 0; // absolute position after the newest byte
 
   constructor(limits: RingLimits) {
     this.#limits = limits;
@@ -67,19 +66,14 @@ export class PeriodRing {
 
   /** Bytes held in typed arrays, for the memory figures. */
   get heldBytes(): number {
-    return (
-      this.#counts.byteLength +
-      this.#pairStart.byteLength +
-      this.#pairLen.byteLength +
-      this.#bytes.byteLength
-    );
+    return this.#starts.byteLength + this.#bytes.byteLength;
   }
 
   /**
-   * Adds a record for `period`: counters `counts` (FIELDS order) and pairs
-   * from `indices`/`bucketCounts` (the first `n`, ascending). A period at or
-   * before the last one is merged into the last (a restart within a minute,
-   * or the wall clock stepping back); periods skipped are left empty.
+   * Adds a record for `period`: counters `counts` (FIELDS order) and the
+   * first `n` buckets of `indices`/`bucketCounts` (ascending). A period at
+   * or before the last one is merged into the last (a restart within a
+   * minute, or the wall clock stepping back); periods skipped stay empty.
    */
   add(
     period: number,
@@ -94,42 +88,23 @@ export class PeriodRing {
       return;
     }
     if (last === undefined || period - last > this.#limits.maxSlots) {
-      this.#clear();
+      this.#head = this.#size = 0;
+      this.#tail = this.#end;
       this.#firstPeriod = period;
     } else {
       for (let p = last + 1; p < period; p++) this.#push(); // periods with no record
     }
-    const pos = this.#push();
-    const base = pos * NFIELDS;
-    for (let f = 0; f < NFIELDS; f++) this.#counts[base + f] = this.#clamp(counts[f] ?? 0);
-    this.#writePairs(pos, indices, bucketCounts, n);
+    this.#write(this.#push(), counts, indices, bucketCounts, n);
   }
 
-  /** The record of `period`, or undefined if none is held (or it is all zero). */
+  /** The record of `period`, or undefined if none is held. */
   get(period: number): PeriodRecord | undefined {
     const i = period - this.#firstPeriod;
     if (this.#size === 0 || i < 0 || i >= this.#size) return undefined;
-    const pos = (this.#head + i) % this.#cap;
-    const counts: number[] = [];
-    let any = false;
-    for (let f = 0; f < NFIELDS; f++) {
-      const v = this.#counts[pos * NFIELDS + f]!;
-      counts.push(v);
-      if (v > 0) any = true;
-    }
-    const pairs = this.#readPairs(pos);
-    if (!any && pairs.length === 0) return undefined;
-    return { period, counts, pairs };
-  }
-
-  #clamp(v: number): number {
-    return v > this.#limits.counterMax ? this.#limits.counterMax : v;
-  }
-
-  #clear(): void {
-    this.#head = 0;
-    this.#size = 0;
-    this.#tail = this.#end = 0;
+    const start = this.#starts[(this.#head + i) % this.#cap]!;
+    if (start === NONE) return undefined;
+    const r = this.#read(start);
+    return { period, counts: r.counts, pairs: r.pairs };
   }
 
   /** A new empty newest slot (dropping the oldest when full); returns its storage position. */
@@ -140,15 +115,13 @@ export class PeriodRing {
     }
     const pos = (this.#head + this.#size) % this.#cap;
     this.#size++;
-    this.#counts.fill(0, pos * NFIELDS, pos * NFIELDS + NFIELDS);
-    this.#pairStart[pos] = NONE;
-    this.#pairLen[pos] = 0;
+    this.#starts[pos] = NONE;
     return pos;
   }
 
   #dropOldest(): void {
-    const pos = this.#head;
-    if (this.#pairStart[pos] !== NONE) this.#tail = this.#pairStart[pos]! + this.#pairLen[pos]!;
+    const start = this.#starts[this.#head]!;
+    if (start !== NONE) this.#tail = this.#read(start).end;
     this.#head = (this.#head + 1) % this.#cap;
     this.#size--;
     this.#firstPeriod++;
@@ -156,49 +129,36 @@ export class PeriodRing {
 
   #growSlots(): void {
     const cap = Math.min(this.#limits.maxSlots, Math.max(FIRST_SLOTS, this.#cap * 2));
-    const counts =
-      this.#limits.counterMax === 0xffff
-        ? new Uint16Array(cap * NFIELDS)
-        : new Uint32Array(cap * NFIELDS);
     const starts = new Uint32Array(cap);
-    const lens = new Uint16Array(cap);
-    for (let i = 0; i < this.#size; i++) {
-      const from = (this.#head + i) % this.#cap;
-      counts.set(this.#counts.subarray(from * NFIELDS, from * NFIELDS + NFIELDS), i * NFIELDS);
-      starts[i] = this.#pairStart[from]!;
-      lens[i] = this.#pairLen[from]!;
-    }
-    this.#counts = counts;
-    this.#pairStart = starts;
-    this.#pairLen = lens;
+    for (let i = 0; i < this.#size; i++) starts[i] = this.#starts[(this.#head + i) % this.#cap]!;
+    this.#starts = starts;
     this.#cap = cap;
     this.#head = 0;
   }
 
-  // --- bucket pairs: index byte, then the count as LEB128 (1 byte below 128)
-
-  #writePairs(
+  #write(
     pos: number,
+    counts: ArrayLike<number>,
     indices: ArrayLike<number>,
     bucketCounts: ArrayLike<number>,
     n: number,
   ): void {
-    if (n === 0) return;
-    let need = 0;
-    for (let k = 0; k < n; k++) need += 1 + varintBytes(bucketCounts[k]!);
-    if (!this.#makeRoom(need, pos)) return; // over the cap even alone: keep the counters only
-    const start = this.#end;
-    for (let k = 0; k < n; k++) {
-      this.#putByte(indices[k]!);
-      let c = bucketCounts[k]!;
-      while (c >= 0x80) {
-        this.#putByte((c & 0x7f) | 0x80);
-        c = Math.floor(c / 128);
-      }
-      this.#putByte(c);
+    const lo = n > 0 ? indices[0]! : 0;
+    const run = n > 0 ? indices[n - 1]! - lo + 1 : 0;
+    let need = 1 + (run > 0 ? 1 : 0) + (run - n); // n, lo, the zeros inside the run
+    for (let f = 0; f < NFIELDS; f++) need += varintBytes(counts[f] ?? 0);
+    for (let k = 0; k < n; k++) need += varintBytes(bucketCounts[k]!);
+    if (!this.#makeRoom(need, pos)) return; // larger than the cap alone: the period stays empty
+    this.#starts[pos] = this.#end >>> 0;
+    for (let f = 0; f < NFIELDS; f++) this.#putVarint(counts[f] ?? 0);
+    this.#putByte(run);
+    if (run === 0) return;
+    this.#putByte(lo);
+    let k = 0;
+    for (let i = lo; i < lo + run; i++) {
+      if (k < n && indices[k] === i) this.#putVarint(bucketCounts[k++]!);
+      else this.#putByte(0);
     }
-    this.#pairStart[pos] = start >>> 0;
-    this.#pairLen[pos] = this.#end - start;
   }
 
   #putByte(b: number): void {
@@ -206,61 +166,65 @@ export class PeriodRing {
     this.#end++;
   }
 
-  /** Frees `need` bytes: grows the FIFO up to the cap, then drops the oldest records' buckets. */
+  #putVarint(v: number): void {
+    while (v >= 0x80) {
+      this.#putByte((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    this.#putByte(v);
+  }
+
+  /** Frees `need` bytes: grows the FIFO up to the cap, then drops the oldest periods. */
   #makeRoom(need: number, newest: number): boolean {
-    if (need > this.#limits.maxPairBytes || need > 0xffff) return false;
+    if (need > this.#limits.maxBytes || need > 0x3fff) return false;
     while (this.#end - this.#tail + need > this.#bytes.length) {
-      if (this.#bytes.length < this.#limits.maxPairBytes) {
+      if (this.#bytes.length < this.#limits.maxBytes) {
         this.#growBytes(need);
-        continue;
+      } else {
+        if (this.#head === newest) return false;
+        this.#dropOldest();
       }
-      // Drop the buckets of the oldest record that has some.
-      let dropped = false;
-      for (let i = 0; i < this.#size && !dropped; i++) {
-        const pos = (this.#head + i) % this.#cap;
-        if (pos === newest || this.#pairStart[pos] === NONE) continue;
-        this.#tail = this.#pairStart[pos]! + this.#pairLen[pos]!;
-        this.#pairStart[pos] = NONE;
-        this.#pairLen[pos] = 0;
-        dropped = true;
-      }
-      if (!dropped) return false;
     }
     return true;
   }
 
   #growBytes(need: number): void {
     const used = this.#end - this.#tail;
-    let len = Math.max(FIRST_PAIR_BYTES, this.#bytes.length * 2);
+    let len = Math.max(FIRST_BYTES, this.#bytes.length * 2);
     while (len < used + need) len *= 2;
-    len = Math.min(this.#limits.maxPairBytes, len);
+    len = Math.min(this.#limits.maxBytes, len);
     const bytes = new Uint8Array(len);
-    // Keep absolute positions: copy each live byte to its new place.
+    // Absolute positions stay: each live byte moves to its place modulo the new length.
     for (let a = this.#tail; a < this.#end; a++)
       bytes[a % len] = this.#bytes[a % this.#bytes.length]!;
     this.#bytes = bytes;
   }
 
-  #readPairs(pos: number): number[] {
-    const out: number[] = [];
-    const start = this.#pairStart[pos]!;
-    if (start === NONE) return out;
-    const end = start + this.#pairLen[pos]!;
+  #read(start: number): { counts: number[]; pairs: number[]; end: number } {
     const len = this.#bytes.length;
     let a = start;
-    while (a < end) {
-      out.push(this.#bytes[a++ % len]!);
-      let c = 0;
+    const varint = (): number => {
+      let v = 0;
       let scale = 1;
       for (;;) {
         const b = this.#bytes[a++ % len]!;
-        c += (b & 0x7f) * scale;
+        v += (b & 0x7f) * scale;
         scale *= 128;
-        if (b < 0x80) break;
+        if (b < 0x80) return v;
       }
-      out.push(c);
+    };
+    const counts: number[] = [];
+    for (let f = 0; f < NFIELDS; f++) counts.push(varint());
+    const run = this.#bytes[a++ % len]!;
+    const pairs: number[] = [];
+    if (run > 0) {
+      const lo = this.#bytes[a++ % len]!;
+      for (let i = lo; i < lo + run; i++) {
+        const c = varint();
+        if (c > 0) pairs.push(i, c);
+      }
     }
-    return out;
+    return { counts, pairs, end: a };
   }
 
   #mergeIntoLast(
@@ -270,22 +234,24 @@ export class PeriodRing {
     n: number,
   ): void {
     const pos = (this.#head + this.#size - 1) % this.#cap;
-    const base = pos * NFIELDS;
-    for (let f = 0; f < NFIELDS; f++)
-      this.#counts[base + f] = this.#clamp(this.#counts[base + f]! + (counts[f] ?? 0));
-    if (n === 0) return;
+    const start = this.#starts[pos]!;
     const merged = new Map<number, number>();
-    const old = this.#readPairs(pos);
-    for (let k = 0; k < old.length; k += 2) merged.set(old[k]!, old[k + 1]!);
+    const sum: number[] = [];
+    for (let f = 0; f < NFIELDS; f++) sum.push(counts[f] ?? 0);
+    if (start !== NONE) {
+      const old = this.#read(start);
+      old.counts.forEach((c, f) => (sum[f]! += c));
+      for (let k = 0; k < old.pairs.length; k += 2) merged.set(old.pairs[k]!, old.pairs[k + 1]!);
+      // The newest record is last in the FIFO: take it back and write it anew.
+      this.#end = start;
+    }
     for (let k = 0; k < n; k++)
       merged.set(indices[k]!, (merged.get(indices[k]!) ?? 0) + bucketCounts[k]!);
-    // The newest record's pairs are last in the FIFO: take them back and write anew.
-    if (this.#pairStart[pos] !== NONE) this.#end = this.#pairStart[pos]!;
-    this.#pairStart[pos] = NONE;
-    this.#pairLen[pos] = 0;
     const sorted = [...merged].sort((a, b) => a[0] - b[0]);
-    this.#writePairs(
+    this.#starts[pos] = NONE;
+    this.#write(
       pos,
+      sum,
       sorted.map((p) => p[0]),
       sorted.map((p) => p[1]),
       sorted.length,

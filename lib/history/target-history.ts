@@ -13,19 +13,13 @@ export const HOUR_S = 3600;
 export const MINUTE_SLOTS = 48 * 60;
 export const HOUR_SLOTS = 90 * 24;
 
-// Caps chosen so one target's full history stays under 200 kB (README,
-// "History"): minute counters 2880 × 15 B, hour counters 2160 × 25 B, and
-// the bucket pairs (2-3 bytes each) beyond those.
-export const MINUTE_LIMITS: RingLimits = {
-  maxSlots: MINUTE_SLOTS,
-  maxPairBytes: 56 * 1024,
-  counterMax: 0xffff, // 6,000 probes a minute at the shortest interval (10 ms)
-};
-export const HOUR_LIMITS: RingLimits = {
-  maxSlots: HOUR_SLOTS,
-  maxPairBytes: 46 * 1024,
-  counterMax: 0xffffffff,
-};
+// Byte caps chosen so that one target's full history stays under 200 kB
+// (2880 × 4 + 70 kB + 2160 × 4 + 104 kB = 198 kB): room for about 24 bytes
+// a minute (counters and ~15 buckets) and 48 bytes an hour (~20 buckets).
+// A typical target needs about 15 and 38 (README, "History"); a target whose
+// RTTs spread wider keeps a shorter span instead.
+export const MINUTE_LIMITS: RingLimits = { maxSlots: MINUTE_SLOTS, maxBytes: 70 * 1024 };
+export const HOUR_LIMITS: RingLimits = { maxSlots: HOUR_SLOTS, maxBytes: 104 * 1024 };
 
 export type Resolution = 'minute' | 'hour';
 

@@ -91,17 +91,23 @@ describe('history', () => {
     assert.ok(h.heldBytes < 200 * 1024, `${h.heldBytes} bytes held`);
   });
 
-  it('caps bucket bytes: the oldest records lose buckets, never counters', () => {
-    const ring = new PeriodRing({ maxSlots: 100, maxPairBytes: 64, counterMax: 0xffff });
-    for (let p = 0; p < 50; p++) ring.add(p, [3, 0, 0, 0, 0], [10, 20, 30], [1, 1, 1], 3);
-    assert.equal(ring.get(0)?.pairs.length, 0);
-    assert.deepEqual(ring.get(0)?.counts, [3, 0, 0, 0, 0]);
-    assert.deepEqual(ring.get(49)?.pairs, [10, 1, 20, 1, 30, 1]);
-    assert.ok(ring.heldBytes < 100 * 15 + 64 + 1);
+  it('caps bytes: past the cap the oldest periods go early', () => {
+    const ring = new PeriodRing({ maxSlots: 100, maxBytes: 256 });
+    // 5 counter bytes, run length, lo, 21 counts (zeros between): 28 bytes a record.
+    for (let p = 0; p < 50; p++) ring.add(p, [3, 0, 0, 0, 0], [10, 20, 30], [1, 1, 200], 3);
+    assert.equal(ring.lastPeriod, 49);
+    assert.ok(ring.size < 50 && ring.size >= 8, `${ring.size} periods held`);
+    assert.equal(ring.get(0), undefined);
+    assert.deepEqual(ring.get(49), {
+      period: 49,
+      counts: [3, 0, 0, 0, 0],
+      pairs: [10, 1, 20, 1, 30, 200],
+    });
+    assert.ok(ring.heldBytes <= 128 * 4 + 256);
   });
 
   it('merges a period written twice (a restart within a minute)', () => {
-    const ring = new PeriodRing({ maxSlots: 10, maxPairBytes: 1024, counterMax: 0xffff });
+    const ring = new PeriodRing({ maxSlots: 10, maxBytes: 1024 });
     ring.add(5, [2, 0, 0, 0, 0], [10, 12], [1, 300], 2);
     ring.add(5, [1, 1, 0, 0, 1], [11, 12], [1, 1], 2);
     assert.deepEqual(ring.get(5), {
@@ -158,6 +164,30 @@ describe('history', () => {
     // The open hour (30 minutes) came back through the minutes.
     assert.deepEqual(again.history.openRecord('hour', T0 / 60 + 1)?.counts, [90, 30, 0, 0, 0]);
     assert.equal(chunkExpired({ resolution: 'minute', span: T0 / 60 }, wallMs / 1000), false);
+  });
+
+  it('reads a chunk record by record, skipping the bad ones', () => {
+    const id = { resolution: 'minute' as const, span: 100 };
+    const text = JSON.stringify({
+      v: 1,
+      targets: {
+        'a@127.0.0.1': [
+          [0, 3, 1, 0, 0, 1, 40, 1, 0, 1], // buckets 40 and 42
+          [60, 1, 0, 0, 0, 0], // offset past the chunk
+          [1, -1, 0, 0, 0, 0], // negative
+          [2, 1, 0, 0, 0, 0, 180, 1, 1, 1, 1], // runs past the last bucket
+          [3, 2, 0, 0, 0, 0],
+        ],
+        'b@127.0.0.2': 'nonsense',
+      },
+    });
+    const { records, skipped } = parseChunk(id, text);
+    assert.equal(skipped, 4);
+    assert.deepEqual(records.get('a@127.0.0.1'), [
+      { period: 6000, counts: [3, 1, 0, 0, 1], pairs: [40, 1, 42, 1] },
+      { period: 6003, counts: [2, 0, 0, 0, 0], pairs: [] },
+    ]);
+    assert.throws(() => parseChunk(id, '{"v":2,"targets":{}}'), /unknown version 2/);
   });
 
   it('gives quantiles from sparse buckets', () => {
