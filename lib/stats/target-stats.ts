@@ -72,6 +72,10 @@ export class TargetStats {
 
   /** Continues with `saved` history (restored, or kept while removed), keeping the open minute's counts. */
   adoptHistory(saved: TargetHistory): void {
+    // Minutes closed here before the saved history could be read (a store
+    // that was down at start) go on top of it rather than being lost.
+    for (const r of this.history.records('minute', 0, Number.MAX_SAFE_INTEGER))
+      saved.restoreMinute(r.period, r.counts, r.pairs);
     saved.absorbCurrent(this.history);
     this.history = saved;
   }

@@ -166,6 +166,23 @@ describe('history', () => {
     assert.equal(chunkExpired({ resolution: 'minute', span: T0 / 60 }, wallMs / 1000), false);
   });
 
+  it('keeps minutes closed before the saved history arrived', () => {
+    const saved = new TargetHistory();
+    saved.addMinute(T0, [5, 0, 0, 0, 0], [], [], 0);
+    const s = new TargetStats();
+    minuteOf(s, T0 + 2, [1]);
+    s.recordSent();
+    s.adoptHistory(saved);
+    assert.deepEqual(
+      [...s.history.records('minute', T0, T0 + 5)].map((r) => [r.period, r.counts[0]]),
+      [
+        [T0, 5],
+        [T0 + 2, 1],
+      ],
+    );
+    assert.equal(s.history.openRecord('minute', T0 + 3)?.counts[0], 1);
+  });
+
   it('reads a chunk record by record, skipping the bad ones', () => {
     const id = { resolution: 'minute' as const, span: 100 };
     const text = JSON.stringify({
