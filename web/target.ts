@@ -37,7 +37,7 @@ document.body.innerHTML = `
  <span id="summary"></span></p>
 <h2>Latency heatmap <small>(each column shaded relative to its busiest bucket)</small></h2>
 <canvas id="heatmap"></canvas><canvas id="loss"></canvas>
-<div class="legend" style="font-size:.85em">loss: ${legend}<span><i class="key" style="background:repeating-linear-gradient(135deg,#f1f1f1 0 3px,#c8c8c8 3px 4px)"></i>no record: netpingd was not running</span></div>
+<div class="legend" style="font-size:.85em">loss: ${legend}<span><i class="key" style="background:repeating-linear-gradient(135deg,#f1f1f1 0 3px,#c8c8c8 3px 4px)"></i>no record: netpingd not running (or the target not added yet)</span></div>
 <h2>Smoke <small>(bands: 5-95, 10-90, 25-75 %; bar: median, coloured by loss)</small></h2>
 <canvas id="smoke"></canvas>
 <h2>Compare <small>(median and 10-90 %, up to ${MAX_COMPARED} targets)</small></h2>
