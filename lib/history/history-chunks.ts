@@ -63,29 +63,17 @@ export function* chunkPieces(
   yield `{"v":${HISTORY_CHUNK_VERSION},"targets":{`;
   let first = true;
   for (const [key, history] of histories) {
-    let body = '';
-    for (const r of history.records(id.resolution, from, to))
-      body += `${body ? ',' : ''}[${r.period - from},${r.counts.join(',')}${runOf(r.pairs)}]`;
-    if (body) {
-      yield `${first ? '' : ','}${JSON.stringify(key)}:[${body}]`;
+    // Joined, not +=: a flat string, where += would leave a rope of objects
+    // that survives until the chunk is written (costly young-generation GC).
+    const records = [...history.recordTexts(id.resolution, from, to)];
+    if (records.length > 0) {
+      yield `${first ? '' : ','}${JSON.stringify(key)}:[[${records.join('],[')}]]`;
       first = false;
     } else {
       yield '';
     }
   }
   yield '}}';
-}
-
-/** `,lo,c,c,...` for ascending (index, count) pairs; empty without buckets. */
-function runOf(pairs: readonly number[]): string {
-  if (pairs.length === 0) return '';
-  const lo = pairs[0]!;
-  const counts: number[] = [];
-  for (let k = 0; k < pairs.length; k += 2) {
-    while (lo + counts.length < pairs[k]!) counts.push(0);
-    counts.push(pairs[k + 1]!);
-  }
-  return `,${lo},${counts.join(',')}`;
 }
 
 export class HistoryChunkError extends Error {

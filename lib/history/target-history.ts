@@ -125,6 +125,18 @@ export class TargetHistory {
     return { period, counts, pairs };
   }
 
+  /** Saved-chunk texts of the records in [from, to], offsets counted from `from`. */
+  *recordTexts(resolution: Resolution, from: number, to: number): Generator<string> {
+    const ring = resolution === 'minute' ? this.minutes : this.hours;
+    const first = ring.firstPeriod;
+    const last = ring.lastPeriod;
+    if (first === undefined || last === undefined) return;
+    for (let p = Math.max(from, first); p <= Math.min(to, last); p++) {
+      const text = ring.recordText(p, p - from);
+      if (text !== undefined) yield text;
+    }
+  }
+
   get heldBytes(): number {
     return this.minutes.heldBytes + this.hours.heldBytes;
   }
