@@ -21,11 +21,12 @@ import { TargetCache } from '../lib/state/target-cache.js';
 import { loadOrCreateToken } from '../lib/state/token.js';
 import { EmbeddedStore } from '../lib/store/embedded-store.js';
 import { RedisTargetStore, redactUrl, STORE_COMMAND_TIMEOUT_MS } from '../lib/store/redis-store.js';
-import type { StatsStore } from '../lib/store/stats-store.js';
+import type { HistoryStore, StatsStore } from '../lib/store/stats-store.js';
 import type { TargetStore } from '../lib/store/target-store.js';
 import { targetKey } from '../lib/target.js';
 import { VERSION } from '../lib/version.js';
 import type { DaemonConfig } from './options.js';
+import { HistoryKeeper } from './history-keeper.js';
 import { StatsKeeper } from './stats-keeper.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
 
@@ -37,7 +38,11 @@ const STOP_WAIT_SLACK_MS = 200;
 // save and a close each end within it.
 const STORE_STEP_BUDGET_MS = STORE_COMMAND_TIMEOUT_MS + 500;
 
-type Store = TargetStore & StatsStore;
+type Store = TargetStore & StatsStore & HistoryStore;
+const MINUTE_MS = 60_000;
+// A minute is closed this long after its end: probes recorded in those
+// milliseconds count in the minute before (a small, documented smear).
+const MINUTE_CLOSE_DELAY_MS = 100;
 
 export class Daemon {
   readonly #config: DaemonConfig;
@@ -47,6 +52,8 @@ export class Daemon {
   readonly #storeReport: Omit<StoreReport, 'up'>;
   readonly #sync: TargetSync;
   readonly #keeper: StatsKeeper;
+  readonly #history: HistoryKeeper;
+  #minuteTimer: NodeJS.Timeout | undefined;
   readonly #token: string;
   readonly #transports: IcmpTransport[];
   #server: ServerType | undefined;
@@ -100,7 +107,10 @@ export class Daemon {
       payloadBytes: config.payloadBytes,
       randomUint32: () => randomInt(2 ** 32 - 1),
       // A removed target's statistics are kept once its last probe has ended.
-      onRetired: (retired) => this.#keeper.release(retired.key, retired.stats),
+      onRetired: (retired) => {
+        this.#keeper.release(retired.key, retired.stats);
+        this.#history.release(retired.key, retired.stats.history);
+      },
     });
     const engine = this.#engine;
     this.#keeper = new StatsKeeper({
@@ -112,6 +122,14 @@ export class Daemon {
       log,
     });
     const keeper = this.#keeper;
+    this.#history = new HistoryKeeper({
+      store,
+      live: () => engine.targets(),
+      wallNowMs: Date.now,
+      forgetAfterMs: config.forgetAfterMs,
+      log,
+    });
+    const history = this.#history;
     // The engine, with saved statistics handed over to a target new to it
     // (kept ones are taken back on retirement, see onRetired).
     const sink: TargetSink = {
@@ -120,6 +138,8 @@ export class Daemon {
         const key = targetKey(target);
         const saved = keeper.take(key);
         if (saved) engine.get(key)?.stats.mergeSaved(saved, systemClock.nowMs(), Date.now());
+        const kept = history.take(key);
+        if (kept) engine.get(key)?.stats.adoptHistory(kept);
       },
       remove: (key) => engine.remove(key),
       keys: () => engine.keys(),
@@ -163,6 +183,11 @@ export class Daemon {
       metricsContentType: exporter.contentType,
       protobufMetrics: () => exporter.protobufChunks(),
       control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
+      history: {
+        find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),
+        live: () => this.#engine.sortedTargets(),
+        nowMs: Date.now,
+      },
     });
     this.#server = await listen(app.fetch, this.#config);
     const bound = this.#server.address();
@@ -174,6 +199,7 @@ export class Daemon {
     );
     // Saved statistics first, so targets found next continue their counters.
     await this.#keeper.load();
+    await this.#history.load();
     if (!this.#store.up) {
       const cached = await this.#sync.applyCached();
       this.#log(`store unreachable: probing the ${cached} targets it last listed until it answers`);
@@ -185,6 +211,22 @@ export class Daemon {
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
+    this.#scheduleMinute();
+  }
+
+  /** Closes the minute just ended a little after each wall-clock minute boundary. */
+  #scheduleMinute(): void {
+    const now = Date.now();
+    const delayMs = MINUTE_MS - (now % MINUTE_MS) + MINUTE_CLOSE_DELAY_MS;
+    this.#minuteTimer = setTimeout(() => {
+      const minute = Math.floor(Date.now() / MINUTE_MS) - 1;
+      this.#history
+        .closeAndSave(minute)
+        .catch((err: unknown) =>
+          this.#log(`history save failed: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      this.#scheduleMinute();
+    }, delayMs);
   }
 
   #every(ms: number, task: () => Promise<unknown>): void {
@@ -215,6 +257,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#timers.forEach(clearInterval);
+      clearTimeout(this.#minuteTimer);
       this.#engine.stopSending();
       const deadline = Date.now() + this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS;
       while (this.#engine.inFlight() > 0 && Date.now() < deadline) await sleep(20);
@@ -222,6 +265,8 @@ export class Daemon {
       // saved counters balance.
       this.#engine.abandonInFlight();
       for (const step of [
+        // The open minute is closed as it is: a restart within it adds to it.
+        () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
         () => this.#keeper.save(),
         () => closeServer(this.#server),
         () => this.#store.close(),

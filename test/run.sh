@@ -23,6 +23,7 @@ declare -A need=(
   [git]=git                     # a fresh clone for the README's first command
   [curl]=curl                   # scripts/setup-and-run.sh shows the table with it
   [sudo]=sudo                   # scripts/setup-and-run.sh as a user with sudo
+  [chromium]=chromium           # the browser view, driven by playwright-core
 )
 missing=()
 for cmd in "${!need[@]}"; do

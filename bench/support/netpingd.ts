@@ -99,6 +99,8 @@ export async function benchNetpingd(o: NetpingdOptions): Promise<Row> {
       '1s',
       '--state-dir',
       `${o.dir}/state`,
+      '--max-targets',
+      String(o.addresses.length),
     ]);
     try {
       const line = await waitForLine(daemon, /listening on 127\.0\.0\.1:\d+/, 30_000);

@@ -11,6 +11,9 @@ import { reportJson, type DaemonView } from '../report.js';
 import { summaryTablePieces } from '../render/summary-table.js';
 import { slicedChunks } from '../slicing.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
+import { addHistoryRoutes, type HistoryDeps } from './history-api.js';
+import { OVERVIEW_HTML, TARGET_HTML, wantsHtml } from './pages.js';
+import { loadStaticFiles } from './static-files.js';
 import { PROTOBUF_CONTENT_TYPE } from './metrics-proto.js';
 import { negotiateExposition } from './negotiate.js';
 
@@ -24,6 +27,8 @@ export interface AppDeps {
   protobufMetrics?: () => AsyncIterable<Uint8Array>;
   /** The control API; without it the app is read-only. */
   control?: ControlDeps;
+  /** History for /api/history and the browser view; without it those are absent. */
+  history?: HistoryDeps;
   log?: Log;
 }
 
@@ -33,11 +38,24 @@ const JSON_TYPE = 'application/json';
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const log = deps.log ?? (() => {});
-  app.get('/', (c) =>
-    streamed(c, TEXT, async function* () {
+  app.get('/', (c) => {
+    c.header('Vary', 'Accept');
+    // Browsers get the view; curl and scripts the table exactly as before.
+    if (deps.history && wantsHtml(c.req.header('Accept'))) return c.html(OVERVIEW_HTML);
+    return streamed(c, TEXT, async function* () {
       yield* summaryTablePieces(await deps.view());
-    }),
-  );
+    });
+  });
+  if (deps.history) {
+    addHistoryRoutes(app, deps.history);
+    app.get('/target', (c) => c.html(TARGET_HTML));
+    const files = loadStaticFiles();
+    app.get('/static/*', (c) => {
+      const file = files.get(c.req.path.slice('/static/'.length));
+      if (!file) return c.text('not found\n', 404);
+      return c.body(file.body, 200, { 'Content-Type': file.type, 'Cache-Control': 'no-cache' });
+    });
+  }
   app.get('/metrics', (c) => {
     c.header('Vary', 'Accept');
     const protobuf = deps.protobufMetrics;

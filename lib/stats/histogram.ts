@@ -47,10 +47,13 @@ export class LatencyHistogram {
   #count = 0;
   #sumSeconds = 0;
 
-  observe(seconds: number): void {
-    this.#add(bucketIndex(seconds), 1);
+  /** Counts a sample; returns its bucket index (the history records it too). */
+  observe(seconds: number): number {
+    const index = bucketIndex(seconds);
+    this.#add(index, 1);
     this.#count++;
     this.#sumSeconds += seconds;
+    return index;
   }
 
   get count(): number {

@@ -1,4 +1,6 @@
 import { BUCKET_LAYOUT, LatencyHistogram, type HistogramSnapshot } from './histogram.js';
+import { DUPLICATES, ERRORS, LATE, LOST, SENT } from '../history/accumulator.js';
+import { TargetHistory } from '../history/target-history.js';
 import { TimeWeightedAverage } from './moving-average.js';
 import { SAVED_STATS_VERSION, type SavedAverage, type SavedStats } from './saved-stats.js';
 
@@ -27,9 +29,12 @@ export class TargetStats {
   readonly avg6h = new TimeWeightedAverage(360 * MINUTE_MS);
   readonly avg24h = new TimeWeightedAverage(1440 * MINUTE_MS);
   readonly histogram = new LatencyHistogram();
+  /** Per-minute and per-hour records; replaced by the saved one when that is restored. */
+  history = new TargetHistory();
 
   recordSent(): void {
     this.sent++;
+    this.history.current.add(SENT);
   }
 
   recordReply(rttMs: number, atMs: number): void {
@@ -41,20 +46,38 @@ export class TargetStats {
     this.avg15m.add(rttMs, atMs);
     this.avg6h.add(rttMs, atMs);
     this.avg24h.add(rttMs, atMs);
-    this.histogram.observe(rttMs / 1000);
+    this.history.current.addBucket(this.histogram.observe(rttMs / 1000));
   }
 
   recordLost(reason?: string): void {
+    this.#countLost(reason);
+    this.history.current.add(LOST);
+    if (reason !== undefined) this.history.current.add(ERRORS);
+  }
+
+  #countLost(reason?: string): void {
     this.lost++;
     if (reason !== undefined) this.errors.set(reason, (this.errors.get(reason) ?? 0) + 1);
   }
 
   recordLate(): void {
     this.late++;
+    this.history.current.add(LATE);
   }
 
   recordDuplicate(): void {
     this.duplicates++;
+    this.history.current.add(DUPLICATES);
+  }
+
+  /** Continues with `saved` history (restored, or kept while removed), keeping the open minute's counts. */
+  adoptHistory(saved: TargetHistory): void {
+    // Minutes closed here before the saved history could be read (a store
+    // that was down at start) go on top of it rather than being lost.
+    for (const r of this.history.records('minute', 0, Number.MAX_SAFE_INTEGER))
+      saved.restoreMinute(r.period, r.counts, r.pairs);
+    saved.absorbCurrent(this.history);
+    this.history = saved;
   }
 
   /**
@@ -96,8 +119,9 @@ export class TargetStats {
     this.received += saved.received;
     this.lost += saved.lost;
     // Probes in flight at the save will never end here: count them, so that
-    // sent = received + lost + in flight holds across a restart.
-    for (let i = 0; i < (saved.inFlight ?? 0); i++) this.recordLost(INTERRUPTED_REASON);
+    // sent = received + lost + in flight holds across a restart. Not in the
+    // history: they were sent (and recorded there) by the earlier run.
+    for (let i = 0; i < (saved.inFlight ?? 0); i++) this.#countLost(INTERRUPTED_REASON);
     this.late += saved.late;
     this.duplicates += saved.duplicates;
     for (const [reason, n] of Object.entries(saved.errors))

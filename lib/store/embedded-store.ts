@@ -2,20 +2,24 @@
 // files in the state directory, changed only through this process (the
 // daemon's control API), so its own notices are all the notices there are.
 
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { NetpingError } from '../errors.js';
 import { readStateFile, writeFileAtomic } from '../state/json-file.js';
-import type { StatsStore } from './stats-store.js';
+import type { HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetStore } from './target-store.js';
 
 const FORMAT_VERSION = 1;
 export const TARGETS_FILE = 'targets.json';
 export const STATS_FILE = 'stats.json';
+/** One file per history chunk (`m:<hour>` → `m-<hour>.json`). */
+export const HISTORY_DIR = 'history';
+const CHUNK_FILE = /^([mh])-(\d{1,9})\.json$/;
 
 /** A state file that cannot be read (permissions, a newer format): the daemon stops rather than lose it. */
 export class EmbeddedStoreError extends NetpingError {}
 
-export class EmbeddedStore implements TargetStore, StatsStore {
+export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
   readonly up = true;
   readonly #dir: string;
   #members: Set<string>;
@@ -115,6 +119,37 @@ export class EmbeddedStore implements TargetStore, StatsStore {
     });
   }
 
+  /** Every chunk file in the history directory; an unreadable one is logged and skipped by the caller's parse. */
+  async loadHistory(): Promise<Map<string, string>> {
+    const dir = path.join(this.#dir, HISTORY_DIR);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw err;
+    }
+    const chunks = new Map<string, string>();
+    for (const name of names.sort()) {
+      const m = CHUNK_FILE.exec(name);
+      if (m) chunks.set(`${m[1]}:${m[2]}`, await readFile(path.join(dir, name), 'utf8'));
+    }
+    return chunks;
+  }
+
+  saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    return this.#serialised(async () => {
+      const dir = path.join(this.#dir, HISTORY_DIR);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      for (const [key, text] of chunks)
+        await writeFileAtomic(path.join(dir, chunkFileName(key)), textChunks(text));
+      for (const key of forget)
+        await unlink(path.join(dir, chunkFileName(key))).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+    });
+  }
+
   close(): Promise<void> {
     return this.#queue;
   }
@@ -173,6 +208,21 @@ async function readVersioned(
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `m:123` → `m-123.json`; the keys come from lib/history/history-chunks.ts and are checked again here. */
+function chunkFileName(key: string): string {
+  const m = /^([mh]):(\d{1,9})$/.exec(key);
+  if (!m) throw new EmbeddedStoreError(`not a history chunk name: ${key.slice(0, 40)}`);
+  return `${m[1]}-${m[2]}.json`;
+}
+
+const TEXT_CHUNK_CHARS = 256 * 1024;
+
+/** A large text in pieces, so writing it does not hold the event loop in one write. */
+function* textChunks(text: string): Generator<string> {
+  for (let i = 0; i < text.length; i += TEXT_CHUNK_CHARS) yield text.slice(i, i + TEXT_CHUNK_CHARS);
+  if (text.length === 0) yield '';
 }
 
 const ENTRIES_PER_CHUNK = 500;

@@ -12,6 +12,8 @@ export interface Keys {
   readonly events: string;
   /** The hash of one daemon instance's saved statistics, member → JSON. */
   stats(instance: string): string;
+  /** The hash of one daemon instance's history, chunk name → JSON (lib/history/history-chunks.ts). */
+  history(instance: string): string;
 }
 
 export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
@@ -25,6 +27,7 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     targets: `${prefix}:targets`,
     events: `${prefix}:events`,
     stats: (instance) => `${prefix}:stats:${instance}`,
+    history: (instance) => `${prefix}:history:${instance}`,
   };
 }
 

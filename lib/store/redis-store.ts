@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Keys } from './keys.js';
-import type { StatsStore } from './stats-store.js';
+import type { HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
 
 export interface RedisStoreOptions {
@@ -47,7 +47,7 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
 }
 
-export class RedisTargetStore implements TargetStore, StatsStore {
+export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore {
   readonly #opts: RedisStoreOptions;
   readonly #client: Redis;
   #subscriber: Redis | undefined;
@@ -133,6 +133,28 @@ export class RedisTargetStore implements TargetStore, StatsStore {
       if (forget.length > 0) pipeline.hdel(key, ...forget);
       for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
     });
+  }
+
+  async loadHistory(): Promise<Map<string, string>> {
+    const key = this.#opts.keys.history(this.#instance());
+    return new Map(Object.entries(await this.#run(() => this.#client.hgetall(key))));
+  }
+
+  async saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    const key = this.#opts.keys.history(this.#instance());
+    await this.#run(async () => {
+      const pipeline = this.#client.pipeline();
+      // One chunk per command: a chunk is up to a few MB at 1,000 targets.
+      for (const [field, text] of chunks) pipeline.hset(key, field, text);
+      if (forget.length > 0) pipeline.hdel(key, ...forget);
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
+  }
+
+  #instance(): string {
+    if (this.#opts.instance === undefined)
+      throw new Error('RedisTargetStore: no instance for history');
+    return this.#opts.instance;
   }
 
   async watch(onChange: () => void): Promise<void> {

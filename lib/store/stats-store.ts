@@ -8,3 +8,15 @@ export interface StatsStore {
   /** Writes `entries` (replacing those members' entries) and deletes `forget`. */
   saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void>;
 }
+
+/**
+ * Where a daemon instance keeps its targets' history (lib/history/): chunks
+ * of time, each holding every target's records of that time, keyed by
+ * chunk name (`m:<hour>`, `h:<day>`). Separate from the statistics so that a
+ * save writes only the chunks that changed.
+ */
+export interface HistoryStore {
+  loadHistory(): Promise<Map<string, string>>;
+  /** Writes `chunks` (replacing those) and deletes `forget`. */
+  saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,150 @@
+// The browser view in real Chromium against a real netpingd: the overview
+// picks up a target added with npcli without a reload, the target page
+// draws its heatmap and smoke graph, history survives a restart, and the
+// page adds targets with the API token and says clearly why not without.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { inkedPixels, openBrowser, type Browser } from '../support/browser.js';
+import { IS_ROOT } from '../support/env.js';
+import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
+
+const skip = !IS_ROOT && 'raw ICMP sockets need root: run the suite as root';
+const DAEMON_ARGS = ['--interval', '100ms', '--timeout', '500ms'];
+
+interface HistoryBody {
+  step: number;
+  points: { t: number; sent: number; buckets: [number, number][] }[];
+}
+
+async function history(d: RunningDaemon, target: string): Promise<HistoryBody> {
+  const res = await fetch(`${d.baseUrl}/api/history?target=${encodeURIComponent(target)}&range=1h`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as HistoryBody;
+}
+
+async function drawn(page: Page): Promise<Record<string, string | undefined>> {
+  await page.waitForSelector('body[data-state="drawn"]', { timeout: 10_000 });
+  return page.evaluate(() => ({ ...document.body.dataset }));
+}
+
+describe('the browser view', { skip }, () => {
+  let stateDir: string;
+  let daemon: RunningDaemon;
+  let browser: Browser;
+  let page: Page;
+  const cli = (...args: string[]) =>
+    runCli(['--url', daemon.baseUrl, '--state-dir', stateDir, ...args]);
+
+  before(async () => {
+    stateDir = await mkdtemp(path.join(tmpdir(), 'netping-view-it-'));
+    daemon = await startDaemon(['--state-dir', stateDir, ...DAEMON_ARGS]);
+    browser = await openBrowser();
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    const code = await daemon?.stop();
+    await rm(stateDir, { recursive: true, force: true });
+    assert.equal(code, 0, `netpingd should exit 0; log:\n${daemon?.log()}`);
+  });
+
+  it('serves the page to browsers and the plain table to everyone else', async () => {
+    const plain = await fetch(`${daemon.baseUrl}/`);
+    assert.match(plain.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(await plain.text(), /^Name\s+Address/);
+    const html = await fetch(`${daemon.baseUrl}/`, { headers: { Accept: 'text/html' } });
+    assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await html.text(), /<script type="module" src="\/static\/web\/overview.js">/);
+  });
+
+  it('shows a target added with npcli within 2 s, without a reload', async () => {
+    await page.goto(`${daemon.baseUrl}/`);
+    await page.waitForSelector('body[data-rows="0"]', { timeout: 10_000 });
+    const added = await cli('add', 'lo@127.0.0.1');
+    assert.equal(added.code, 0, added.stderr);
+    const addedAt = Date.now();
+    await page.waitForSelector('tr[data-key="lo@127.0.0.1"]', { timeout: 2_000 });
+    const elapsedMs = Date.now() - addedAt;
+    assert.ok(elapsedMs < 2000, `${elapsedMs} ms`);
+    // The page was not reloaded: the same document saw the row arrive.
+    assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1);
+  });
+
+  it('draws a non-empty heatmap, loss strip and smoke graph on the target page', async () => {
+    await eventually('replies to lo', async () => {
+      const h = await history(daemon, 'lo@127.0.0.1');
+      return h.points.some((p) => p.buckets.length > 0) ? true : undefined;
+    });
+    await page.goto(`${daemon.baseUrl}/target?t=lo%40127.0.0.1&range=1h`);
+    const data = await drawn(page);
+    assert.ok(Number(data.heatmapCells) > 0, `heatmap cells: ${data.heatmapCells}`);
+    assert.ok(Number(data.smokeMedians) > 0, `smoke medians: ${data.smokeMedians}`);
+    assert.ok((await inkedPixels(page, '#heatmap')) > 0);
+    assert.ok((await inkedPixels(page, '#smoke')) > 0);
+    assert.ok((await inkedPixels(page, '#loss')) > 0);
+  });
+
+  it('answers bad history requests with a clear 400 or 404', async () => {
+    for (const [query, status, error] of [
+      ['range=1h', 400, /missing \?target/],
+      ['target=lo@127.0.0.1&range=2h', 400, /unknown range "2h"/],
+      ['target=nobody@127.0.0.9&range=1h', 404, /no target/],
+    ] as const) {
+      const res = await fetch(`${daemon.baseUrl}/api/history?${query}`);
+      assert.equal(res.status, status, query);
+      assert.match(((await res.json()) as { error: string }).error, error);
+    }
+  });
+
+  it('refuses to add a target from the page without the token, and says why', async () => {
+    await page.goto(`${daemon.baseUrl}/`);
+    await page.fill('#addtext', 'nope@127.0.0.3');
+    await page.click('#addform button');
+    await page.waitForSelector('#msg.bad', { timeout: 5_000 });
+    assert.match((await page.textContent('#msg')) ?? '', /not added: changes need the API token/);
+    const members = (await (await fetch(`${daemon.baseUrl}/api/members`)).json()) as {
+      members: string[];
+    };
+    assert.ok(!members.members.includes('nope@127.0.0.3'));
+  });
+
+  it('adds and removes a target from the page with the token', async () => {
+    const token = (await readFile(path.join(stateDir, 'api-token'), 'utf8')).trim();
+    await page.fill('#token', token);
+    await page.click('#usetoken');
+    await page.fill('#addtext', 'web@127.0.0.2');
+    await page.click('#addform button');
+    await page.waitForSelector('#msg.good', { timeout: 5_000 });
+    await page.waitForSelector('tr[data-key="web@127.0.0.2"]', { timeout: 5_000 });
+    await page.click('button[data-remove="web@127.0.0.2"]');
+    await page.waitForSelector('tr[data-key="web@127.0.0.2"]', {
+      state: 'detached',
+      timeout: 5_000,
+    });
+  });
+
+  it('still has the history after netpingd restarts', async () => {
+    const before = await history(daemon, 'lo@127.0.0.1');
+    const sentBefore = before.points.reduce((a, p) => a + p.sent, 0);
+    const firstBefore = before.points[0]!.t;
+    assert.equal(await daemon.stop(), 0);
+    daemon = await startDaemon(['--state-dir', stateDir, ...DAEMON_ARGS]);
+    // It listens before it has read its state: wait until the target is back.
+    const afterRestart = await eventually('lo back after the restart', async () => {
+      const h = await history(daemon, 'lo@127.0.0.1');
+      return h.points.length > 0 ? h : undefined;
+    });
+    assert.equal(afterRestart.points[0]!.t, firstBefore);
+    const sentAfter = afterRestart.points.reduce((a, p) => a + p.sent, 0);
+    assert.ok(sentAfter >= sentBefore, `${sentAfter} sent after the restart, ${sentBefore} before`);
+    await page.goto(`${daemon.baseUrl}/target?t=lo%40127.0.0.1&range=1h`);
+    const data = await drawn(page);
+    assert.ok(Number(data.heatmapCells) > 0);
+  });
+});

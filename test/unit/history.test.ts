@@ -1,0 +1,218 @@
+// The history ring and its roll-up from minutes to hours, driven by explicit
+// minute numbers (the daemon's minute timer is the only clock), and its
+// saved form through a keeper with an injected wall clock.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HistoryKeeper } from '../../daemon/history-keeper.js';
+import { chunkExpired, parseChunk, parseChunkKey } from '../../lib/history/history-chunks.js';
+import { PeriodRing } from '../../lib/history/period-ring.js';
+import { quantile } from '../../lib/history/quantiles.js';
+import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../../lib/history/target-history.js';
+import { BUCKET_BOUNDS_SECONDS, bucketIndex } from '../../lib/stats/histogram.js';
+import { TargetStats } from '../../lib/stats/target-stats.js';
+import type { HistoryStore } from '../../lib/store/stats-store.js';
+
+const T0 = 28_000_020; // a minute number (2023), a multiple of 60: an hour starts here
+
+function minuteOf(stats: TargetStats, minute: number, replies: number[], lost = 0): void {
+  for (const rtt of replies) {
+    stats.recordSent();
+    stats.recordReply(rtt, 0);
+  }
+  for (let i = 0; i < lost; i++) {
+    stats.recordSent();
+    stats.recordLost(i % 2 ? 'send:ENETUNREACH' : undefined);
+  }
+  stats.history.closeMinute(minute);
+}
+
+class MemoryHistoryStore implements HistoryStore {
+  chunks = new Map<string, string>();
+  loadHistory(): Promise<Map<string, string>> {
+    return Promise.resolve(new Map(this.chunks));
+  }
+  saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    for (const [k, v] of chunks) this.chunks.set(k, v);
+    for (const k of forget) this.chunks.delete(k);
+    return Promise.resolve();
+  }
+}
+
+describe('history', () => {
+  it('records a minute: counters and sparse buckets', () => {
+    const s = new TargetStats();
+    minuteOf(s, T0, [10, 10, 20], 2);
+    s.recordLate();
+    s.recordDuplicate();
+    s.history.closeMinute(T0 + 1);
+    const [a, b] = [...s.history.records('minute', T0, T0 + 1)];
+    assert.deepEqual(a!.counts, [5, 2, 0, 0, 1]);
+    const i10 = bucketIndex(0.01);
+    const i20 = bucketIndex(0.02);
+    assert.deepEqual(a!.pairs, [i10, 2, i20, 1]);
+    assert.deepEqual(b!.counts, [0, 0, 1, 1, 0]);
+  });
+
+  it('leaves minutes without probes out: a gap, not zeros', () => {
+    const s = new TargetStats();
+    minuteOf(s, T0, [1]);
+    s.history.closeMinute(T0 + 1); // nothing counted
+    minuteOf(s, T0 + 5, [1]);
+    assert.deepEqual(
+      [...s.history.records('minute', T0, T0 + 10)].map((r) => r.period),
+      [T0, T0 + 5],
+    );
+  });
+
+  it('rolls minutes up into hours when a later hour begins', () => {
+    const s = new TargetStats();
+    for (let m = 0; m < 60; m++) minuteOf(s, T0 + m, [5], m === 7 ? 1 : 0);
+    assert.equal(s.history.hours.size, 0, 'the hour is still open');
+    minuteOf(s, T0 + 61, [5]);
+    const hours = [...s.history.records('hour', 0, Number.MAX_SAFE_INTEGER)];
+    assert.equal(hours.length, 1);
+    assert.equal(hours[0]!.period, T0 / 60);
+    assert.deepEqual(hours[0]!.counts, [61, 1, 0, 0, 0]);
+    assert.deepEqual(hours[0]!.pairs, [bucketIndex(0.005), 60]);
+    const open = s.history.openRecord('hour', T0 / 60 + 1);
+    assert.deepEqual(open?.counts, [1, 0, 0, 0, 0]);
+  });
+
+  it('keeps 48 h of minutes and 90 days of hours, dropping the oldest', () => {
+    const h = new TargetHistory();
+    const counts = [1, 0, 0, 0, 0];
+    const total = HOUR_SLOTS * 60 + 120;
+    for (let m = 0; m < total; m++) h.addMinute(T0 + m, counts, [100], [1], 1);
+    assert.equal(h.minutes.size, MINUTE_SLOTS);
+    assert.equal(h.minutes.lastPeriod, T0 + total - 1);
+    assert.equal(h.hours.size, HOUR_SLOTS);
+    assert.equal(h.hours.lastPeriod, Math.floor((T0 + total - 1) / 60) - 1);
+    assert.ok(h.heldBytes < 200 * 1024, `${h.heldBytes} bytes held`);
+  });
+
+  it('caps bytes: past the cap the oldest periods go early', () => {
+    const ring = new PeriodRing({ maxSlots: 100, maxBytes: 256 });
+    // 5 counter bytes, run length, lo, 21 counts (zeros between): 28 bytes a record.
+    for (let p = 0; p < 50; p++) ring.add(p, [3, 0, 0, 0, 0], [10, 20, 30], [1, 1, 200], 3);
+    assert.equal(ring.lastPeriod, 49);
+    assert.ok(ring.size < 50 && ring.size >= 8, `${ring.size} periods held`);
+    assert.equal(ring.get(0), undefined);
+    assert.deepEqual(ring.get(49), {
+      period: 49,
+      counts: [3, 0, 0, 0, 0],
+      pairs: [10, 1, 20, 1, 30, 200],
+    });
+    assert.ok(ring.heldBytes <= 128 * 4 + 256);
+  });
+
+  it('merges a period written twice (a restart within a minute)', () => {
+    const ring = new PeriodRing({ maxSlots: 10, maxBytes: 1024 });
+    ring.add(5, [2, 0, 0, 0, 0], [10, 12], [1, 300], 2);
+    ring.add(5, [1, 1, 0, 0, 1], [11, 12], [1, 1], 2);
+    assert.deepEqual(ring.get(5), {
+      period: 5,
+      counts: [3, 1, 0, 0, 1],
+      pairs: [10, 1, 11, 1, 12, 301],
+    });
+  });
+
+  it('saves chunks, forgets expired ones, and restores minutes, hours and the open hour', async () => {
+    const store = new MemoryHistoryStore();
+    let wallMs = (T0 + 90) * 60_000;
+    const stats = new TargetStats();
+    const keeper = new HistoryKeeper({
+      store,
+      live: () => [{ key: 'a@127.0.0.1', stats }],
+      wallNowMs: () => wallMs,
+      forgetAfterMs: 600_000,
+      log: () => {},
+    });
+    store.chunks.set('m:1', '{"v":1,"targets":{}}'); // long expired
+    store.chunks.set('h:bad', 'x');
+    assert.equal(await keeper.load(), true);
+    for (let m = 0; m < 90; m++) {
+      for (let i = 0; i < 3; i++) stats.recordSent();
+      stats.recordReply(2, 0);
+      stats.recordReply(4, 0);
+      stats.recordLost();
+      await keeper.closeAndSave(T0 + m);
+    }
+    assert.equal(store.chunks.has('m:1'), false, 'expired chunk deleted');
+    const id = parseChunkKey('m:' + (T0 / 60 + 1))!;
+    assert.equal(
+      parseChunk(id, store.chunks.get(`m:${T0 / 60 + 1}`)!).records.get('a@127.0.0.1')?.length,
+      30,
+    );
+
+    // A new daemon reads it all back.
+    wallMs += 60_000;
+    const again = new TargetStats();
+    const keeper2 = new HistoryKeeper({
+      store,
+      live: () => [{ key: 'a@127.0.0.1', stats: again }],
+      wallNowMs: () => wallMs,
+      forgetAfterMs: 600_000,
+      log: () => {},
+    });
+    assert.equal(await keeper2.load(), true);
+    assert.equal(again.history.minutes.size, 90);
+    assert.deepEqual(
+      [...again.history.records('hour', 0, 1e12)].map((r) => r.counts),
+      [[180, 60, 0, 0, 0]],
+    );
+    // The open hour (30 minutes) came back through the minutes.
+    assert.deepEqual(again.history.openRecord('hour', T0 / 60 + 1)?.counts, [90, 30, 0, 0, 0]);
+    assert.equal(chunkExpired({ resolution: 'minute', span: T0 / 60 }, wallMs / 1000), false);
+  });
+
+  it('keeps minutes closed before the saved history arrived', () => {
+    const saved = new TargetHistory();
+    saved.addMinute(T0, [5, 0, 0, 0, 0], [], [], 0);
+    const s = new TargetStats();
+    minuteOf(s, T0 + 2, [1]);
+    s.recordSent();
+    s.adoptHistory(saved);
+    assert.deepEqual(
+      [...s.history.records('minute', T0, T0 + 5)].map((r) => [r.period, r.counts[0]]),
+      [
+        [T0, 5],
+        [T0 + 2, 1],
+      ],
+    );
+    assert.equal(s.history.openRecord('minute', T0 + 3)?.counts[0], 1);
+  });
+
+  it('reads a chunk record by record, skipping the bad ones', () => {
+    const id = { resolution: 'minute' as const, span: 100 };
+    const text = JSON.stringify({
+      v: 1,
+      targets: {
+        'a@127.0.0.1': [
+          [0, 3, 1, 0, 0, 1, 40, 1, 0, 1], // buckets 40 and 42
+          [60, 1, 0, 0, 0, 0], // offset past the chunk
+          [1, -1, 0, 0, 0, 0], // negative
+          [2, 1, 0, 0, 0, 0, 180, 1, 1, 1, 1], // runs past the last bucket
+          [3, 2, 0, 0, 0, 0],
+        ],
+        'b@127.0.0.2': 'nonsense',
+      },
+    });
+    const { records, skipped } = parseChunk(id, text);
+    assert.equal(skipped, 4);
+    assert.deepEqual(records.get('a@127.0.0.1'), [
+      { period: 6000, counts: [3, 1, 0, 0, 1], pairs: [40, 1, 42, 1] },
+      { period: 6003, counts: [2, 0, 0, 0, 0], pairs: [] },
+    ]);
+    assert.throws(() => parseChunk(id, '{"v":2,"targets":{}}'), /unknown version 2/);
+  });
+
+  it('gives quantiles from sparse buckets', () => {
+    const b = BUCKET_BOUNDS_SECONDS;
+    const i = bucketIndex(0.01);
+    assert.equal(quantile([], b, 0.5), undefined);
+    const m = quantile([i, 10], b, 0.5)!;
+    assert.ok(m > b[i - 1]! && m <= b[i]!);
+    assert.equal(quantile([i, 1, i + 8, 1], b, 1), b[i + 8]);
+  });
+});

@@ -1,0 +1,119 @@
+// A target's page: /target?t=<name@address>[&t=..][&range=24h]. The first
+// target gets the heatmap, the loss strip, the smoke graph and its errors;
+// up to two more are compared with it on one graph. Redrawn every minute.
+
+import { ApiError, getJson } from './api.js';
+import { LOSS_LEGEND } from './chart.js';
+import { COMPARE_COLOURS, drawCompare } from './compare.js';
+import { el, esc, ms, pct, say } from './dom.js';
+import { drawHeatmap } from './heatmap.js';
+import { drawLossStrip, drawSmoke } from './smoke.js';
+import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
+import { keyOf, type History, type Report } from './types.js';
+
+const RANGES = ['1h', '6h', '24h', '48h', '7d', '30d', '90d'];
+const MAX_COMPARED = 3;
+const REFRESH_MS = 60_000;
+
+const params = new URLSearchParams(location.search);
+const keys = params.getAll('t').slice(0, MAX_COMPARED);
+const range = RANGES.includes(params.get('range') ?? '') ? params.get('range')! : '24h';
+
+function urlFor(ks: string[], r: string): string {
+  const q = new URLSearchParams();
+  for (const k of ks) q.append('t', k);
+  q.set('range', r);
+  return `/target?${q.toString()}`;
+}
+
+const legend = LOSS_LEGEND.map(
+  ([c, l]) => `<span><i class="key" style="background:${c}"></i>${l}</span>`,
+).join('');
+document.body.innerHTML = `
+<header><a href="/">← all targets</a><h1 id="title"></h1><span class="status">${TOKEN_BOX_HTML}</span></header>
+<main>
+<div id="msg" hidden></div>
+<p class="ranges">${RANGES.map((r) => `<a href="${esc(urlFor(keys, r))}"><button class="${r === range ? 'on' : ''}">${r}</button></a>`).join('')}
+ <span id="summary"></span></p>
+<h2>Latency heatmap <small>(each column shaded relative to its busiest bucket)</small></h2>
+<canvas id="heatmap"></canvas><canvas id="loss"></canvas>
+<div class="legend" style="font-size:.85em">loss: ${legend}<span><i class="key" style="background:repeating-linear-gradient(135deg,#f1f1f1 0 3px,#c8c8c8 3px 4px)"></i>no record: netpingd not running (or the target not added yet)</span></div>
+<h2>Smoke <small>(bands: 5-95, 10-90, 25-75 %; bar: median, coloured by loss)</small></h2>
+<canvas id="smoke"></canvas>
+<h2>Compare <small>(median and 10-90 %, up to ${MAX_COMPARED} targets)</small></h2>
+<form id="compareform"><span id="compared"></span> <input id="compareadd" size="30" placeholder="another name@address"> <button>compare</button></form>
+<canvas id="compare"></canvas>
+<h2>Errors by reason <small>(since the target was added)</small></h2>
+<table><tbody id="errors"></tbody></table>
+</main>`;
+
+const msg = el('msg');
+mountTokenBox(() => {});
+el('title').textContent = keys[0] ?? 'no target';
+el<HTMLFormElement>('compareform').onsubmit = (e) => {
+  e.preventDefault();
+  const k = el<HTMLInputElement>('compareadd').value.trim();
+  if (k && !keys.includes(k)) location.href = urlFor([...keys, k].slice(0, MAX_COMPARED), range);
+};
+
+async function draw(): Promise<void> {
+  if (keys.length === 0) {
+    say(msg, 'no target: open this page from the overview, or add ?t=name@address', false);
+    return;
+  }
+  try {
+    const started = performance.now();
+    const [histories, report] = await Promise.all([
+      Promise.all(
+        keys.map((k) =>
+          getJson<History>(`/api/history?target=${encodeURIComponent(k)}&range=${range}`),
+        ),
+      ),
+      getJson<Report>('/api/targets'),
+    ]);
+    const fetched = performance.now();
+    const width = Math.max(600, Math.min(1400, document.documentElement.clientWidth - 40));
+    const main = histories[0]!;
+    const cells = drawHeatmap(el('heatmap'), main, width);
+    drawLossStrip(el('loss'), main, width);
+    const medians = drawSmoke(el('smoke'), main, width);
+    drawCompare(el('compare'), histories, width);
+    el('compared').innerHTML = keys
+      .map((k, i) => {
+        const rest = keys.filter((x) => x !== k);
+        const drop =
+          i > 0 ? ` <a href="${esc(urlFor(rest, range))}" title="stop comparing">×</a>` : '';
+        return `<span style="color:${COMPARE_COLOURS[i]}">■ ${esc(k)}</span>${drop}`;
+      })
+      .join(' ');
+    const row = report.targets.find((t) => keyOf(t) === main.target);
+    const sent = main.points.reduce((a, p) => a + p.sent, 0);
+    const lost = main.points.reduce((a, p) => a + p.lost, 0);
+    el('summary').textContent =
+      `${range}: ${sent} sent, ${lost} lost (${pct(sent ? (100 * lost) / sent : undefined)})${
+        row
+          ? ` · now: last ${ms(row.lastMs)} ms, avg 15 min ${ms(row.avg15mMs)} ms`
+          : ' · not probed now'
+      }`;
+    const errors = Object.entries(row?.errors ?? {}).sort((a, b) => b[1] - a[1]);
+    el('errors').innerHTML = errors.length
+      ? errors
+          .map(([reason, n]) => `<tr><td class="l">${esc(reason)}</td><td>${n}</td></tr>`)
+          .join('')
+      : '<tr><td class="l">none</td></tr>';
+    const b = document.body.dataset;
+    b.heatmapCells = String(cells);
+    b.smokeMedians = String(medians);
+    b.points = String(main.points.length);
+    b.fetchMs = (fetched - started).toFixed(1);
+    b.drawMs = (performance.now() - fetched).toFixed(1);
+    b.drawnAtMs ??= performance.now().toFixed(0); // since navigation: the figure in the README
+    b.state = 'drawn';
+  } catch (err) {
+    say(msg, err instanceof ApiError ? err.message : String(err), false);
+    document.body.dataset.state = 'error';
+  }
+}
+
+void draw();
+setInterval(() => void draw(), REFRESH_MS);
