@@ -24,7 +24,8 @@ const live = Array.from({ length: n }, (_, i) => {
 });
 let saved = 0;
 const store: HistoryStore = {
-  loadHistory: () => Promise.resolve(new Map()),
+  historyChunkNames: () => Promise.resolve([]),
+  loadHistoryChunk: () => Promise.resolve(undefined),
   saveHistory: (chunks) => {
     for (const text of chunks.values()) saved += text.length;
     return Promise.resolve();

@@ -3,6 +3,7 @@
 // orderly stop.
 
 import { randomInt } from 'node:crypto';
+import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Family } from '../lib/address.js';
 import { systemClock } from '../lib/engine/clock.js';
@@ -19,7 +20,7 @@ import { removeStaleTempFiles } from '../lib/state/json-file.js';
 import { ensureStateDir } from '../lib/state/state-dir.js';
 import { TargetCache } from '../lib/state/target-cache.js';
 import { loadOrCreateToken } from '../lib/state/token.js';
-import { EmbeddedStore } from '../lib/store/embedded-store.js';
+import { EmbeddedStore, HISTORY_DIR } from '../lib/store/embedded-store.js';
 import { RedisTargetStore, redactUrl, STORE_COMMAND_TIMEOUT_MS } from '../lib/store/redis-store.js';
 import type { HistoryStore, StatsStore } from '../lib/store/stats-store.js';
 import type { TargetStore } from '../lib/store/target-store.js';
@@ -65,8 +66,10 @@ export class Daemon {
     const transports = openTransports(log);
     try {
       ensureStateDir(config.stateDir);
-      for (const name of await removeStaleTempFiles(config.stateDir))
-        log(`removed ${name}, left in ${config.stateDir} by a write that was cut off`);
+      for (const dir of [config.stateDir, path.join(config.stateDir, HISTORY_DIR)]) {
+        for (const name of await removeStaleTempFiles(dir))
+          log(`removed ${name}, left in ${dir} by a write that was cut off`);
+      }
       const token = config.token ?? loadOrCreateToken(config.stateDir);
       const store: Store = config.redisUrl
         ? new RedisTargetStore({

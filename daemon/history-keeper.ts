@@ -46,17 +46,24 @@ export class HistoryKeeper {
     this.#opts = opts;
   }
 
-  /** Reads the saved history once; false while the store cannot be read. */
+  /** Reads the saved history once, a chunk at a time; false while the store cannot be read. */
   async load(): Promise<boolean> {
     if (this.#loaded) return true;
-    let raw: Map<string, string>;
+    const histories = new Map<string, TargetHistory>();
+    let chunks = 0;
     try {
-      raw = await this.#opts.store.loadHistory();
+      for (const [id, name] of this.#chunkOrder(await this.#opts.store.historyChunkNames())) {
+        const text = await this.#opts.store.loadHistoryChunk(name);
+        if (text === undefined) continue;
+        this.#stored.add(name);
+        chunks++;
+        await runSliced(this.#restoreChunk(id, name, text, histories));
+      }
     } catch (err) {
       this.#opts.log(`cannot read saved history yet: ${message(err)}`);
+      this.#stored.clear();
       return false;
     }
-    const histories = await runSliced(this.#restore(raw));
     const live = new Map([...this.#opts.live()].map((t) => [t.key, t.stats]));
     const wall = this.#opts.wallNowMs();
     for (const [key, history] of histories) {
@@ -65,47 +72,51 @@ export class HistoryKeeper {
       else this.#held.set(key, { history, sinceWallMs: wall });
     }
     this.#loaded = true;
-    this.#opts.log(`restored history of ${histories.size} targets from ${raw.size} chunks`);
+    this.#opts.log(`restored history of ${histories.size} targets from ${chunks} chunks`);
     return true;
   }
 
-  /** Chunks → histories: hour chunks first, then minutes, each in time order (restoreMinute needs it). */
-  *#restore(raw: Map<string, string>): Generator<void, Map<string, TargetHistory>> {
-    const histories = new Map<string, TargetHistory>();
+  /** Hour chunks first, then minutes, each in time order (restoreMinute needs it). */
+  #chunkOrder(names: readonly string[]): [ChunkId, string][] {
     const ids: [ChunkId, string][] = [];
-    for (const name of raw.keys()) {
+    for (const name of names) {
       const id = parseChunkKey(name);
       if (id) ids.push([id, name]);
       else this.#opts.log(`skipping history chunk ${quoted(name.slice(0, 60))}: not a chunk name`);
     }
-    ids.sort(
+    return ids.sort(
       (a, b) =>
         (a[0].resolution === b[0].resolution ? 0 : a[0].resolution === 'hour' ? -1 : 1) ||
         a[0].span - b[0].span,
     );
-    for (const [id, name] of ids) {
-      this.#stored.add(name);
-      let records: Map<string, PeriodRecord[]>;
-      try {
-        const parsed = parseChunk(id, raw.get(name)!);
-        records = parsed.records;
-        if (parsed.skipped > 0)
-          this.#opts.log(`history chunk ${name}: skipped ${parsed.skipped} malformed records`);
-      } catch (err) {
-        this.#opts.log(`skipping history chunk ${name}: ${message(err)}`);
-        continue;
-      }
-      for (const [key, list] of records) {
-        let h = histories.get(key);
-        if (!h) histories.set(key, (h = new TargetHistory()));
-        for (const r of list) {
-          if (id.resolution === 'hour') h.restoreHour(r.period, r.counts, r.pairs);
-          else h.restoreMinute(r.period, r.counts, r.pairs);
-        }
-        yield;
-      }
+  }
+
+  /** One chunk's records into the histories, a target per step. */
+  *#restoreChunk(
+    id: ChunkId,
+    name: string,
+    text: string,
+    histories: Map<string, TargetHistory>,
+  ): Generator<void> {
+    let records: Map<string, PeriodRecord[]>;
+    try {
+      const parsed = parseChunk(id, text);
+      records = parsed.records;
+      if (parsed.skipped > 0)
+        this.#opts.log(`history chunk ${name}: skipped ${parsed.skipped} malformed records`);
+    } catch (err) {
+      this.#opts.log(`skipping history chunk ${name}: ${message(err)}`);
+      return;
     }
-    return histories;
+    for (const [key, list] of records) {
+      let h = histories.get(key);
+      if (!h) histories.set(key, (h = new TargetHistory()));
+      for (const r of list) {
+        if (id.resolution === 'hour') h.restoreHour(r.period, r.counts, r.pairs);
+        else h.restoreMinute(r.period, r.counts, r.pairs);
+      }
+      yield;
+    }
   }
 
   /** The history kept for a target being added, if any; handed over once. */
@@ -117,7 +128,11 @@ export class HistoryKeeper {
 
   /** Keeps a removed target's history for the grace period (it stays in the saved chunks anyway). */
   release(key: string, history: TargetHistory): void {
-    this.#held.set(key, { history, sinceWallMs: this.#opts.wallNowMs() });
+    const wall = this.#opts.wallNowMs();
+    // Its last, partial minute: closed now, or the minute closes would skip
+    // it (they run over live targets) and a re-add would file it later.
+    history.closeMinute(Math.floor(wall / 60_000));
+    this.#held.set(key, { history, sinceWallMs: wall });
   }
 
   /** The history of a live or held target, for the API. */

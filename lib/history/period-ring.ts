@@ -117,27 +117,16 @@ export class PeriodRing {
     if (this.#size === 0 || i < 0 || i >= this.#size) return undefined;
     const start = this.#starts[(this.#head + i) % this.#cap]!;
     if (start === NONE) return undefined;
-    const len = this.#bytes.length;
-    let a = start;
-    const varint = (): number => {
-      let v = 0;
-      let scale = 1;
-      for (;;) {
-        const b = this.#bytes[a++ % len]!;
-        v += (b & 0x7f) * scale;
-        scale *= 128;
-        if (b < 0x80) return v;
-      }
-    };
+    const r = new RingReader(this.#bytes, start);
     // Numbers into an array, joined once: a flat string. Built with += it
     // would be a rope of a dozen cons-string objects, and the tens of
     // thousands a save holds until written made 20 ms scavenges.
     const out: number[] = [offset];
-    for (let f = 0; f < NFIELDS; f++) out.push(varint());
-    const run = this.#bytes[a++ % len]!;
+    for (let f = 0; f < NFIELDS; f++) out.push(r.varint());
+    const run = r.byte();
     if (run > 0) {
-      out.push(this.#bytes[a++ % len]!);
-      for (let k = 0; k < run; k++) out.push(varint());
+      out.push(r.byte());
+      for (let k = 0; k < run; k++) out.push(r.varint());
     }
     return out.join(',');
   }
@@ -236,30 +225,19 @@ export class PeriodRing {
   }
 
   #read(start: number): { counts: number[]; pairs: number[]; end: number } {
-    const len = this.#bytes.length;
-    let a = start;
-    const varint = (): number => {
-      let v = 0;
-      let scale = 1;
-      for (;;) {
-        const b = this.#bytes[a++ % len]!;
-        v += (b & 0x7f) * scale;
-        scale *= 128;
-        if (b < 0x80) return v;
-      }
-    };
+    const r = new RingReader(this.#bytes, start);
     const counts: number[] = [];
-    for (let f = 0; f < NFIELDS; f++) counts.push(varint());
-    const run = this.#bytes[a++ % len]!;
+    for (let f = 0; f < NFIELDS; f++) counts.push(r.varint());
+    const run = r.byte();
     const pairs: number[] = [];
     if (run > 0) {
-      const lo = this.#bytes[a++ % len]!;
+      const lo = r.byte();
       for (let i = lo; i < lo + run; i++) {
-        const c = varint();
+        const c = r.varint();
         if (c > 0) pairs.push(i, c);
       }
     }
-    return { counts, pairs, end: a };
+    return { counts, pairs, end: r.at };
   }
 
   #mergeIntoLast(
@@ -301,4 +279,28 @@ function varintBytes(v: number): number {
     n++;
   }
   return n;
+}
+
+/** A read position in the ring's bytes, wrapping round at their end. */
+class RingReader {
+  constructor(
+    private readonly bytes: Uint8Array,
+    public at: number,
+  ) {}
+
+  byte(): number {
+    return this.bytes[this.at++ % this.bytes.length]!;
+  }
+
+  /** An unsigned LEB128 number (7 bits a byte, low first). */
+  varint(): number {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      v += (b & 0x7f) * scale;
+      scale *= 128;
+      if (b < 0x80) return v;
+    }
+  }
 }

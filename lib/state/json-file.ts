@@ -56,7 +56,14 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 export async function removeStaleTempFiles(dir: string, nowMs = Date.now()): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await readdir(dir)) {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return removed;
+    throw err;
+  }
+  for (const name of names) {
     if (!name.endsWith(TEMP_SUFFIX)) continue;
     const file = path.join(dir, name);
     try {

@@ -55,8 +55,15 @@ export function parseSavedStats(text: string): SavedStats {
   for (const field of [...COUNTERS, 'savedAt']) {
     if (!isCount(raw[field])) throw new SavedStatsError(`${field} is not a non-negative number`);
   }
-  if (raw.inFlight !== undefined && !isCount(raw.inFlight))
-    throw new SavedStatsError('inFlight is not a non-negative number');
+  if (
+    raw.inFlight !== undefined &&
+    !(
+      isCount(raw.inFlight) &&
+      Number.isInteger(raw.inFlight) &&
+      raw.inFlight <= (raw.sent as number)
+    )
+  )
+    throw new SavedStatsError('inFlight is not a whole number from 0 to sent');
   for (const field of ['minMs', 'maxMs', 'lastMs']) {
     if (raw[field] !== null && !isCount(raw[field]))
       throw new SavedStatsError(`${field} is not a number or null`);

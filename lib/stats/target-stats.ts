@@ -121,7 +121,11 @@ export class TargetStats {
     // Probes in flight at the save will never end here: count them, so that
     // sent = received + lost + in flight holds across a restart. Not in the
     // history: they were sent (and recorded there) by the earlier run.
-    for (let i = 0; i < (saved.inFlight ?? 0); i++) this.#countLost(INTERRUPTED_REASON);
+    const interrupted = saved.inFlight ?? 0;
+    if (interrupted > 0) {
+      this.lost += interrupted;
+      this.errors.set(INTERRUPTED_REASON, (this.errors.get(INTERRUPTED_REASON) ?? 0) + interrupted);
+    }
     this.late += saved.late;
     this.duplicates += saved.duplicates;
     for (const [reason, n] of Object.entries(saved.errors))

@@ -119,22 +119,29 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
     });
   }
 
-  /** Every chunk file in the history directory; an unreadable one is logged and skipped by the caller's parse. */
-  async loadHistory(): Promise<Map<string, string>> {
-    const dir = path.join(this.#dir, HISTORY_DIR);
+  async historyChunkNames(): Promise<string[]> {
     let names: string[];
     try {
-      names = await readdir(dir);
+      names = await readdir(path.join(this.#dir, HISTORY_DIR));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const chunks = new Map<string, string>();
+    const chunks: string[] = [];
     for (const name of names.sort()) {
       const m = CHUNK_FILE.exec(name);
-      if (m) chunks.set(`${m[1]}:${m[2]}`, await readFile(path.join(dir, name), 'utf8'));
+      if (m) chunks.push(`${m[1]}:${m[2]}`);
     }
     return chunks;
+  }
+
+  async loadHistoryChunk(name: string): Promise<string | undefined> {
+    try {
+      return await readFile(path.join(this.#dir, HISTORY_DIR, chunkFileName(name)), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {

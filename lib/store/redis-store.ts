@@ -135,9 +135,14 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore {
     });
   }
 
-  async loadHistory(): Promise<Map<string, string>> {
+  async historyChunkNames(): Promise<string[]> {
     const key = this.#opts.keys.history(this.#instance());
-    return new Map(Object.entries(await this.#run(() => this.#client.hgetall(key))));
+    return this.#run(() => this.#client.hkeys(key));
+  }
+
+  async loadHistoryChunk(name: string): Promise<string | undefined> {
+    const key = this.#opts.keys.history(this.#instance());
+    return (await this.#run(() => this.#client.hget(key, name))) ?? undefined;
   }
 
   async saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {

@@ -16,7 +16,13 @@ export interface StatsStore {
  * save writes only the chunks that changed.
  */
 export interface HistoryStore {
-  loadHistory(): Promise<Map<string, string>>;
+  /** The names of the saved chunks. */
+  historyChunkNames(): Promise<string[]>;
+  /**
+   * One chunk's text, or undefined if it is gone. Read one at a time: all of
+   * a large history at once is hundreds of MB, over any sane deadline.
+   */
+  loadHistoryChunk(name: string): Promise<string | undefined>;
   /** Writes `chunks` (replacing those) and deletes `forget`. */
   saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void>;
 }

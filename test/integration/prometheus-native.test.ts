@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { scrapeConfig } from '../support/promtool.js';
 import {
   daemonMain,
   daemonPrerequisiteMissing,
@@ -52,19 +53,7 @@ function startPrometheus(
   native: boolean,
 ): Spawned {
   const config = path.join(dir, `${name}.yml`);
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: netping',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${daemonPort}']`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(config, scrapeConfig(daemonPort));
   return new Spawned(
     'prometheus',
     [

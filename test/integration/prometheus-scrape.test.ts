@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { scrapeConfig } from '../support/promtool.js';
 import {
   daemonMain,
   daemonPrerequisiteMissing,
@@ -65,19 +66,7 @@ void test('Prometheus scrapes netpingd: loopback p50 under 10 ms, no loss', asyn
 
     const promPort = await freePort();
     const config = path.join(dir, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: netping',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${daemonPort}']`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(config, scrapeConfig(daemonPort));
     const prometheus = new Spawned(
       'prometheus',
       [

@@ -33,3 +33,17 @@ export async function promtoolComplaints(metrics: string): Promise<string | unde
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** A Prometheus configuration that scrapes one netpingd on loopback every second. */
+export function scrapeConfig(daemonPort: number): string {
+  return [
+    'global:',
+    '  scrape_interval: 1s',
+    '  evaluation_interval: 1s',
+    'scrape_configs:',
+    '  - job_name: netping',
+    '    static_configs:',
+    `      - targets: ['127.0.0.1:${daemonPort}']`,
+    '',
+  ].join('\n');
+}

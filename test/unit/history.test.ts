@@ -29,8 +29,11 @@ function minuteOf(stats: TargetStats, minute: number, replies: number[], lost = 
 
 class MemoryHistoryStore implements HistoryStore {
   chunks = new Map<string, string>();
-  loadHistory(): Promise<Map<string, string>> {
-    return Promise.resolve(new Map(this.chunks));
+  historyChunkNames(): Promise<string[]> {
+    return Promise.resolve([...this.chunks.keys()]);
+  }
+  loadHistoryChunk(name: string): Promise<string | undefined> {
+    return Promise.resolve(this.chunks.get(name));
   }
   saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
     for (const [k, v] of chunks) this.chunks.set(k, v);

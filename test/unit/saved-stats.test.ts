@@ -111,6 +111,10 @@ describe('parseSavedStats refuses bad entries, naming the field', () => {
     ['bucket index not a number', savedJson(histogram({ abc: 1 })), /bucket abc/],
     ['bucket count negative', savedJson(histogram({ '3': -2 })), /bucket 3/],
     ['bucket count a string', savedJson(histogram({ '3': '2' })), /bucket 3/],
+    // Restoring counts these as lost: a huge one must not hang or inflate anything.
+    ['inFlight past sent', savedJson({ inFlight: 1e15 }), /\binFlight\b/],
+    ['inFlight a fraction', savedJson({ inFlight: 0.5 }), /\binFlight\b/],
+    ['inFlight negative', savedJson({ inFlight: -1 }), /\binFlight\b/],
   ];
   for (const [what, text, field] of cases) {
     it(`refuses ${what}`, () => {
