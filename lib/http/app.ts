@@ -3,19 +3,17 @@
 // targets is produced in pieces and streamed in slices (slicing.ts), so that
 // no reader, authenticated or not, holds the probes up.
 
-import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { stream } from 'hono/streaming';
 import type { Log } from '../log.js';
 import { reportJson, type DaemonView } from '../report.js';
 import { summaryTablePieces } from '../render/summary-table.js';
-import { slicedChunks } from '../slicing.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
 import { addHistoryRoutes, type HistoryDeps } from './history-api.js';
 import { OVERVIEW_HTML, TARGET_HTML, wantsHtml } from './pages.js';
 import { loadStaticFiles } from './static-files.js';
 import { PROTOBUF_CONTENT_TYPE } from './metrics-proto.js';
 import { negotiateExposition } from './negotiate.js';
+import { streamedBytes, streamedText } from './streamed.js';
 
 export interface AppDeps {
   /** The daemon's state now, each target read when the page gets to it. */
@@ -42,12 +40,17 @@ export function createApp(deps: AppDeps): Hono {
     c.header('Vary', 'Accept');
     // Browsers get the view; curl and scripts the table exactly as before.
     if (deps.history && wantsHtml(c.req.header('Accept'))) return c.html(OVERVIEW_HTML);
-    return streamed(c, TEXT, async function* () {
-      yield* summaryTablePieces(await deps.view());
-    });
+    return streamedText(
+      c,
+      TEXT,
+      async function* () {
+        yield* summaryTablePieces(await deps.view());
+      },
+      log,
+    );
   });
   if (deps.history) {
-    addHistoryRoutes(app, deps.history);
+    addHistoryRoutes(app, deps.history, log);
     app.get('/target', (c) => c.html(TARGET_HTML));
     const files = loadStaticFiles();
     app.get('/static/*', (c) => {
@@ -60,21 +63,20 @@ export function createApp(deps: AppDeps): Hono {
     c.header('Vary', 'Accept');
     const protobuf = deps.protobufMetrics;
     if (protobuf && negotiateExposition(c.req.header('Accept')) === 'protobuf') {
-      c.header('Content-Type', PROTOBUF_CONTENT_TYPE);
       // The encoder slices its own work (protobuf-exposition.ts).
-      return stream(c, async (out) => {
-        for await (const chunk of protobuf()) {
-          if (out.aborted) return;
-          await out.write(chunk);
-        }
-      });
+      return streamedBytes(c, PROTOBUF_CONTENT_TYPE, protobuf, log);
     }
-    return streamed(c, deps.metricsContentType, deps.metrics);
+    return streamedText(c, deps.metricsContentType, deps.metrics, log);
   });
   app.get('/api/targets', (c) =>
-    streamed(c, JSON_TYPE, async function* () {
-      yield* reportJson(await deps.view());
-    }),
+    streamedText(
+      c,
+      JSON_TYPE,
+      async function* () {
+        yield* reportJson(await deps.view());
+      },
+      log,
+    ),
   );
   app.get('/healthz', (c) => c.text('ok\n'));
   if (deps.control) addControlRoutes(app, deps.control);
@@ -84,19 +86,4 @@ export function createApp(deps: AppDeps): Hono {
     return c.text('internal error\n', 500);
   });
   return app;
-}
-
-/** A body from `pieces`, written in slices with the event loop running between them. */
-function streamed(
-  c: Context,
-  contentType: string,
-  pieces: () => AsyncIterable<string> | Iterable<string>,
-): Response {
-  c.header('Content-Type', contentType);
-  return stream(c, async (out) => {
-    for await (const chunk of slicedChunks(pieces())) {
-      if (out.aborted) return; // the reader has gone: stop producing
-      await out.write(chunk);
-    }
-  });
 }

@@ -4,13 +4,13 @@
 // body that grows with the targets or the records.
 
 import type { Context, Hono } from 'hono';
-import { stream } from 'hono/streaming';
 import { FIELDS, type PeriodRecord } from '../history/period-ring.js';
 import { quantile } from '../history/quantiles.js';
 import { isRange, RANGES, stepOf, type RangeName } from '../history/ranges.js';
 import type { Resolution, TargetHistory } from '../history/target-history.js';
-import { slicedChunks } from '../slicing.js';
+import type { Log } from '../log.js';
 import { BUCKET_BOUNDS_SECONDS } from '../stats/histogram.js';
+import { streamedText } from './streamed.js';
 
 export interface HistoryDeps {
   /** The history of a live (or recently removed) target by `name@address`. */
@@ -24,7 +24,7 @@ export interface HistoryDeps {
 const SPARK_MINUTES = 60;
 const BOUNDS_MS = BUCKET_BOUNDS_SECONDS.map((s) => s * 1000);
 
-export function addHistoryRoutes(app: Hono, deps: HistoryDeps): void {
+export function addHistoryRoutes(app: Hono, deps: HistoryDeps, log: Log = () => {}): void {
   app.get('/api/history', (c) => {
     const target = c.req.query('target');
     const range = c.req.query('range') ?? '24h';
@@ -40,12 +40,12 @@ export function addHistoryRoutes(app: Hono, deps: HistoryDeps): void {
     const history = deps.find(target);
     if (!history)
       return c.json({ error: `no target ${JSON.stringify(target)} (use name@address)` }, 404);
-    return json(c, historyPieces(target, range, history, deps.nowMs() / 1000));
+    return json(c, historyPieces(target, range, history, deps.nowMs() / 1000), log);
   });
 
   app.get('/api/sparklines', (c) => {
     const nowMinute = Math.floor(deps.nowMs() / 60_000);
-    return json(c, sparklinePieces(deps.live(), nowMinute));
+    return json(c, sparklinePieces(deps.live(), nowMinute), log);
   });
 }
 
@@ -105,13 +105,7 @@ function* sparklinePieces(
   yield '}}';
 }
 
-function json(c: Context, pieces: Iterable<string>): Response {
-  c.header('Content-Type', 'application/json');
+function json(c: Context, pieces: Iterable<string>, log: Log): Response {
   c.header('Cache-Control', 'no-store');
-  return stream(c, async (out) => {
-    for await (const chunk of slicedChunks(pieces)) {
-      if (out.aborted) return;
-      await out.write(chunk);
-    }
-  });
+  return streamedText(c, 'application/json', () => pieces, log);
 }
