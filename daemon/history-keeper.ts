@@ -40,6 +40,8 @@ export class HistoryKeeper {
   readonly #held = new Map<string, Held>();
   /** Chunk names the store holds, to delete them once expired. */
   readonly #stored = new Set<string>();
+  /** Days (hour-chunk spans) with hours closed and not yet saved. */
+  readonly #unsavedDays = new Set<number>();
   #busy: Promise<void> = Promise.resolve();
 
   constructor(opts: HistoryKeeperOptions) {
@@ -161,14 +163,16 @@ export class HistoryKeeper {
       ...live.map((t): [string, TargetHistory] => [t.key, t.stats.history]),
       ...[...this.#held].map(([key, held]): [string, TargetHistory] => [key, held.history]),
     ];
+    // This minute's chunk, and the day chunk of every hour some target
+    // closed since the last save: usually none, once an hour the hour
+    // before, after a gap whatever hour was open then.
+    // (Kept until a save succeeds: a failed one must not lose them.)
     const changed: ChunkId[] = [chunkOf('minute', minute)];
-    // The hour of this minute may have closed an earlier hour in some
-    // targets: rewrite the day chunk of the hour before, and of this hour
-    // (cheap: at most 24 records a target).
-    const hour = Math.floor(minute / 60);
-    changed.push(chunkOf('hour', hour - 1));
-    if (chunkOf('hour', hour).span !== chunkOf('hour', hour - 1).span)
-      changed.push(chunkOf('hour', hour));
+    for (const [, history] of histories)
+      for (const hour of history.takeClosedHours())
+        this.#unsavedDays.add(chunkOf('hour', hour).span);
+    const days = [...this.#unsavedDays].sort((a, b) => a - b);
+    for (const span of days) changed.push({ resolution: 'hour', span });
     const chunks = new Map<string, string>();
     for (const id of changed) {
       const pieces = await runSliced(collect(chunkPieces(id, histories)));
@@ -179,6 +183,7 @@ export class HistoryKeeper {
       return !id || chunkExpired(id, wall / 1000);
     });
     await this.#opts.store.saveHistory(chunks, forget);
+    for (const span of days) this.#unsavedDays.delete(span);
     for (const name of chunks.keys()) this.#stored.add(name);
     for (const name of forget) this.#stored.delete(name);
   }

@@ -23,6 +23,8 @@ export const HOUR_LIMITS: RingLimits = { maxSlots: HOUR_SLOTS, maxBytes: 104 * 1
 
 export type Resolution = 'minute' | 'hour';
 
+const NO_HOURS: number[] = [];
+
 export class TargetHistory {
   /** The open minute: the probe path adds here. */
   readonly current = new Accumulator();
@@ -30,6 +32,8 @@ export class TargetHistory {
   #openHourPeriod: number | undefined;
   readonly minutes = new PeriodRing(MINUTE_LIMITS);
   readonly hours = new PeriodRing(HOUR_LIMITS);
+  /** Hours closed since takeClosedHours() last ran: their day chunks need writing. */
+  #closedHours: number[] = [];
 
   /** Closes the open minute as minute number `minute` (Unix seconds / 60). */
   closeMinute(minute: number): void {
@@ -64,6 +68,19 @@ export class TargetHistory {
       this.hours.add(hour, counts, indices, bucketCounts, n),
     );
     this.#openHourPeriod = undefined;
+    this.#closedHours.push(hour);
+  }
+
+  /**
+   * The hours closed since the last call. An hour closes when a minute of a
+   * later hour arrives, which after a gap (a stop overnight) can be any
+   * later hour, even of another day: the saver asks rather than guesses.
+   */
+  takeClosedHours(): number[] {
+    if (this.#closedHours.length === 0) return NO_HOURS;
+    const hours = this.#closedHours;
+    this.#closedHours = [];
+    return hours;
   }
 
   /** A closed hour record read back from the store. */

@@ -169,6 +169,47 @@ describe('history', () => {
     assert.equal(chunkExpired({ resolution: 'minute', span: T0 / 60 }, wallMs / 1000), false);
   });
 
+  it('saves the hour closed after a gap across midnight, and only day chunks that changed', async () => {
+    const store = new MemoryHistoryStore();
+    const stats = new TargetStats();
+    let wallMs = 0;
+    const keeper = new HistoryKeeper({
+      store,
+      live: () => [{ key: 'a@127.0.0.1', stats }],
+      wallNowMs: () => wallMs,
+      forgetAfterMs: 600_000,
+      log: () => {},
+    });
+    const day = Math.floor(T0 / 60 / 24) + 1; // a day number (UTC days since the epoch)
+    const lateEvening = (day * 24 - 1) * 60 + 30; // 23:30 UTC of the day before `day`
+    wallMs = (lateEvening + 1) * 60_000;
+    assert.equal(await keeper.load(), true);
+    minuteOf(stats, lateEvening, [5], 0);
+    await keeper.closeAndSave(lateEvening);
+    const writes: string[] = [];
+    const save = store.saveHistory.bind(store);
+    store.saveHistory = (chunks, forget) => {
+      writes.push(...chunks.keys());
+      return save(chunks, forget);
+    };
+    // Stopped from 23:31 to 01:30: the next minute is two hours and a day later.
+    const nextMorning = (day * 24 + 1) * 60 + 30;
+    wallMs = (nextMorning + 1) * 60_000;
+    minuteOf(stats, nextMorning, [6], 0);
+    await keeper.closeAndSave(nextMorning);
+    assert.ok(
+      writes.includes(`h:${day - 1}`),
+      `the day chunk of hour 23 written: ${writes.join()}`,
+    );
+    const hours = parseChunk(parseChunkKey(`h:${day - 1}`)!, store.chunks.get(`h:${day - 1}`)!);
+    assert.equal(hours.records.get('a@127.0.0.1')?.[0]?.period, day * 24 - 1);
+    // The minutes after it close no hour: no day chunk is rewritten.
+    writes.length = 0;
+    minuteOf(stats, nextMorning + 1, [7], 0);
+    await keeper.closeAndSave(nextMorning + 1);
+    assert.deepEqual(writes, [`m:${Math.floor((nextMorning + 1) / 60)}`]);
+  });
+
   it('keeps minutes closed before the saved history arrived', () => {
     const saved = new TargetHistory();
     saved.addMinute(T0, [5, 0, 0, 0, 0], [], [], 0);
