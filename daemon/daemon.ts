@@ -118,7 +118,7 @@ export class Daemon {
     const engine = this.#engine;
     this.#keeper = new StatsKeeper({
       store,
-      live: () => engine.targets(),
+      live: () => engine.allTargets(),
       nowMs: () => systemClock.nowMs(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
@@ -127,7 +127,7 @@ export class Daemon {
     const keeper = this.#keeper;
     this.#history = new HistoryKeeper({
       store,
-      live: () => engine.targets(),
+      live: () => engine.allTargets(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
       log,
@@ -253,7 +253,8 @@ export class Daemon {
    * save and the store's goodbye, each bounded by the store's own timeout.
    */
   stopBudgetMs(): number {
-    return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + 2 * STORE_STEP_BUDGET_MS + 1000;
+    // Statistics, history (which may queue behind a minute's save), goodbye.
+    return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + 4 * STORE_STEP_BUDGET_MS + 1000;
   }
 
   /** Stops sending, lets probes in flight end (each by its own timeout), saves, closes everything. Idempotent. */
@@ -268,9 +269,10 @@ export class Daemon {
       // saved counters balance.
       this.#engine.abandonInFlight();
       for (const step of [
+        // The counters first: they matter most if the store is slow.
+        () => this.#keeper.save(),
         // The open minute is closed as it is: a restart within it adds to it.
         () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
-        () => this.#keeper.save(),
         () => closeServer(this.#server),
         () => this.#store.close(),
         () => Promise.resolve(this.#engine.close()),

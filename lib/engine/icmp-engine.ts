@@ -148,6 +148,16 @@ export class IcmpEngine {
   }
 
   /**
+   * The probed targets and the removed ones still draining: what saves must
+   * cover, or a kill -9 during a drain, or a first read of saved statistics
+   * then, would lose a target's latest counters.
+   */
+  *allTargets(): Generator<ProbedTarget> {
+    yield* this.#runs.values();
+    yield* this.#draining.values();
+  }
+
+  /**
    * The probed targets by address, then name. Sorted once per change of the
    * set, not per read: a sort of 10,000 is several milliseconds that no
    * reader should be able to make us spend at will.
