@@ -54,6 +54,23 @@ export function columnX(p: Plot, n: number, i: number): [number, number] {
   return [p.x0 + i * w, Math.max(1, w)];
 }
 
+/**
+ * Draws each column of a history: `draw` for a column with a point, the
+ * no-data hatching for one without (netpingd was not measuring then).
+ */
+export function eachColumn(
+  p: Plot,
+  cols: readonly (HistoryPoint | undefined)[],
+  draw: (pt: HistoryPoint, x: number, w: number, c: number) => void,
+): void {
+  cols.forEach((pt, c) => {
+    const [x, w] = columnX(p, cols.length, c);
+    if (pt) return draw(pt, x, w, c);
+    p.ctx.fillStyle = noDataFill(p.ctx);
+    p.ctx.fillRect(x, p.y0, w, p.y1 - p.y0);
+  });
+}
+
 /** SmokePing's loss colours: green for none, then blue, violet, magenta, orange, red. */
 export function lossColour(lost: number, sent: number): string {
   if (sent <= 0) return '#ccc';

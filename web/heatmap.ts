@@ -2,7 +2,7 @@
 // (log RTT), each cell shaded by its count relative to its column's largest,
 // so a column shows where that minute's RTTs were whatever the probe rate.
 
-import { columns, columnX, msLabel, noDataFill, plotOn, timeAxis } from './chart.js';
+import { columns, eachColumn, msLabel, plotOn, timeAxis } from './chart.js';
 import type { History } from './types.js';
 
 // Light to dark: few to most of the column's samples.
@@ -44,13 +44,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, h: History, width: number
   const rows = hi - lo + 1;
   const rowH = (p.y1 - p.y0) / rows;
   let cells = 0;
-  cols.forEach((pt, c) => {
-    const [x, w] = columnX(p, cols.length, c);
-    if (!pt) {
-      ctx.fillStyle = noDataFill(ctx);
-      ctx.fillRect(x, p.y0, w, p.y1 - p.y0);
-      return;
-    }
+  eachColumn(p, cols, (pt, x, w) => {
     const max = pt.buckets.reduce((m, [, n]) => Math.max(m, n), 0);
     for (const [i, n] of pt.buckets) {
       ctx.fillStyle = shade(n / max);

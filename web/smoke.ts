@@ -8,6 +8,7 @@ import { quantiles } from '../lib/history/quantiles.js';
 import {
   columns,
   columnX,
+  eachColumn,
   lossColour,
   msLabel,
   noDataFill,
@@ -68,13 +69,7 @@ export function drawSmoke(canvas: HTMLCanvasElement, h: History, width: number):
   rttAxis(p, top);
   const y = yScale(p, top);
   let medians = 0;
-  cols.forEach((pt, c) => {
-    const [x, w] = columnX(p, cols.length, c);
-    if (!pt) {
-      ctx.fillStyle = noDataFill(ctx);
-      ctx.fillRect(x, p.y0, w, p.y1 - p.y0);
-      return;
-    }
+  eachColumn(p, cols, (pt, x, w, c) => {
     const q = qs[c];
     if (!q) {
       // All lost: a bar across the top in the loss colour, as nothing came back.
