@@ -249,11 +249,11 @@ export class Daemon {
   }
 
   /**
-   * How long stop() may take: the longest timeout of a probe in flight, a
-   * save and the store's goodbye, each bounded by the store's own timeout.
+   * How long stop() may take: the longest timeout of a probe in flight, then
+   * the statistics save, the history save (which may queue behind a
+   * minute's) and the store's goodbye, each bounded by the store's timeout.
    */
   stopBudgetMs(): number {
-    // Statistics, history (which may queue behind a minute's save), goodbye.
     return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + 4 * STORE_STEP_BUDGET_MS + 1000;
   }
 

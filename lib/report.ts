@@ -2,7 +2,6 @@
 // /api/targets and `npcli stats` all read. Built in one pass, so every view of
 // one request shows the same moment.
 
-import { sortByAddress } from './address.js';
 import type { ProbedTarget } from './engine/icmp-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
 
@@ -162,31 +161,6 @@ export function reportHead(
     store,
     invalid: [...invalid],
     ignoredPackets: Object.fromEntries(ignored),
-  };
-}
-
-/** The whole report as plain data, in one go: for tests and small sets. */
-export function snapshotOf(
-  probed: Iterable<ProbedTarget>,
-  invalid: readonly InvalidMember[],
-  store: StoreReport,
-  ignored: ReadonlyMap<string, number>,
-  version: string,
-  now: Date,
-): DaemonSnapshot {
-  const sorted = sortByAddress(
-    [...probed],
-    (p) => p.target.address,
-    (p) => p.target.name,
-  );
-  const {
-    invalid: bad,
-    ignoredPackets,
-    ...rest
-  } = reportHead(invalid, store, ignored, version, now);
-  return {
-    report: { ...rest, targets: sorted.map(targetReport), invalid: bad, ignoredPackets },
-    histograms: sorted.map((p) => p.stats.histogram.snapshot()),
   };
 }
 

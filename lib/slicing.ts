@@ -18,14 +18,6 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Runs `work` to its end in one go: for tests and small inputs. */
-export function runAll<T>(work: Generator<unknown, T>): T {
-  for (;;) {
-    const step = work.next();
-    if (step.done) return step.value;
-  }
-}
-
 /** Runs `work` to its end, yielding to the event loop whenever a slice's time is up. */
 export async function runSliced<T>(work: Generator<unknown, T>, sliceMs = SLICE_MS): Promise<T> {
   let sliceEnd = performance.now() + sliceMs;
