@@ -255,11 +255,6 @@ export class IcmpEngine {
     this.#opts.onRetired?.(run);
   }
 
-  /** Removed targets whose probes in flight have not ended yet. */
-  get drainingCount(): number {
-    return this.#draining.size;
-  }
-
   /** The longest timeout of any target, probed or draining: how long a probe sent now may stay in flight. */
   maxTimeoutMs(): number {
     let max = 0;

@@ -1,6 +1,8 @@
 // Plain text columns, two spaces apart: the table at / and `npcli stats`.
 // Widths count code points, as a terminal shows most names.
 
+import { codePointLength } from './printable.js';
+
 export interface Columns {
   readonly head: readonly string[];
   readonly rows: readonly (readonly string[])[];
@@ -15,13 +17,9 @@ export interface Columns {
 /** The narrowest the first column is shrunk to by maxWidth. */
 const MIN_FIRST_WIDTH = 8;
 
-export function widthOf(text: string): number {
-  return [...text].length;
-}
-
 export function renderColumns(c: Columns): string[] {
   const widths = c.head.map((title, i) =>
-    Math.max(widthOf(title), ...c.rows.map((r) => widthOf(r[i] ?? ''))),
+    Math.max(codePointLength(title), ...c.rows.map((r) => codePointLength(r[i] ?? ''))),
   );
   const total = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
   if (c.maxWidth !== undefined && total > c.maxWidth && widths[0]! > MIN_FIRST_WIDTH) {
@@ -31,7 +29,7 @@ export function renderColumns(c: Columns): string[] {
     widths
       .map((width, i) => {
         const cell = cut(cells[i] ?? '', width);
-        const pad = ' '.repeat(width - widthOf(cell));
+        const pad = ' '.repeat(width - codePointLength(cell));
         return i < c.leftAligned ? cell + pad : pad + cell;
       })
       .join('  ')
