@@ -5,14 +5,13 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Family } from '../lib/address.js';
 import { systemClock } from '../lib/engine/clock.js';
-import { IcmpEngine } from '../lib/engine/icmp-engine.js';
-import { ListenError, PermissionError } from '../lib/errors.js';
+import { ProbeEngine } from '../lib/engine/probe-engine.js';
+import { ListenError } from '../lib/errors.js';
 import { createApp } from '../lib/http/app.js';
 import { MetricsExporter } from '../lib/http/metrics.js';
-import { openRawTransport } from '../lib/icmp/raw-transport.js';
-import type { IcmpTransport } from '../lib/icmp/transport.js';
+import { openProbers } from '../lib/probes/open.js';
+import type { Prober } from '../lib/probes/prober.js';
 import { formatListen } from '../lib/listen.js';
 import type { Log } from '../lib/log.js';
 import { liveView, reportHead, type DaemonView, type StoreReport } from '../lib/report.js';
@@ -48,7 +47,7 @@ const MINUTE_CLOSE_DELAY_MS = 100;
 export class Daemon {
   readonly #config: DaemonConfig;
   readonly #log: Log;
-  readonly #engine: IcmpEngine;
+  readonly #engine: ProbeEngine;
   readonly #store: Store;
   readonly #storeReport: Omit<StoreReport, 'up'>;
   readonly #sync: TargetSync;
@@ -56,14 +55,19 @@ export class Daemon {
   readonly #history: HistoryKeeper;
   #minuteTimer: NodeJS.Timeout | undefined;
   readonly #token: string;
-  readonly #transports: IcmpTransport[];
+  readonly #probers: Prober[];
   #server: ServerType | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   #stopping: Promise<void> | undefined;
 
   /** Opens the sockets first: without the privilege nothing else is worth doing. */
   static async create(config: DaemonConfig, log: Log): Promise<Daemon> {
-    const transports = openTransports(log);
+    const probers = await openProbers({
+      log,
+      payloadBytes: config.payloadBytes,
+      peerKey: config.peerKey,
+      tcpMaxInFlight: config.tcpMaxInFlight,
+    });
     try {
       ensureStateDir(config.stateDir);
       for (const dir of [config.stateDir, path.join(config.stateDir, HISTORY_DIR)]) {
@@ -80,9 +84,9 @@ export class Daemon {
             onLog: log,
           })
         : await EmbeddedStore.open(config.stateDir, log);
-      return new Daemon(config, log, transports, store, token);
+      return new Daemon(config, log, probers, store, token);
     } catch (err) {
-      Object.values(transports).forEach((t) => t.close());
+      Object.values(probers).forEach((p) => p.close());
       throw err;
     }
   }
@@ -90,24 +94,21 @@ export class Daemon {
   private constructor(
     config: DaemonConfig,
     log: Log,
-    transports: Partial<Record<Family, IcmpTransport>>,
+    probers: Record<string, Prober>,
     store: Store,
     token: string,
   ) {
     this.#config = config;
     this.#log = log;
-    this.#transports = Object.values(transports);
+    this.#probers = Object.values(probers);
     this.#store = store;
     this.#token = token;
     this.#storeReport = config.redisUrl
       ? { kind: 'redis', location: redactUrl(config.redisUrl) }
       : { kind: 'embedded', location: config.stateDir };
-    this.#engine = new IcmpEngine({
+    this.#engine = new ProbeEngine({
       clock: systemClock,
-      transports,
-      // Random, not the pid: several netpingd in one PID namespace (containers) stay apart.
-      identifier: randomInt(0x10000),
-      payloadBytes: config.payloadBytes,
+      probers,
       randomUint32: () => randomInt(2 ** 32 - 1),
       // A removed target's statistics are kept once its last probe has ended.
       onRetired: (retired) => {
@@ -287,22 +288,10 @@ export class Daemon {
     return this.#stopping;
   }
 
-  /** Socket trouble the transports saw since the last call, for the log. */
-  takeTransportProblems(): string[] {
-    return this.#transports.flatMap((t) => t.takeProblems());
+  /** Socket trouble the probers saw since the last call, for the log. */
+  takeProberProblems(): string[] {
+    return this.#probers.flatMap((p) => p.takeProblems());
   }
-}
-
-function openTransports(log: Log): Partial<Record<Family, IcmpTransport>> {
-  const transports: Partial<Record<Family, IcmpTransport>> = { 4: openRawTransport(4) };
-  try {
-    transports[6] = openRawTransport(6);
-  } catch (err) {
-    if (err instanceof PermissionError) throw err;
-    // A host without IPv6: IPv6 targets are still accepted and show as failed sends.
-    log(`no IPv6: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return transports;
 }
 
 function listen(

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     daemon.reload().catch((err: unknown) => log(`reload failed: ${describeError(err)}`));
   });
   setInterval(
-    () => daemon.takeTransportProblems().forEach((p) => log(`socket: ${p}`)),
+    () => daemon.takeProberProblems().forEach((p) => log(`socket: ${p}`)),
     10_000,
   ).unref();
   await daemon.start();

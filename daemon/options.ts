@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { InvalidInputError } from '../lib/errors.js';
-import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/icmp/packet.js';
+import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/packet.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
@@ -29,6 +29,12 @@ export interface DaemonConfig {
   token: string | undefined;
   /** Whether protobuf scrapes also get netping_rtt_seconds's classic buckets beside the native ones. */
   classicBuckets: boolean;
+  /** The secret netpingd peers share (udp probes and their answers); undefined: no peer role. */
+  peerKey: Buffer | undefined;
+  /** Where the peer responder listens, when there is a peer key. */
+  peerListen: ListenAddress;
+  /** The most TCP probe connections in flight at once. */
+  tcpMaxInFlight: number;
 }
 
 interface RawOptions {
@@ -46,6 +52,9 @@ interface RawOptions {
   payloadSize: string;
   token?: string;
   classicBuckets: boolean;
+  peerKey?: string;
+  peerListen: string;
+  tcpMaxInFlight: string;
 }
 
 /**
@@ -165,6 +174,28 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         '--no-classic-buckets',
         'protobuf scrapes get netping_rtt_seconds as a native histogram only, without its le buckets (env NETPING_NO_CLASSIC_BUCKETS=1)',
       ),
+    )
+    .addOption(
+      new Option(
+        '--peer-key <key>',
+        'secret shared by netpingd peers: enables udp probes and the peer responder (16-256 printable characters; prefer the variable, which ps does not show)',
+      ).env('NETPING_PEER_KEY'),
+    )
+    .addOption(
+      opt(
+        '--peer-listen <address>',
+        'where the peer responder answers udp probes, with a peer key: PORT, HOST:PORT or [IPV6]:PORT',
+        'NETPING_PEER_LISTEN',
+        '9923',
+      ),
+    )
+    .addOption(
+      opt(
+        '--tcp-max-in-flight <n>',
+        'the most tcp probe connections open at once; a probe beyond it is lost as send:in-flight-cap',
+        'NETPING_TCP_MAX_IN_FLIGHT',
+        '2048',
+      ),
     );
   try {
     program.parse([...argv], { from: 'node' });
@@ -196,6 +227,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     payloadBytes: wholeNumber(o.payloadSize, 'payload size', MIN_PAYLOAD_BYTES, 1400),
     token: validateToken(o.token),
     classicBuckets: o.classicBuckets && !environmentFlag('NETPING_NO_CLASSIC_BUCKETS', process.env),
+    peerKey: validatePeerKey(o.peerKey),
+    peerListen: parseListen(o.peerListen),
+    tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
   };
 }
 
@@ -217,6 +251,17 @@ function wholeNumber(text: string, what: string, min: number, max: number): numb
     throw new InvalidInputError(`invalid ${what} '${text}': a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/** A peer key is a secret: at least 16 printable characters, never echoed. */
+function validatePeerKey(key: string | undefined): Buffer | undefined {
+  if (key === undefined || key === '') return undefined;
+  if (!/^[\x21-\x7e]{16,256}$/.test(key)) {
+    throw new InvalidInputError(
+      'invalid peer key: use 16-256 printable ASCII characters, no spaces',
+    );
+  }
+  return Buffer.from(key, 'utf8');
 }
 
 function validateToken(token: string | undefined): string | undefined {

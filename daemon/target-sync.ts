@@ -5,7 +5,7 @@
 // keeps its counters.
 
 import { quoted } from '../lib/render/printable.js';
-import type { ProbeSettings } from '../lib/engine/icmp-engine.js';
+import type { ProbeSettings } from '../lib/engine/probe-engine.js';
 import type { InvalidMember } from '../lib/report.js';
 import type { TargetStore } from '../lib/store/target-store.js';
 import { parseTargetKey, targetKey, type Target } from '../lib/target.js';

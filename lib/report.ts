@@ -2,7 +2,7 @@
 // /api/targets and `npcli stats` all read. Built in one pass, so every view of
 // one request shows the same moment.
 
-import type { ProbedTarget } from './engine/icmp-engine.js';
+import type { ProbedTarget } from './engine/probe-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
 
 export interface TargetReport {
@@ -104,7 +104,7 @@ export function viewOf(snapshot: DaemonSnapshot): DaemonView {
   };
 }
 
-/** A view over live targets, in the order given (report order: see IcmpEngine.sortedTargets). */
+/** A view over live targets, in the order given (report order: see ProbeEngine.sortedTargets). */
 export function liveView(probed: readonly ProbedTarget[], head: ReportHead): DaemonView {
   return {
     head,

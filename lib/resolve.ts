@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { canonicalAddress } from './address.js';
 import { ResolveError } from './errors.js';
-import { makeTarget, parseTargetRequest, type Target } from './target.js';
+import { makeTarget, parseTargetRequest, withOptions, type Target } from './target.js';
 
 export type Lookup = (host: string) => Promise<string[]>;
 
@@ -32,7 +32,6 @@ export async function resolveTargetRequest(
   const unique = [...new Set(addresses.map(canonicalAddress))];
   if (unique.length === 0) throw new ResolveError(`cannot resolve '${request.host}': no addresses`);
   return unique.map((address) => {
-    const target = makeTarget(request.name, address);
-    return request.overrides ? { ...target, overrides: request.overrides } : target;
+    return withOptions(makeTarget(request.name, address), request.options);
   });
 }

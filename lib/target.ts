@@ -1,6 +1,7 @@
 import { canonicalAddress, familyOf, zoneOf, type Family } from './address.js';
 import { parseBoundedDurationMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
+import { DEFAULT_PROBE_KIND, probeKind, PROBE_KIND_NAMES } from './probes/kinds.js';
 import { quoted } from './render/printable.js';
 
 /** One thing to ping: a name (what humans call it) at one address. */
@@ -8,8 +9,16 @@ export interface Target {
   readonly name: string;
   readonly address: string; // canonical text
   readonly family: Family;
+  /** How it is probed; ICMP echo when absent. Part of the target's identity. */
+  readonly probe?: ProbeSpec;
   /** This target's own interval and timeout, where it does not use the daemon's. */
   readonly overrides?: ProbeOverrides;
+}
+
+/** A probe kind (lib/probes/kinds.ts) and, for the kinds that need one, a port. */
+export interface ProbeSpec {
+  readonly kind: string;
+  readonly port?: number;
 }
 
 export interface ProbeOverrides {
@@ -26,59 +35,143 @@ const MAX_HOST_LENGTH = 253; // DNS limit
 // of them belong in a name that ends up in a table cell and a metric label.
 const FORBIDDEN_IN_NAME = /[\s\p{Cc}\u2028\u2029]/u;
 
-/** A target's identity, "name@address": what counters and saved statistics are kept under. */
-export function targetKey(t: Pick<Target, 'name' | 'address'>): string {
-  return `${t.name}@${t.address}`;
+/** The probe kind's name: `icmp` for a target without a probe spec. */
+export function probeKindOf(t: Pick<Target, 'probe'>): string {
+  return t.probe?.kind ?? DEFAULT_PROBE_KIND;
+}
+
+/** How the table, npcli and the browser name a target's probe: `icmp`, `tcp:443`, `udp:9923`. */
+export function probeLabel(t: Pick<Target, 'probe'>): string {
+  const port = t.probe?.port;
+  return port === undefined ? probeKindOf(t) : `${probeKindOf(t)}:${port}`;
 }
 
 /**
- * The member form stored in the target set: "name@address" as meshping
- * wrote it, followed by "?interval=…&timeout=…" when the target has its own.
+ * A target's identity: what counters and saved statistics are kept under.
+ * "name@address" for ICMP, as meshping wrote it; "name@address?probe=tcp&port=443"
+ * for other kinds, so the same host probed two ways is two targets.
  */
-export function targetMember(t: Target): string {
-  return targetKey(t) + formatOverrides(t.overrides);
+export function targetKey(t: Pick<Target, 'name' | 'address' | 'probe'>): string {
+  const probe = formatProbe(t.probe);
+  return `${t.name}@${t.address}${probe ? `?${probe}` : ''}`;
 }
 
+/**
+ * The member form stored in the target set: the key, followed by the
+ * target's own "interval=…&timeout=…" when it has them.
+ */
+export function targetMember(t: Target): string {
+  const options = [formatProbe(t.probe), formatOverrides(t.overrides)].filter((s) => s !== '');
+  return `${t.name}@${t.address}${options.length > 0 ? `?${options.join('&')}` : ''}`;
+}
+
+function formatProbe(p: ProbeSpec | undefined): string {
+  if (p === undefined || p.kind === DEFAULT_PROBE_KIND) return '';
+  return p.port === undefined ? `probe=${p.kind}` : `probe=${p.kind}&port=${p.port}`;
+}
+
+/** "interval=5000ms&timeout=2000ms", either part only when set; '' for none. */
 export function formatOverrides(o: ProbeOverrides | undefined): string {
   const parts: string[] = [];
   if (o?.intervalMs !== undefined) parts.push(`interval=${o.intervalMs}ms`);
   if (o?.timeoutMs !== undefined) parts.push(`timeout=${o.timeoutMs}ms`);
-  return parts.length > 0 ? `?${parts.join('&')}` : '';
+  return parts.join('&');
 }
 
-/** Parses "interval=5s&timeout=2s" (either part optional). */
-export function parseOverrides(text: string): ProbeOverrides {
+/** What follows the '?' of a member or a request: how to probe, and how often. */
+export interface TargetOptions {
+  readonly probe?: ProbeSpec;
+  readonly overrides?: ProbeOverrides;
+}
+
+const OPTIONS_HELP =
+  'expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION, each optional';
+
+/** Parses "probe=tcp&port=443&interval=5s&timeout=2s" (every part optional). */
+export function parseTargetOptions(text: string): TargetOptions {
   let intervalMs: number | undefined;
   let timeoutMs: number | undefined;
+  let kind: string | undefined;
+  let port: string | undefined;
   for (const part of text.split('&')) {
     const [key, value = ''] = part.split('=', 2) as [string, string | undefined];
     if (key === 'interval' && intervalMs === undefined) {
       intervalMs = parseBoundedDurationMs(value, 'interval', ...INTERVAL_BOUNDS_MS);
     } else if (key === 'timeout' && timeoutMs === undefined) {
       timeoutMs = parseBoundedDurationMs(value, 'timeout', ...TIMEOUT_BOUNDS_MS);
+    } else if (key === 'probe' && kind === undefined) {
+      kind = value;
+    } else if (key === 'port' && port === undefined) {
+      port = value;
     } else {
-      throw new InvalidInputError(
-        `invalid target options '${truncate(text)}': expected interval=DURATION&timeout=DURATION`,
-      );
+      throw new InvalidInputError(`invalid target options '${truncate(text)}': ${OPTIONS_HELP}`);
     }
   }
-  return {
+  const probe = kind === undefined && port === undefined ? undefined : makeProbeSpec(kind, port);
+  const overrides = {
     ...(intervalMs === undefined ? {} : { intervalMs }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   };
+  return {
+    ...(probe === undefined ? {} : { probe }),
+    ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+  };
+}
+
+/**
+ * A checked probe spec from user text: a known kind (ICMP when not given),
+ * and a port in 1..65535 exactly for the kinds that take one (a kind's
+ * default port when it has one and none is given).
+ */
+export function makeProbeSpec(
+  kind: string | undefined,
+  port: string | number | undefined,
+): ProbeSpec {
+  const name = kind ?? DEFAULT_PROBE_KIND;
+  const described = probeKind(name);
+  if (!described) {
+    throw new InvalidInputError(
+      `invalid probe kind '${truncate(name)}': expected one of ${PROBE_KIND_NAMES.join(', ')}`,
+    );
+  }
+  if (described.port === undefined) {
+    if (port !== undefined) {
+      throw new InvalidInputError(`invalid target: ${name} probes take no port`);
+    }
+    return { kind: name };
+  }
+  if (port === undefined) {
+    if (described.port === 'required') {
+      throw new InvalidInputError(`invalid target: ${name} probes need a port (port=N, 1-65535)`);
+    }
+    return { kind: name, port: described.port };
+  }
+  const text = String(port);
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 65535)) {
+    throw new InvalidInputError(
+      `invalid port '${truncate(text)}': expected a number from 1 to 65535`,
+    );
+  }
+  return { kind: name, port: n };
 }
 
 /** Splits "x?options" at the first '?' at or after `from`. */
-function splitOptions(text: string, from: number): [string, ProbeOverrides | undefined] {
+function splitOptions(text: string, from: number): [string, TargetOptions | undefined] {
   const q = text.indexOf('?', from);
   if (q < 0) return [text, undefined];
-  return [text.slice(0, q), parseOverrides(text.slice(q + 1))];
+  return [text.slice(0, q), parseTargetOptions(text.slice(q + 1))];
 }
 
-function withOverrides(t: Target, o: ProbeOverrides | undefined): Target {
-  return o && (o.intervalMs !== undefined || o.timeoutMs !== undefined)
-    ? { ...t, overrides: o }
-    : t;
+/** The target with these options; an ICMP spec is left out, so ICMP targets look as they always did. */
+export function withOptions(t: Target, o: TargetOptions | undefined): Target {
+  let result = t;
+  if (o?.probe !== undefined && o.probe.kind !== DEFAULT_PROBE_KIND)
+    result = { ...result, probe: o.probe };
+  const v = o?.overrides;
+  if (v && (v.intervalMs !== undefined || v.timeoutMs !== undefined))
+    result = { ...result, overrides: v };
+  return result;
 }
 
 export function validateName(name: string): string {
@@ -129,8 +222,8 @@ export function parseTargetKey(member: string): Target {
   if (at < 0) {
     throw new InvalidInputError(`invalid target '${truncate(member)}': expected name@address`);
   }
-  const [address, overrides] = splitOptions(member.slice(at + 1), 0);
-  return withOverrides(makeTarget(member.slice(0, at), address), overrides);
+  const [address, options] = splitOptions(member.slice(at + 1), 0);
+  return withOptions(makeTarget(member.slice(0, at), address), options);
 }
 
 /**
@@ -139,16 +232,16 @@ export function parseTargetKey(member: string): Target {
  */
 export type TargetRequest =
   | { kind: 'address'; target: Target }
-  | { kind: 'host'; name: string; host: string; overrides: ProbeOverrides | undefined };
+  | { kind: 'host'; name: string; host: string; options: TargetOptions | undefined };
 
-const MAX_OPTIONS_LENGTH = 64;
+const MAX_OPTIONS_LENGTH = 128;
 
 export function parseTargetRequest(input: string): TargetRequest {
   if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + MAX_OPTIONS_LENGTH) {
     throw new InvalidInputError(`invalid target: ${input.length} characters is too long`);
   }
   const firstAt = input.indexOf('@');
-  const [text, overrides] = splitOptions(input, firstAt < 0 ? 0 : firstAt);
+  const [text, options] = splitOptions(input, firstAt < 0 ? 0 : firstAt);
   const at = text.indexOf('@');
   const name = at < 0 ? text : text.slice(0, at);
   const where = at < 0 ? text : text.slice(at + 1);
@@ -156,11 +249,11 @@ export function parseTargetRequest(input: string): TargetRequest {
     throw new InvalidInputError(`invalid target '${truncate(text)}': more than one '@'`);
   }
   if (familyOf(where) !== undefined) {
-    return { kind: 'address', target: withOverrides(makeTarget(name, where), overrides) };
+    return { kind: 'address', target: withOptions(makeTarget(name, where), options) };
   }
   validateName(name);
   validateHost(where);
-  return { kind: 'host', name, host: where, overrides };
+  return { kind: 'host', name, host: where, options };
 }
 
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

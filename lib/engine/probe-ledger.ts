@@ -137,11 +137,11 @@ export class ProbeLedger {
     return true;
   }
 
-  /** The in-flight probe whose low 16 bits are `seq16`, for errors that quote no payload. */
-  findInFlightBySeq16(seq16: number): number | undefined {
+  /** An in-flight probe whose sequence satisfies `matches` (errors that quote only part of a probe). */
+  findInFlight(matches: (seq: number) => boolean): number | undefined {
     for (let i = 0; i <= this.#mask; i++) {
       const seq = this.#slots[2 * i]!;
-      if (this.#states[i] === State.InFlight && seq % 0x10000 === seq16) return seq;
+      if (this.#states[i] === State.InFlight && matches(seq)) return seq;
     }
     return undefined;
   }

@@ -21,6 +21,8 @@ export class TargetStats {
   late = 0;
   duplicates = 0;
   readonly errors = new Map<string, number>();
+  /** Received probes whose answer was not the usual one, by kind of answer (`tcp:refused`). */
+  readonly answers = new Map<string, number>();
   minMs = Infinity;
   maxMs = -Infinity;
   lastMs: number | undefined;
@@ -37,8 +39,9 @@ export class TargetStats {
     this.history.current.add(SENT);
   }
 
-  recordReply(rttMs: number, atMs: number): void {
+  recordReply(rttMs: number, atMs: number, answer?: string): void {
     this.received++;
+    if (answer !== undefined) this.answers.set(answer, (this.answers.get(answer) ?? 0) + 1);
     if (rttMs < this.minMs) this.minMs = rttMs;
     if (rttMs > this.maxMs) this.maxMs = rttMs;
     this.lastMs = rttMs;

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeReceived, encodeEchoRequest } from '../../lib/icmp/packet.js';
+import { decodeReceived, encodeEchoRequest } from '../../lib/probes/icmp/packet.js';
 import { ACTIONS, decide, requestKey, type ResponderConfig } from '../support/fault-plan.js';
 import { ipv4Header } from '../support/packets.js';
 import {

@@ -1,8 +1,9 @@
-// An IcmpEngine wired to a fake clock and fake transports, and the packets
+// An ProbeEngine wired to a fake clock and fake transports, and the packets
 // a test needs to answer or refuse its probes.
 
 import type { Family } from '../../lib/address.js';
-import { IcmpEngine, type ProbedTarget } from '../../lib/engine/icmp-engine.js';
+import { ProbeEngine, type ProbedTarget } from '../../lib/engine/probe-engine.js';
+import { IcmpProber } from '../../lib/probes/icmp/prober.js';
 import { makeTarget, targetKey, type Target } from '../../lib/target.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeTransport, type SentPacket } from './fake-transport.js';
@@ -16,7 +17,7 @@ export interface Harness {
   readonly clock: FakeClock;
   readonly t4: FakeTransport;
   readonly t6: FakeTransport;
-  readonly engine: IcmpEngine;
+  readonly engine: ProbeEngine;
   /** Removed targets the engine retired (their last probe ended), in order. */
   readonly retired: ProbedTarget[];
   /** Adds a target and returns what the engine knows of it. */
@@ -34,11 +35,15 @@ export function makeHarness(
   const t4 = new FakeTransport(4, () => clock.nowMs());
   const t6 = new FakeTransport(6, () => clock.nowMs());
   const retired: ProbedTarget[] = [];
-  const engine = new IcmpEngine({
+  const engine = new ProbeEngine({
     clock,
-    transports: opts.ipv6 === false ? { 4: t4 } : { 4: t4, 6: t6 },
-    identifier: IDENTIFIER,
-    payloadBytes: 56,
+    probers: {
+      icmp: new IcmpProber({
+        transports: opts.ipv6 === false ? { 4: t4 } : { 4: t4, 6: t6 },
+        identifier: IDENTIFIER,
+        payloadBytes: 56,
+      }),
+    },
     randomUint32: seededUint32(opts.seed ?? 1),
     onRetired: (p) => retired.push(p),
     firstProbeAtOnce: opts.firstProbeAtOnce ?? false,

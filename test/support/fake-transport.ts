@@ -1,5 +1,5 @@
 import type { Family } from '../../lib/address.js';
-import type { IcmpTransport } from '../../lib/icmp/transport.js';
+import type { IcmpTransport } from '../../lib/probes/icmp/transport.js';
 
 export interface SentPacket {
   readonly packet: Buffer; // a copy: the engine reuses its send buffer

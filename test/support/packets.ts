@@ -2,7 +2,7 @@
 // sockets hand them to us and the way routers quote our echoes.
 
 import type { Family } from '../../lib/address.js';
-import { internetChecksum } from '../../lib/icmp/checksum.js';
+import { internetChecksum } from '../../lib/probes/icmp/checksum.js';
 
 /** A 20-byte IPv4 header (or longer with `options`); the header checksum is left 0. */
 export function ipv4Header(

@@ -3,8 +3,8 @@
 // (responder.ts) does the I/O. ICMPv4 checksums are ours to compute; the
 // kernel computes ICMPv6 ones, so on IPv6 there is no corrupt checksum to send.
 
-import { internetChecksum } from '../../lib/icmp/checksum.js';
-import { ICMP_HEADER_BYTES, PAYLOAD_MAGIC } from '../../lib/icmp/packet.js';
+import { internetChecksum } from '../../lib/probes/icmp/checksum.js';
+import { ICMP_HEADER_BYTES, PAYLOAD_MAGIC } from '../../lib/probes/icmp/packet.js';
 import { ipv6Header } from './packets.js';
 
 export interface EchoRequest {

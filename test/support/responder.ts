@@ -8,7 +8,7 @@
 // none with afterStop 'drop' (replies already scheduled still go out as
 // decided). SIGTERM: exit.
 // A test tool, so it imports raw-socket itself; netping's own code keeps
-// raw-socket in lib/icmp/raw-transport.ts.
+// raw-socket in lib/probes/icmp/raw-transport.ts.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';

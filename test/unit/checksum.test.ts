@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { internetChecksum } from '../../lib/icmp/checksum.js';
+import { internetChecksum } from '../../lib/probes/icmp/checksum.js';
 
 describe('internetChecksum', () => {
   it('matches the worked example of RFC 1071 section 3', () => {

@@ -2,14 +2,14 @@
 // foreign and malformed packets, refused sends, ICMP errors, removed targets.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SendError } from '../../lib/icmp/transport.js';
+import { SendError } from '../../lib/probes/prober.js';
 import { answer, balance, lastSent, makeHarness, START_MS } from '../support/engine-harness.js';
 import { echoReplyFor, fixIcmpChecksum, icmp4Error, icmp6Error } from '../support/packets.js';
 
 const ignoredOf = (h: ReturnType<typeof makeHarness>): Record<string, number> =>
   Object.fromEntries(h.engine.ignored);
 
-describe('IcmpEngine: packets that count for no probe', () => {
+describe('ProbeEngine: packets that count for no probe', () => {
   function setup() {
     const h = makeHarness();
     const p = h.add('a', '192.0.2.1');
@@ -76,7 +76,8 @@ describe('IcmpEngine: packets that count for no probe', () => {
   it('ignores an IPv4 target’s reply arriving on the IPv6 socket', () => {
     const { h, p, probe } = setup();
     h.t6.inject(echoReplyFor(6, probe.packet, probe.address), '::ffff:192.0.2.1');
-    assert.deepEqual(ignoredOf(h), { 'unknown-probe': 1 });
+    // The IPv6 text of an IPv4 address is not the target's address.
+    assert.deepEqual(ignoredOf(h), { 'wrong-source': 1 });
     assert.equal(p.stats.received, 0);
   });
 
@@ -95,7 +96,7 @@ describe('IcmpEngine: packets that count for no probe', () => {
   });
 });
 
-describe('IcmpEngine: refused sends', () => {
+describe('ProbeEngine: refused sends', () => {
   it('counts a send the kernel refuses as sent and lost, by errno', () => {
     const h = makeHarness();
     const p = h.add('a', '192.0.2.1');
@@ -134,7 +135,7 @@ describe('IcmpEngine: refused sends', () => {
   });
 });
 
-describe('IcmpEngine: ICMP errors', () => {
+describe('ProbeEngine: ICMP errors', () => {
   it('ends a probe on an ICMPv4 error quoting our whole echo', () => {
     const h = makeHarness();
     const p = h.add('a', '192.0.2.1');
@@ -197,7 +198,7 @@ describe('IcmpEngine: ICMP errors', () => {
   });
 });
 
-describe('IcmpEngine: remove, stop, close', () => {
+describe('ProbeEngine: remove, stop, close', () => {
   it('stops sending to a removed target and forgets it', () => {
     const h = makeHarness();
     const p = h.add('a', '192.0.2.1');

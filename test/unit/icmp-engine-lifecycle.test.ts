@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { answer, balance, lastSent, makeHarness } from '../support/engine-harness.js';
 import { makeTarget } from '../../lib/target.js';
 
-describe('IcmpEngine: probes in flight through target changes', () => {
+describe('ProbeEngine: probes in flight through target changes', () => {
   it('keeps counters and probes in flight when a target gets new settings', () => {
     const h = makeHarness();
     const a = h.add('a', '192.0.2.1', 100, 1000);

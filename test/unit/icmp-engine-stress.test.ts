@@ -1,8 +1,8 @@
 // The ICMP engine over long seeded-random runs and past the 16-bit sequence wrap.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ProbedTarget } from '../../lib/engine/icmp-engine.js';
-import { SendError } from '../../lib/icmp/transport.js';
+import type { ProbedTarget } from '../../lib/engine/probe-engine.js';
+import { SendError } from '../../lib/probes/prober.js';
 import type { SentPacket } from '../support/fake-transport.js';
 import {
   answer,
@@ -26,7 +26,7 @@ function assertBalanced(p: ProbedTarget, step: number): void {
   assert.ok(s.late <= s.lost, `each lost probe is late at most once: ${where}`);
 }
 
-describe('IcmpEngine: randomised runs', () => {
+describe('ProbeEngine: randomised runs', () => {
   for (const seed of [1, 2, 3]) {
     it(`keeps sent = received + lost + in flight at every step (seed ${seed})`, () => {
       const random = seededRandom(seed);
@@ -106,7 +106,7 @@ describe('IcmpEngine: randomised runs', () => {
   }
 });
 
-describe('IcmpEngine: 16-bit sequence wrap', () => {
+describe('ProbeEngine: 16-bit sequence wrap', () => {
   it('matches replies by the wide sequence after 65536+ probes', () => {
     const h = makeHarness();
     const p = h.add('fast', '192.0.2.1', 1, 3);

@@ -14,7 +14,7 @@ import {
 } from '../support/engine-harness.js';
 import { echoReplyFor } from '../support/packets.js';
 
-describe('IcmpEngine: sending', () => {
+describe('ProbeEngine: sending', () => {
   it('spreads N targets across the first interval at distinct times', () => {
     const h = makeHarness();
     for (let i = 1; i <= 8; i++) h.add(`t${i}`, `192.0.2.${i}`);
@@ -87,7 +87,7 @@ describe('IcmpEngine: sending', () => {
   });
 });
 
-describe('IcmpEngine: replies and timeouts', () => {
+describe('ProbeEngine: replies and timeouts', () => {
   it('counts a reply as received, with RTT = the time it took', () => {
     const h = makeHarness();
     const p = h.add('a', '192.0.2.1');

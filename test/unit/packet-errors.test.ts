@@ -1,7 +1,7 @@
 // ICMP errors that quote our echo, decoded byte by byte. Echoes are in packet.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeReceived } from '../../lib/icmp/packet.js';
+import { decodeReceived } from '../../lib/probes/icmp/packet.js';
 import { fixIcmpChecksum } from '../support/packets.js';
 
 const PAYLOAD = [

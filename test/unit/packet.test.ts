@@ -1,7 +1,7 @@
 // Echo encode/decode, byte by byte. ICMP errors are in packet-errors.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeReceived, encodeEchoRequest, MAX_WIDE_SEQ } from '../../lib/icmp/packet.js';
+import { decodeReceived, encodeEchoRequest, MAX_WIDE_SEQ } from '../../lib/probes/icmp/packet.js';
 import { fixIcmpChecksum } from '../support/packets.js';
 
 const FIELDS = { identifier: 0x1234, token: 0xdeadbeef, wideSeq: 5, sentAtMs: 1 };

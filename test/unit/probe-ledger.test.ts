@@ -128,23 +128,47 @@ describe('ProbeLedger', () => {
     l.begin(0);
     l.begin(0);
     l.begin(0);
-    assert.equal(l.findInFlightBySeq16(1), 1);
-    assert.equal(l.findInFlightBySeq16(3), undefined);
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 1),
+      1,
+    );
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 3),
+      undefined,
+    );
     l.end(1);
-    assert.equal(l.findInFlightBySeq16(1), undefined);
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 1),
+      undefined,
+    );
     l.reply(2, 5);
-    assert.equal(l.findInFlightBySeq16(2), undefined);
-    assert.equal(l.findInFlightBySeq16(0), 0);
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 2),
+      undefined,
+    );
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 0),
+      0,
+    );
   });
 
   it('finds in-flight probes by low 16 bits after the sequence wraps', () => {
     const l = ledger();
     for (let i = 0; i < 0x1_0000; i++) l.end(l.begin(i));
-    assert.equal(l.findInFlightBySeq16(0), undefined);
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 0),
+      undefined,
+    );
     assert.equal(l.begin(0), 0x1_0000);
     assert.equal(l.begin(0), 0x1_0001);
-    assert.equal(l.findInFlightBySeq16(0), 0x1_0000);
-    assert.equal(l.findInFlightBySeq16(1), 0x1_0001);
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 0),
+      0x1_0000,
+    );
+    assert.equal(
+      l.findInFlight((s) => s % 0x10000 === 1),
+      0x1_0001,
+    );
     assert.deepEqual(l.reply(1, 10), { kind: 'late' }, 'the old seq 1 is not the new one');
     assert.deepEqual(l.reply(0x1_0001, 10), { kind: 'received', rttMs: 10 });
   });

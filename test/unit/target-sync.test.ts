@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TargetSync, type TargetSink } from '../../daemon/target-sync.js';
-import type { ProbeSettings } from '../../lib/engine/icmp-engine.js';
+import type { ProbeSettings } from '../../lib/engine/probe-engine.js';
 import type { TargetStore } from '../../lib/store/target-store.js';
 import { targetKey, type Target } from '../../lib/target.js';
 

@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidInputError } from '../../lib/errors.js';
+import { PROBE_KIND_NAMES } from '../../lib/probes/kinds.js';
 import {
   MAX_NAME_LENGTH,
   parseTargetKey,
   parseTargetRequest,
+  probeLabel,
   targetKey,
   targetMember,
 } from '../../lib/target.js';
@@ -107,13 +109,13 @@ describe('parseTargetRequest: valid forms', () => {
       kind: 'host',
       name: 'example.com',
       host: 'example.com',
-      overrides: undefined,
+      options: undefined,
     });
     assert.deepEqual(parseTargetRequest('localhost'), {
       kind: 'host',
       name: 'localhost',
       host: 'localhost',
-      overrides: undefined,
+      options: undefined,
     });
   });
 
@@ -122,7 +124,7 @@ describe('parseTargetRequest: valid forms', () => {
       kind: 'host',
       name: 'web',
       host: 'www.example.com.',
-      overrides: undefined,
+      options: undefined,
     });
     const label = 'a'.repeat(63);
     assert.equal(parseTargetRequest(`w@${label}.example`).kind, 'host');
@@ -255,8 +257,8 @@ describe('parseTargetRequest: bad input', () => {
   });
 
   it('rejects input too long to be name@host?options at all', () => {
-    const text = `${'n'.repeat(100)}@${'h'.repeat(254)}?${'o'.repeat(64)}`;
-    assertInvalid(() => parseTargetRequest(text), 'invalid target: 420 characters is too long');
+    const text = `${'n'.repeat(100)}@${'h'.repeat(254)}?${'o'.repeat(128)}`;
+    assertInvalid(() => parseTargetRequest(text), 'invalid target: 484 characters is too long');
   });
 });
 
@@ -276,7 +278,7 @@ describe('per-target options', () => {
       kind: 'host',
       name: 'web',
       host: 'example.com',
-      overrides: { intervalMs: 60_000 },
+      options: { overrides: { intervalMs: 60_000 } },
     });
   });
 
@@ -294,7 +296,7 @@ describe('per-target options', () => {
   it('refuses unknown, repeated-out-of-bounds and empty options', () => {
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?colour=red'),
-      "invalid target options 'colour=red': expected interval=DURATION&timeout=DURATION",
+      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION, each optional",
     );
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?interval=5ms'),
@@ -306,7 +308,27 @@ describe('per-target options', () => {
     );
     assertInvalid(
       () => parseTargetRequest('a@127.0.0.1?'),
-      "invalid target options '': expected interval=DURATION&timeout=DURATION",
+      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION, each optional",
+    );
+  });
+});
+
+describe('probe kinds in targets', () => {
+  it('keeps an ICMP target as it always was, with or without probe=icmp', () => {
+    const plain = parseTargetKey('g@192.0.2.1');
+    assert.deepEqual(parseTargetKey('g@192.0.2.1?probe=icmp'), plain);
+    assert.equal(targetKey(plain), 'g@192.0.2.1');
+    assert.equal(probeLabel(plain), 'icmp');
+  });
+
+  it('refuses an unknown kind and a port on a kind that takes none', () => {
+    assertInvalid(
+      () => parseTargetKey('a@127.0.0.1?probe=smtp'),
+      `invalid probe kind 'smtp': expected one of ${PROBE_KIND_NAMES.join(', ')}`,
+    );
+    assertInvalid(
+      () => parseTargetKey('a@127.0.0.1?port=80'),
+      'invalid target: icmp probes take no port',
     );
   });
 });

@@ -1,12 +1,12 @@
-// The ICMP engine: one transport (socket) per address family shared by all
-// targets, one timer for all sends and timeouts, replies matched to probes by
-// identifier, our payload's target token and wide sequence.
+// The probe engine: every target's schedule, one timer for all sends and
+// timeouts, and each probe's outcome. It knows no protocol: a probe kind's
+// Prober (lib/probes/) sends and recognises answers, and tells the engine
+// which probe (target token, wide sequence) each answer is for.
 
-import { addressSortKey, canonicalAddress, withoutZone, type Family } from '../address.js';
-import { decodeReceived, encodeEchoRequest, ICMP_HEADER_BYTES } from '../icmp/packet.js';
-import { SendError, type IcmpTransport } from '../icmp/transport.js';
+import { addressSortKey, canonicalAddress, withoutZone } from '../address.js';
+import { SendError, type Prober, type ProbeSink } from '../probes/prober.js';
 import { INTERRUPTED_REASON, TargetStats } from '../stats/target-stats.js';
-import { targetKey, type Target } from '../target.js';
+import { probeKindOf, targetKey, type Target } from '../target.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { ProbeLedger } from './probe-ledger.js';
 import { FirstProbeQueue } from './first-probes.js';
@@ -20,11 +20,8 @@ export interface ProbeSettings {
 
 export interface EngineOptions {
   readonly clock: Clock;
-  /** A family without a transport still gets probes: each is a failed send. */
-  readonly transports: Partial<Record<Family, IcmpTransport>>;
-  /** ICMP identifier, the same for all our probes. */
-  readonly identifier: number;
-  readonly payloadBytes: number;
+  /** The prober of each probe kind, by name; a target of a kind without one gets failed sends. */
+  readonly probers: Readonly<Record<string, Prober>>;
   /** A uniformly random uint32, for target tokens. */
   readonly randomUint32: () => number;
   /**
@@ -36,15 +33,13 @@ export interface EngineOptions {
   readonly firstProbeAtOnce?: boolean;
 }
 
-/** Why a received packet did not count for any probe. */
-export type IgnoredReason =
-  | 'foreign' // another pinger's, or another netping's
-  | 'unknown-probe' // ours in form, but no such target or sequence
-  | 'wrong-source' // a reply from an address that is not the target's
-  | 'checksum'
-  | 'truncated'
-  | 'ip-header'
-  | 'other-icmp';
+/**
+ * Why a received packet did not count for any probe. Probers add their own
+ * (ICMP: checksum, truncated, ip-header, other-icmp); the engine's are
+ * `unknown-probe` (ours in form, but no such target or sequence) and
+ * `wrong-source` (an answer from an address that is not the target's).
+ */
+export type IgnoredReason = string;
 
 /** What the engine knows of one target; `stats` is live, snapshot before sharing. */
 export interface ProbedTarget {
@@ -61,6 +56,7 @@ class TargetRun implements ProbedTarget {
   readonly ledger: ProbeLedger;
   /** The address replies come from: ours without its zone, which the kernel does not report. */
   readonly sourceAddress: string;
+  readonly kind: string;
   /** Orders targets by address, then name (the report's order). */
   readonly sortKey: string;
   /** Removed, with probes still in flight: it sends no more, but its replies and timeouts still count. */
@@ -78,6 +74,7 @@ class TargetRun implements ProbedTarget {
   ) {
     this.key = targetKey(target);
     this.sourceAddress = withoutZone(target.address);
+    this.kind = probeKindOf(target);
     this.sortKey = `${addressSortKey(target.address)} ${target.name}`;
     this.ledger = new ProbeLedger(settings.timeoutMs, settings.intervalMs);
   }
@@ -90,7 +87,7 @@ const SEND_SLACK_MS = 0.5;
 // as an extra one now.
 const FIRST_PROBE_MIN_LEAD_MS = 20;
 
-export class IcmpEngine {
+export class ProbeEngine {
   readonly #opts: EngineOptions;
   readonly #epochMs: number;
   readonly #runs = new Map<string, TargetRun>();
@@ -108,8 +105,7 @@ export class IcmpEngine {
   #probesPerMs = 0;
   /** Probes' deadlines: the target, tagged with the probe's wide sequence. */
   readonly #timeouts = new TimerQueue<TargetRun>();
-  readonly #transportList: readonly IcmpTransport[];
-  readonly #packetBuffers: Record<Family, Buffer>;
+  readonly #probers: ReadonlyMap<string, Prober>;
   readonly ignored = new Map<IgnoredReason, number>();
   #timer: TimerHandle | undefined;
   #timerDueMs = Infinity;
@@ -118,13 +114,8 @@ export class IcmpEngine {
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#epochMs = opts.clock.nowMs();
-    const size = ICMP_HEADER_BYTES + opts.payloadBytes;
-    this.#packetBuffers = { 4: Buffer.alloc(size), 6: Buffer.alloc(size) };
-    this.#transportList = Object.values(opts.transports);
-    for (const transport of Object.values(opts.transports)) {
-      const family = transport.family;
-      transport.onPacket((packet, source, atMs) => this.#onPacket(family, packet, source, atMs));
-    }
+    this.#probers = new Map(Object.entries(opts.probers));
+    for (const [kind, prober] of this.#probers) prober.bind(this.#sinkFor(kind));
   }
 
   get size(): number {
@@ -295,7 +286,7 @@ export class IcmpEngine {
     this.#running = false;
     if (this.#timer) this.#opts.clock.clearTimer(this.#timer);
     this.#timer = undefined;
-    for (const transport of Object.values(this.#opts.transports)) transport.close();
+    for (const prober of this.#probers.values()) prober.close();
   }
 
   #arm(): void {
@@ -331,7 +322,7 @@ export class IcmpEngine {
         // returns, and would otherwise wait out the rest of the batch (at
         // 10,000 targets that added ~0.15 ms to loopback RTTs; see
         // docs/BENCHMARKS.md). Costs one empty read per probe elsewhere.
-        this.#opts.transports[run.target.family]?.drain();
+        this.#probers.get(run.kind)?.drain(run.target.family);
         run.nextSendMs += run.settings.intervalMs;
         if (run.nextSendMs < now) {
           // The loop stalled for more than an interval: skip ahead on the
@@ -349,7 +340,9 @@ export class IcmpEngine {
       // read it before declaring its probe lost.
       this.#drainAll();
       for (let run = this.#timeouts.popDue(now); run; run = this.#timeouts.popDue(now)) {
-        if (run.ledger.end(this.#timeouts.lastTag)) {
+        const seq = this.#timeouts.lastTag;
+        if (run.ledger.end(seq)) {
+          this.#probers.get(run.kind)?.expire?.(run.token, seq);
           run.stats.recordLost();
           this.#retireIfDone(run);
         }
@@ -363,34 +356,29 @@ export class IcmpEngine {
     if (run.draining || this.#runs.get(run.key) !== run || run.ledger.nextSeq > 0) return false;
     if (run.nextSendMs - this.#opts.clock.nowMs() < FIRST_PROBE_MIN_LEAD_MS) return false;
     this.#sendProbe(run);
-    this.#opts.transports[run.target.family]?.drain();
+    this.#probers.get(run.kind)?.drain(run.target.family);
     return true;
   };
 
   #drainAll(): void {
-    for (const transport of this.#transportList) transport.drain();
+    for (const prober of this.#probers.values()) {
+      prober.drain(4);
+      prober.drain(6);
+    }
   }
 
   #sendProbe(run: TargetRun): void {
-    const clock = this.#opts.clock;
-    const family = run.target.family;
-    const packet = this.#packetBuffers[family];
-    const sentAtMs = clock.nowMs();
+    const sentAtMs = this.#opts.clock.nowMs();
     const seq = run.ledger.begin(sentAtMs);
     if (run.ledger.evictedInFlight) run.stats.recordLost();
     run.stats.recordSent();
-    encodeEchoRequest(
-      family,
-      { identifier: this.#opts.identifier, token: run.token, wideSeq: seq, sentAtMs },
-      packet,
-    );
-    const transport = this.#opts.transports[family];
+    const prober = this.#probers.get(run.kind);
     let failure: string | undefined;
-    if (!transport) {
-      failure = `send:no-ipv${family}-socket`;
+    if (!prober) {
+      failure = `send:no-${run.kind}-prober`;
     } else {
       try {
-        transport.send(packet, run.target.address);
+        prober.send({ target: run.target, token: run.token, seq, sentAtMs });
       } catch (err) {
         failure = `send:${err instanceof SendError ? err.code : 'failed'}`;
       }
@@ -403,84 +391,67 @@ export class IcmpEngine {
     this.#timeouts.push(sentAtMs + run.settings.timeoutMs, run, seq);
   }
 
+  /** A probe's end as its kind's prober reports it. */
+  #sinkFor(kind: string): ProbeSink {
+    const runOf = (token: number): TargetRun | undefined => {
+      const run = this.#byToken.get(token);
+      return run?.kind === kind ? run : undefined;
+    };
+    return {
+      reply: (token, seq, source, atMs, answer) => {
+        const run = runOf(token);
+        if (!run) return this.#ignore('unknown-probe');
+        // Sources come as inet_ntop text; only unusual IPv6 forms differ from ours.
+        if (
+          source !== undefined &&
+          source !== run.sourceAddress &&
+          canonicalAddress(source) !== run.sourceAddress
+        ) {
+          return this.#ignore('wrong-source');
+        }
+        this.#onReply(run, seq, atMs, answer);
+      },
+      fail: (token, seq, reason) => {
+        const run = runOf(token);
+        if (!run) return this.#ignore('unknown-probe');
+        if (run.ledger.end(seq)) {
+          run.stats.recordLost(reason);
+          this.#retireIfDone(run);
+        }
+      },
+      ignore: (reason) => this.#ignore(reason),
+      findInFlight: (address, matches) => {
+        for (const run of this.#byAddress.get(address) ?? []) {
+          if (run.kind !== kind) continue;
+          const seq = run.ledger.findInFlight(matches);
+          if (seq !== undefined) return { token: run.token, seq };
+        }
+        return undefined;
+      },
+    };
+  }
+
   #ignore(reason: IgnoredReason): void {
     this.ignored.set(reason, (this.ignored.get(reason) ?? 0) + 1);
   }
 
-  #onPacket(family: Family, packet: Buffer, source: string, atMs: number): void {
-    const decoded = decodeReceived(family, packet);
-    switch (decoded.kind) {
-      case 'malformed':
-        return this.#ignore(decoded.reason);
-      case 'ignored':
-        return this.#ignore('other-icmp');
-      case 'reply': {
-        if (decoded.identifier !== this.#opts.identifier) return this.#ignore('foreign');
-        if (!decoded.echo) return this.#ignore(decoded.truncated ? 'truncated' : 'foreign');
-        const run = this.#byToken.get(decoded.echo.token);
-        if (
-          !run ||
-          run.target.family !== family ||
-          decoded.echo.wideSeq % 0x10000 !== decoded.seq16
-        ) {
-          return this.#ignore('unknown-probe');
-        }
-        // Sources come as inet_ntop text; only unusual IPv6 forms differ from ours.
-        if (source !== run.sourceAddress && canonicalAddress(source) !== run.sourceAddress) {
-          return this.#ignore('wrong-source');
-        }
-        const outcome = run.ledger.reply(decoded.echo.wideSeq, atMs);
-        switch (outcome.kind) {
-          case 'received':
-            run.stats.recordReply(outcome.rttMs, atMs);
-            return this.#retireIfDone(run);
-          case 'late-and-lost':
-            run.stats.recordLost();
-            run.stats.recordLate();
-            return this.#retireIfDone(run);
-          case 'late':
-            return run.stats.recordLate();
-          case 'duplicate':
-            return run.stats.recordDuplicate();
-          case 'unknown':
-            return this.#ignore('unknown-probe');
-        }
-        return;
-      }
-      case 'error': {
-        if (decoded.identifier !== this.#opts.identifier) return this.#ignore('foreign');
-        const match = this.#matchError(
-          decoded.echo?.token,
-          decoded.echo?.wideSeq,
-          decoded.quotedDestination,
-          decoded.seq16,
-        );
-        if (!match) return this.#ignore('unknown-probe');
-        if (match.run.ledger.end(match.seq)) {
-          match.run.stats.recordLost(`icmp:${decoded.reason}`);
-          this.#retireIfDone(match.run);
-        }
-        return;
-      }
+  #onReply(run: TargetRun, seq: number, atMs: number, answer: string | undefined): void {
+    const outcome = run.ledger.reply(seq, atMs);
+    switch (outcome.kind) {
+      case 'received':
+        run.stats.recordReply(outcome.rttMs, atMs, answer);
+        return this.#retireIfDone(run);
+      case 'late-and-lost':
+        run.stats.recordLost();
+        run.stats.recordLate();
+        return this.#retireIfDone(run);
+      case 'late':
+        return run.stats.recordLate();
+      case 'duplicate':
+        return run.stats.recordDuplicate();
+      case 'unknown':
+        return this.#ignore('unknown-probe');
     }
-  }
-
-  #matchError(
-    token: number | undefined,
-    wideSeq: number | undefined,
-    destination: string | undefined,
-    seq16: number,
-  ): { run: TargetRun; seq: number } | undefined {
-    if (token !== undefined && wideSeq !== undefined) {
-      const run = this.#byToken.get(token);
-      return run && wideSeq % 0x10000 === seq16 ? { run, seq: wideSeq } : undefined;
-    }
-    // Old routers quote only 8 bytes of our echo: match by destination and sequence.
-    for (const run of this.#byAddress.get(withoutZone(canonicalAddress(destination ?? ''))) ?? []) {
-      const seq = run.ledger.findInFlightBySeq16(seq16);
-      if (seq !== undefined) return { run, seq };
-    }
-    return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../../address.js';
 
 /**
  * The narrow seam between the ICMP engine and the socket. The only real
@@ -8,7 +8,7 @@ import type { Family } from '../address.js';
 export interface IcmpTransport {
   readonly family: Family;
   /**
-   * Sends one packet now, synchronously. Throws SendError when the kernel
+   * Sends one packet now, synchronously. Throws SendError (../prober.ts) when the kernel
    * refuses it (no route, network down, buffer full).
    */
   send(packet: Buffer, address: string): void;
@@ -22,15 +22,4 @@ export interface IcmpTransport {
   /** Reads and hands on every packet already queued in the socket, now. */
   drain(): void;
   close(): void;
-}
-
-/** A send the kernel refused; `code` is the errno name (ENETUNREACH, ...). */
-export class SendError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SendError';
-  }
 }

@@ -10,7 +10,7 @@
 //
 // The ICMP sequence field is the low 16 bits of the wide sequence.
 
-import type { Family } from '../address.js';
+import type { Family } from '../../address.js';
 import { internetChecksum } from './checksum.js';
 
 export const ICMP_HEADER_BYTES = 8;

@@ -14,9 +14,10 @@
 import { performance } from 'node:perf_hooks';
 import { getSystemErrorMap } from 'node:util';
 import raw, { type Socket } from 'raw-socket';
-import type { Family } from '../address.js';
-import { PermissionError } from '../errors.js';
-import { SendError, type IcmpTransport } from './transport.js';
+import type { Family } from '../../address.js';
+import { PermissionError } from '../../errors.js';
+import { SendError } from '../prober.js';
+import type { IcmpTransport } from './transport.js';
 
 const MAX_PACKET_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
 const BATCH_PACKETS = 512;
@@ -238,4 +239,25 @@ function errnoName(message: string): string {
   for (const [name, text] of getSystemErrorMap().values())
     if (text.toLowerCase() === key) return name;
   return 'EUNKNOWN';
+}
+
+/**
+ * An IPv4 socket, which must open (without the privilege nothing else is
+ * worth doing), and an IPv6 one where the host has IPv6.
+ */
+export function openRawTransports(
+  log: (line: string) => void,
+): Partial<Record<Family, IcmpTransport>> {
+  const transports: Partial<Record<Family, IcmpTransport>> = { 4: openRawTransport(4) };
+  try {
+    transports[6] = openRawTransport(6);
+  } catch (err) {
+    if (err instanceof PermissionError) {
+      transports[4]?.close();
+      throw err;
+    }
+    // A host without IPv6: IPv6 targets are still accepted and show as failed sends.
+    log(`no IPv6: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return transports;
 }

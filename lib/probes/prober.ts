@@ -1,0 +1,106 @@
+// The seam between the engine, which knows nothing of protocols (schedule,
+// ledger, statistics), and a probe kind, which knows how to send one probe
+// and recognise its answer. Each kind lives in its own folder under
+// lib/probes/ and is registered in kinds.ts.
+
+import type { Family } from '../address.js';
+import type { Target } from '../target.js';
+
+/** One probe to send: `token` names the target (unique over all kinds), `seq` the probe. */
+export interface Probe {
+  readonly target: Target;
+  readonly token: number;
+  /** The target's wide sequence number (at most 2^53). */
+  readonly seq: number;
+  /** Monotonic milliseconds, stamped right before the send. */
+  readonly sentAtMs: number;
+}
+
+/**
+ * What a prober tells the engine. Every call is cheap and synchronous; the
+ * engine classifies (received, late, duplicate, unknown) with the target's
+ * ledger.
+ */
+export interface ProbeSink {
+  /**
+   * An answer to probe `seq` of the target with `token`, read at `atMs`.
+   * `source` is the address it came from, checked against the target's
+   * (undefined where the transport guarantees it, as a TCP connection does).
+   * `answer` names an unusual but valid answer (e.g. `tcp:refused`): the
+   * probe counts as received, and by that name.
+   */
+  reply(
+    token: number,
+    seq: number,
+    source: string | undefined,
+    atMs: number,
+    answer?: string,
+  ): void;
+  /** Probe `seq` ended without an answer (an ICMP error, a TCP failure): lost, with `reason`. */
+  fail(token: number, seq: number, reason: string): void;
+  /** A packet that counts for no probe, by reason (netping_packets_ignored_total). */
+  ignore(reason: string): void;
+  /**
+   * The probe in flight to `address`, of this kind, whose sequence
+   * satisfies `matches`: for answers that carry only part of our probe
+   * (an old router's ICMP error quotes 8 bytes).
+   */
+  findInFlight(
+    address: string,
+    matches: (seq: number) => boolean,
+  ): { token: number; seq: number } | undefined;
+}
+
+export interface Prober {
+  /** Called once, before the first send. */
+  bind(sink: ProbeSink): void;
+  /**
+   * Sends one probe now. Throws SendError when it cannot go out (the kernel
+   * refused it, no socket for the family, a cap reached): the probe is lost
+   * with reason `send:<code>`.
+   */
+  send(probe: Probe): void;
+  /** The probe's deadline passed (it is lost): release what was held for it. */
+  expire?(token: number, seq: number): void;
+  /** Reads and hands on every answer already queued for this family, now. */
+  drain(family: Family): void;
+  /** Trouble seen since the last call (not any one probe's), for the log. */
+  takeProblems(): string[];
+  close(): void;
+}
+
+/** A probe that could not go out; `code` is an errno name (ENETUNREACH) or our own (no-peer-key). */
+export class SendError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SendError';
+  }
+}
+
+/** What a prober may need from the daemon when it is opened. */
+export interface ProberContext {
+  /** A log line; never throws. */
+  readonly log: (line: string) => void;
+  /** ICMP: bytes of payload after the header. */
+  readonly payloadBytes: number;
+  /** The shared secret of netpingd peers (udp), when configured. */
+  readonly peerKey: Buffer | undefined;
+  /** TCP: the most connections in flight at once. */
+  readonly tcpMaxInFlight: number;
+}
+
+/** A probe kind as targets name it, and how to open its prober. */
+export interface ProbeKind {
+  /** What `probe=` says in a member, e.g. `tcp`. */
+  readonly name: string;
+  /** `required`: the target names a port; a number: the port when none is named; absent: no port. */
+  readonly port?: 'required' | number;
+  /**
+   * Opens the kind's sockets. Loaded on first use, so npcli, which only
+   * parses targets, never loads a prober's native code.
+   */
+  open(ctx: ProberContext): Promise<Prober>;
+}
