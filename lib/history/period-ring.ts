@@ -21,6 +21,11 @@ const NFIELDS = FIELDS.length;
 const NONE = 0xffffffff;
 const FIRST_SLOTS = 16;
 const FIRST_BYTES = 256;
+// Shared by every ring that has held nothing yet (most, at rest): a typed
+// array costs ~200 bytes even when empty. Never written: a ring grows
+// before its first write.
+const NO_STARTS = new Uint32Array(0);
+const NO_BYTES = new Uint8Array(0);
 
 export interface RingLimits {
   readonly maxSlots: number;
@@ -43,8 +48,8 @@ export class PeriodRing {
   #firstPeriod = 0;
   // Absolute FIFO position where each period's record starts, or NONE.
   // Positions only grow; 2^32 bytes is centuries of records for one ring.
-  #starts = new Uint32Array(0);
-  #bytes = new Uint8Array(0);
+  #starts = NO_STARTS;
+  #bytes = NO_BYTES;
   #tail = 0; // absolute position of the oldest byte held
   #end = 0; // absolute position after the newest byte
 
