@@ -264,14 +264,18 @@ describe('tcp probes through SYN loss', { skip: skip ?? false }, () => {
   });
 });
 
-/** When the kernel sends a connection's SYNs, in seconds: 1 s apart `linear` times, then doubling. */
+/**
+ * When the kernel sends a connection's SYNs, in seconds: the retransmission
+ * timeout is 1 s for the first `linear` + 1 retransmissions, then doubles
+ * (Linux 6.5's tcp_syn_linear_timeouts; 0 before it: 1, 3, 7 s...).
+ */
 function synSendTimes(linearText: string): number[] {
-  const linear = Number(linearText.trim()) || 0; // absent before Linux 6.6's sysctl: exponential from the start
+  const linear = Number(linearText.trim()) || 0; // absent before Linux 6.5: exponential from the start
   const times = [0];
   let rto = 1;
   for (let i = 0; i < 8; i++) {
     times.push(times.at(-1)! + rto);
-    if (i + 1 >= linear) rto *= 2;
+    if (i >= linear) rto *= 2;
   }
   return times;
 }

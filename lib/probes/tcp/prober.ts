@@ -99,8 +99,8 @@ export class TcpProber implements Prober {
     const socket = new ProbeSocket(this, probe.token, probe.seq, probe.sentAtMs);
     socket.on('error', TcpProber.#onError);
     socket.on('close', TcpProber.#onClose);
-    socket.once('connectionAttempt', TcpProber.#onConnectionAttempt);
-    socket.once('connect', TcpProber.#onConnect);
+    socket.on('connectionAttempt', TcpProber.#onConnectionAttempt);
+    socket.on('connect', TcpProber.#onConnect); // on, not once: once wraps each in a closure
     this.#open++; // 'close' takes it back, whatever happens from here
     try {
       // With an address for host, node skips the lookup and calls connect(2)
