@@ -5,13 +5,17 @@
 
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { encodeUdpPacket, PacketType } from '../../lib/probes/udp/packet.js';
 import { IS_ROOT, SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
 import { freePort, httpText, redisDeletePrefix, sampleSum } from '../support/ops-harness.js';
-import { eventually, startDaemon, type RunningDaemon } from '../support/processes.js';
+import { DAEMON_JS } from '../support/env.js';
+import { eventually, runNode, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const KEY = 'udp-peers-test-key-0123456789';
 const WRONG_KEY = 'udp-peers-WRONG-key-987654321';
@@ -160,6 +164,30 @@ describe('udp probes between netpingd peers', { skip }, () => {
       assert.equal(answers.length, 1, 'only the first valid probe was answered');
     } finally {
       socket.close();
+    }
+  });
+
+  it('a peer address it cannot bind is one line and exit code 5', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'netping-udp-bind-'));
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', resolve));
+    try {
+      const port = taken.address().port;
+      const r = await runNode(
+        DAEMON_JS,
+        ['--listen', '127.0.0.1:0', '--peer-listen', `127.0.0.1:${port}`],
+        { NETPING_PEER_KEY: KEY, NETPING_STATE_DIR: stateDir },
+        10_000,
+      );
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`cannot answer peers on udp 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
+      );
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } finally {
+      taken.close();
+      rmSync(stateDir, { recursive: true, force: true });
     }
   });
 });
