@@ -10,6 +10,8 @@
 
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Family } from '../../address.js';
 import { SendError, type Probe, type Prober, type ProbeSink } from '../prober.js';
@@ -163,7 +165,7 @@ function errnoOf(err: unknown): string {
  * A dgram socket of one family, bound to `port` (0: an ephemeral one) on
  * `host` (all addresses by default); with `dualStack`, an IPv6 socket on
  * `::` takes IPv4 too (sources then read ::ffff:a.b.c.d). Its lookup
- * answers at once (targets are addresses already): dgram's default lookup
+ * answers an address at once (targets are addresses): dgram's default lookup
  * defers every send to process.nextTick, after the engine's whole batch of
  * sends, which would add the batch's duration to each RTT.
  */
@@ -176,7 +178,11 @@ export async function udpSocket(
   const socket = dgram.createSocket({
     type: family === 4 ? 'udp4' : 'udp6',
     ipv6Only: family === 6 && !dualStack,
-    lookup: (address, _options, callback) => callback(null, address, family),
+    lookup: (address, options, callback) => {
+      if (isIP(address) !== 0) return callback(null, address, family);
+      // A host name (only --peer-listen takes one): resolved as usual.
+      dns.lookup(address, options, callback);
+    },
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
