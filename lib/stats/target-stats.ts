@@ -168,6 +168,7 @@ export class TargetStats {
       late: this.late,
       duplicates: this.duplicates,
       errors: this.errors.size === 0 ? {} : Object.fromEntries(this.errors),
+      answers: this.answers.size === 0 ? {} : Object.fromEntries(this.answers),
       minMs: has ? this.minMs : undefined,
       maxMs: has ? this.maxMs : undefined,
       meanMs: has ? this.#sumMs / this.received : undefined,
@@ -195,6 +196,7 @@ export interface TargetStatsSummary {
   late: number;
   duplicates: number;
   errors: Record<string, number>;
+  answers: Record<string, number>;
   minMs: number | undefined;
   maxMs: number | undefined;
   meanMs: number | undefined;

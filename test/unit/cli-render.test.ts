@@ -11,6 +11,7 @@ function target(over: Partial<TargetReport>): TargetReport {
   return {
     name: 'x',
     address: '127.0.0.1',
+    probe: 'icmp',
     family: 4,
     intervalMs: 1000,
     timeoutMs: 1000,
@@ -21,6 +22,7 @@ function target(over: Partial<TargetReport>): TargetReport {
     late: 12,
     duplicates: 3,
     errors: {},
+    answers: {},
     successPct: 99.99999682902078,
     lossPct: 0.0000031709791983764585,
     minMs: 0.09815600000001723,

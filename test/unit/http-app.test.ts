@@ -22,6 +22,7 @@ function target(over: Partial<TargetReport>): TargetReport {
   return {
     name: 'x',
     address: '127.0.0.1',
+    probe: 'icmp',
     family: 4,
     intervalMs: 1000,
     timeoutMs: 1000,
@@ -32,6 +33,7 @@ function target(over: Partial<TargetReport>): TargetReport {
     late: 0,
     duplicates: 0,
     errors: {},
+    answers: {},
     successPct: 90,
     lossPct: 10,
     minMs: 0.05,

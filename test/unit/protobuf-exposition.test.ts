@@ -35,6 +35,7 @@ function target(name: string, address: string, over: Partial<TargetReport> = {})
   return {
     name,
     address,
+    probe: 'icmp',
     family: 4,
     intervalMs: 1000,
     timeoutMs: 1000,
@@ -45,6 +46,7 @@ function target(name: string, address: string, over: Partial<TargetReport> = {})
     late: 0,
     duplicates: 0,
     errors: {},
+    answers: {},
     successPct: undefined,
     lossPct: undefined,
     minMs: undefined,
