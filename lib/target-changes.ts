@@ -111,7 +111,9 @@ export async function removeTargets(
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
     const selector = parseSelector(arg, opts.probe);
-    const matches = parsed.filter(({ member, target }) => matchesSelector(selector, member, target));
+    const matches = parsed.filter(({ member, target }) =>
+      matchesSelector(selector, member, target),
+    );
     if (matches.length === 0) {
       throw new NoSuchTargetError(
         `no target matches ${quoted(arg.slice(0, 200))}${opts.probe ? ` probed by ${probeLabel(opts)}` : ''} (see npcli list)`,
