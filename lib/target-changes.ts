@@ -110,10 +110,13 @@ export async function removeTargets(
   const chosen = new Set<string>();
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
-    const selector = parseSelector(arg, opts.probe);
-    const matches = parsed.filter(({ member, target }) =>
-      matchesSelector(selector, member, target),
-    );
+    // An unparsable member goes by its exact text, which may not parse as a selector either.
+    const unparsable = parsed.filter(({ member, target }) => !target && member === arg);
+    let matches = unparsable;
+    if (matches.length === 0) {
+      const selector = parseSelector(arg, opts.probe);
+      matches = parsed.filter(({ target }) => target && matchesSelector(selector, target));
+    }
     if (matches.length === 0) {
       throw new NoSuchTargetError(
         `no target matches ${quoted(arg.slice(0, 200))}${opts.probe ? ` probed by ${probeLabel(opts)}` : ''} (see npcli list)`,
@@ -150,10 +153,8 @@ function refuseSeveral(
 
 /** What a remove argument names; an unset part matches anything. */
 interface Selector {
-  /** The argument as given: an unparsable member is removed by its exact text. */
-  readonly text: string;
   readonly name?: string;
-  /** Canonical; undefined with `badAddress`, which matches nothing (but an exact member). */
+  /** Canonical; undefined with `badAddress`, which matches nothing. */
   readonly address?: string;
   readonly badAddress?: true;
   readonly probe?: ProbeSpec;
@@ -170,11 +171,10 @@ function parseSelector(arg: string, flagProbe: ProbeSpec | undefined): Selector 
   const head = q < 0 ? arg : arg.slice(0, q);
   const where = at < 0 ? head : head.slice(at + 1);
   if (at < 0 && familyOf(where) === undefined) {
-    return { text: arg, name: arg, ...(flagProbe ? { probe: flagProbe } : {}) };
+    return { name: arg, ...(flagProbe ? { probe: flagProbe } : {}) };
   }
   const probe = flagProbe ?? (q < 0 ? undefined : parseTargetOptions(arg.slice(q + 1)).probe);
   return {
-    text: arg,
     ...(at < 0 ? {} : { name: head.slice(0, at) }),
     ...(familyOf(where) === undefined
       ? { badAddress: true as const }
@@ -183,9 +183,8 @@ function parseSelector(arg: string, flagProbe: ProbeSpec | undefined): Selector 
   };
 }
 
-function matchesSelector(s: Selector, member: string, target: Target | undefined): boolean {
-  if (s.text === member) return true; // also removes an unparsable member by its exact text
-  if (!target || s.badAddress) return false;
+function matchesSelector(s: Selector, target: Target): boolean {
+  if (s.badAddress) return false;
   if (s.name !== undefined && s.name !== target.name) return false;
   if (s.address !== undefined && s.address !== target.address) return false;
   return s.probe === undefined || probeLabel(s) === probeLabel(target);
