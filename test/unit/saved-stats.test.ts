@@ -77,7 +77,7 @@ describe('unusual answers in the saved form', () => {
     original.recordSent();
     original.recordReply(0.3, 130_000, 'tcp:refused');
     const text = JSON.stringify(original.toSaved(200_000, WALL));
-    assert.deepEqual(JSON.parse(text).answers, { 'tcp:refused': 1 });
+    assert.deepEqual((JSON.parse(text) as SavedStats).answers, { 'tcp:refused': 1 });
     const restored = new TargetStats();
     restored.mergeSaved(parseSavedStats(text), 200_000, WALL);
     assert.deepEqual(restored.snapshot(), original.snapshot());
