@@ -13,7 +13,13 @@ import type { TargetStore } from '../lib/store/target-store.js';
 import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
-import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
+import {
+  INTERVAL_BOUNDS_MS,
+  makeProbeSpec,
+  TIMEOUT_BOUNDS_MS,
+  type ProbeOverrides,
+  type ProbeSpec,
+} from '../lib/target.js';
 import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 
 interface GlobalOptions {
@@ -74,6 +80,21 @@ async function withStore<T>(
   }
 }
 
+interface ProbeFlags {
+  probe?: string;
+  port?: string;
+}
+
+/** --probe and --port as a checked spec, or undefined when neither is given. */
+function probeFromFlags(o: ProbeFlags): ProbeSpec | undefined {
+  if (o.probe === undefined && o.port === undefined) return undefined;
+  if (o.probe === undefined) throw new InvalidInputError('--port needs --probe (tcp or udp)');
+  return makeProbeSpec(o.probe, o.port);
+}
+
+const PROBE_HELP = 'probe these targets by KIND: icmp (default), tcp (needs --port) or udp';
+const PORT_HELP = 'the port of a tcp or udp probe (udp: default 9923)';
+
 function buildProgram(): Command {
   const program = new Command('npcli')
     .description('Controls netpingd: add and remove targets, list them, show statistics.')
@@ -121,9 +142,15 @@ function buildProgram(): Command {
       "probe these targets this often instead of at the daemon's interval",
     )
     .option('--timeout <duration>', "this timeout for these targets instead of the daemon's")
+    .option('--probe <kind>', PROBE_HELP)
+    .option('--port <port>', PORT_HELP)
     .option('--json', 'print JSON')
     .action(
-      async (targets: string[], o: { json?: boolean; interval?: string; timeout?: string }) => {
+      async (
+        targets: string[],
+        o: { json?: boolean; interval?: string; timeout?: string } & ProbeFlags,
+      ) => {
+        const probe = probeFromFlags(o);
         const overrides: ProbeOverrides = {
           ...(o.interval === undefined
             ? {}
@@ -135,7 +162,10 @@ function buildProgram(): Command {
             : { timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', ...TIMEOUT_BOUNDS_MS) }),
         };
         const results = await withStore(global(), (store) =>
-          addTargets(store, targets, Object.keys(overrides).length > 0 ? { overrides } : {}),
+          addTargets(store, targets, {
+            ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+            ...(probe ? { probe } : {}),
+          }),
         );
         print(o.json ? json(results) : renderChanges('added', results));
       },
@@ -143,13 +173,18 @@ function buildProgram(): Command {
   program
     .command('remove')
     .alias('rm')
-    .description('remove targets by name, by address, or by name@address')
+    .description(
+      'remove targets by name, by address, or by name@address (?probe=KIND&port=N picks one probe kind)',
+    )
     .argument('<target...>')
     .option('--all', 'remove every target a name or address matches (default: refuse if several)')
+    .option('--probe <kind>', 'only the targets probed by KIND (icmp, tcp, udp)')
+    .option('--port <port>', 'with --probe: only those probed at this port')
     .option('--json', 'print JSON')
-    .action(async (targets: string[], o: { json?: boolean; all?: boolean }) => {
+    .action(async (targets: string[], o: { json?: boolean; all?: boolean } & ProbeFlags) => {
+      const probe = probeFromFlags(o);
       const results = await withStore(global(), (store) =>
-        removeTargets(store, targets, { all: o.all === true }),
+        removeTargets(store, targets, { all: o.all === true, ...(probe ? { probe } : {}) }),
       );
       print(o.json ? json(results) : renderChanges('removed', results));
     });
