@@ -6,6 +6,7 @@ import { renderColumns } from '../lib/render/columns.js';
 import { printable } from '../lib/render/printable.js';
 import { ms, percent, STATS_FOOTER } from '../lib/render/summary-table.js';
 import { formatOverrides } from '../lib/target.js';
+import { throughputLines } from '../lib/throughput/render.js';
 import type { ChangeResult, ListResult } from '../lib/target-changes.js';
 
 function table(head: string[], rows: string[][], rightFrom: number): string {
@@ -90,6 +91,8 @@ export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {})
     lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
   lines.push('', STATS_FOOTER);
   if (!opts.wide) lines.push('--wide adds Sent, Recv, Succ, Late, Dup, Min, Avg6h and Max.');
+  const throughput = throughputLines(report.throughput);
+  if (throughput.length > 0) lines.push('', ...throughput);
   return lines.join('\n');
 }
 

@@ -3,8 +3,9 @@
 
 import { icmpKind } from './icmp/kind.js';
 import type { ProbeKind } from './prober.js';
+import { throughputKind } from '../throughput/kind.js';
 
-const KINDS: readonly ProbeKind[] = [icmpKind];
+const KINDS: readonly ProbeKind[] = [icmpKind, throughputKind];
 
 export const DEFAULT_PROBE_KIND = 'icmp';
 export const PROBE_KIND_NAMES: readonly string[] = KINDS.map((k) => k.name);

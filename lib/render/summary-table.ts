@@ -2,6 +2,7 @@
 
 import { viewOf, type DaemonReport, type DaemonView, type TargetReport } from '../report.js';
 import { codePointLength, printable } from './printable.js';
+import { throughputLines } from '../throughput/render.js';
 
 const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
   { title: 'Name', cell: (t) => t.name },
@@ -70,6 +71,8 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
   }
   for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
   yield `\n${STATS_FOOTER}\n`;
+  const throughput = throughputLines(view.head.throughput);
+  if (throughput.length > 0) yield `\n${throughput.join('\n')}\n`;
 }
 
 export function renderSummaryTable(report: DaemonReport): string {
