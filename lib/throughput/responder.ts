@@ -169,15 +169,23 @@ export class ThroughputResponder {
       }
       case 'upload': {
         const meter = new Meter(WARMUP_MS, grant.grantedMs);
+        let answered = false;
+        const answer = (): void => {
+          if (answered) return;
+          answered = true;
+          socket.end(encodeResult(this.#opts.key, nonce, request, meter.measured()));
+        };
         const onData = (chunk: Buffer): void => {
+          if (answered) return;
           meter.add(performance.now(), chunk.length);
-          if (meter.totalBytes > maxBytes) socket.destroy();
+          if (meter.totalBytes <= maxBytes) return;
+          // The cap: what was measured so far is the result; the client has a moment to read it.
+          answer();
+          setTimeout(() => socket.destroy(), 1000).unref();
         };
         if (rest.length > 0) onData(rest);
         socket.on('data', onData);
-        socket.once('end', () => {
-          socket.end(encodeResult(this.#opts.key, nonce, request, meter.measured()));
-        });
+        socket.once('end', answer);
         return;
       }
       case 'echo': {
