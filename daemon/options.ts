@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/packet.js';
+import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
@@ -33,6 +34,8 @@ export interface DaemonConfig {
   peerKey: Buffer | undefined;
   /** Where the peer responder listens, when there is a peer key. */
   peerListen: ListenAddress;
+  /** The most answers the peer responder sends one source address per second. */
+  peerMaxRate: number;
   /** The most TCP probe connections in flight at once. */
   tcpMaxInFlight: number;
   /** The throughput responder grants at most this measured duration per direction. */
@@ -58,6 +61,7 @@ interface RawOptions {
   classicBuckets: boolean;
   peerKey?: string;
   peerListen: string;
+  peerMaxRate: string;
   tcpMaxInFlight: string;
   throughputMaxDuration: string;
   throughputMaxBytes: string;
@@ -197,6 +201,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--peer-max-rate <n>',
+        'the most udp probes the peer responder answers per second for one source address; the rest are dropped as peer:rate-limit',
+        'NETPING_PEER_MAX_RATE',
+        String(DEFAULT_PEER_MAX_RATE),
+      ),
+    )
+    .addOption(
+      opt(
         '--tcp-max-in-flight <n>',
         'the most tcp probe connections open at once; a probe beyond it is lost as send:in-flight-cap',
         'NETPING_TCP_MAX_IN_FLIGHT',
@@ -251,6 +263,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     classicBuckets: o.classicBuckets && !environmentFlag('NETPING_NO_CLASSIC_BUCKETS', process.env),
     peerKey: validatePeerKey(o.peerKey),
     peerListen: parseListen(o.peerListen),
+    peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
     throughputMaxDurationMs: parseBoundedDurationMs(
       o.throughputMaxDuration,
