@@ -5,6 +5,10 @@
 import type { ProbedTarget } from './engine/probe-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
 import type { ProbeSpec } from './target.js';
+import type { Direction } from './throughput/client.js';
+import type { ThroughputReport } from './throughput/runner.js';
+
+export type { ThroughputReport };
 
 export interface TargetReport {
   name: string;
@@ -56,6 +60,8 @@ export interface DaemonReport {
   targets: TargetReport[];
   invalid: InvalidMember[];
   ignoredPackets: Record<string, number>;
+  /** Throughput targets (their own runner, not the engine); absent from older daemons. */
+  throughput?: ThroughputReport[];
 }
 
 /** The report plus the histograms, as plain data (tests, small sets). */
@@ -96,6 +102,8 @@ export interface DaemonView {
   address(i: number): string;
   /** Undefined for ICMP. */
   probe(i: number): ProbeSpec | undefined;
+  /** RTTs under load of head.throughput[i], by direction. */
+  throughputHistograms?(i: number): Readonly<Record<Direction, HistogramSnapshot>>;
 }
 
 /** A view over plain data. */
@@ -117,8 +125,16 @@ export function viewOf(snapshot: DaemonSnapshot): DaemonView {
 }
 
 /** A view over live targets, in the order given (report order: see ProbeEngine.sortedTargets). */
-export function liveView(probed: readonly ProbedTarget[], head: ReportHead): DaemonView {
+export function liveView(
+  probed: readonly ProbedTarget[],
+  head: ReportHead,
+  /** Read with the head: the same targets as head.throughput, in its order. */
+  throughputHistograms?: readonly Readonly<Record<Direction, HistogramSnapshot>>[],
+): DaemonView {
   return {
+    ...(throughputHistograms
+      ? { throughputHistograms: (i: number) => throughputHistograms[i]! }
+      : {}),
     head,
     size: probed.length,
     target: (i) => targetReport(probed[i]!),
@@ -179,6 +195,7 @@ export function reportHead(
   ignored: ReadonlyMap<string, number>,
   version: string,
   now: Date,
+  throughput?: { reports(nowWallMs: number): ThroughputReport[] },
 ): ReportHead {
   return {
     version,
@@ -186,6 +203,7 @@ export function reportHead(
     store,
     invalid: [...invalid],
     ignoredPackets: Object.fromEntries(ignored),
+    ...(throughput ? { throughput: throughput.reports(now.getTime()) } : {}),
   };
 }
 

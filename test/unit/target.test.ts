@@ -296,7 +296,7 @@ describe('per-target options', () => {
   it('refuses unknown, repeated-out-of-bounds and empty options', () => {
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?colour=red'),
-      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION, each optional",
+      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION (throughput: every=DURATION&duration=DURATION), each optional",
     );
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?interval=5ms'),
@@ -308,7 +308,7 @@ describe('per-target options', () => {
     );
     assertInvalid(
       () => parseTargetRequest('a@127.0.0.1?'),
-      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION, each optional",
+      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION (throughput: every=DURATION&duration=DURATION), each optional",
     );
   });
 });
