@@ -216,7 +216,9 @@ describe(
       // inherited by new namespaces) keeps the queue near empty.
       assert.ok(algorithms.length > 0, `no TCP sockets in far mid-test:\n${run.farSockets}`);
       for (const m of algorithms) assert.equal(m[1], 'reno', `far socket:\n${run.farSockets}`);
-      assert.ok(idle < 5, `idle RTT ${idle} ms on an idle veth chain`);
+      // Idle means outside the queue: well under its delay. (Not a few ms: on a
+      // busy 2-CPU machine the two daemons' event loops alone cost that.)
+      assert.ok(idle < 0.2 * queueMs, `idle RTT ${idle} ms on an idle veth chain`);
       for (const [d, loaded] of [
         ['download', r.loadedDownloadRttMs],
         ['upload', r.loadedUploadRttMs],
