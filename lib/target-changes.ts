@@ -9,6 +9,7 @@ import type { InvalidMember } from './report.js';
 import { resolveTargetRequest, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
 import {
+  checkOverridesFit,
   parseTargetKey,
   parseTargetOptions,
   probeFields,
@@ -63,6 +64,8 @@ export async function addTargets(
       let target = opts.probe ? withProbe(resolved, opts.probe) : resolved;
       if (opts.overrides)
         target = { ...target, overrides: { ...target.overrides, ...opts.overrides } };
+      // Before anything is written: a member the daemon's parser would refuse never reaches the set.
+      checkOverridesFit(target);
       byKey.set(targetKey(target), target);
     }
   }
