@@ -14,6 +14,10 @@ import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
+import { labelsFrom, validateLabelName } from '../lib/labels.js';
+import { MESH_WINDOW_MS } from '../lib/mesh/summary.js';
+import { readMesh } from '../lib/mesh/read.js';
+import { meshJson, meshText } from '../lib/mesh/views.js';
 import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 
 interface GlobalOptions {
@@ -121,9 +125,18 @@ function buildProgram(): Command {
       "probe these targets this often instead of at the daemon's interval",
     )
     .option('--timeout <duration>', "this timeout for these targets instead of the daemon's")
+    .option(
+      '--label <key=value>',
+      "a label for these targets' series (repeatable; also label.KEY=VALUE in a member)",
+      (v: string, previous: string[] = []) => [...previous, v],
+    )
     .option('--json', 'print JSON')
     .action(
-      async (targets: string[], o: { json?: boolean; interval?: string; timeout?: string }) => {
+      async (
+        targets: string[],
+        o: { json?: boolean; interval?: string; timeout?: string; label?: string[] },
+      ) => {
+        const labels = labelsFrom(o.label ?? []);
         const overrides: ProbeOverrides = {
           ...(o.interval === undefined
             ? {}
@@ -135,7 +148,10 @@ function buildProgram(): Command {
             : { timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', ...TIMEOUT_BOUNDS_MS) }),
         };
         const results = await withStore(global(), (store) =>
-          addTargets(store, targets, Object.keys(overrides).length > 0 ? { overrides } : {}),
+          addTargets(store, targets, {
+            ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+            labels,
+          }),
         );
         print(o.json ? json(results) : renderChanges('added', results));
       },
@@ -170,6 +186,34 @@ function buildProgram(): Command {
     .action(async (o: { json?: boolean; wide?: boolean }) => {
       const report = await new HttpTargetStore(global().url, undefined, '').report();
       print(o.json ? json(roundedReport(report)) : renderStats(report, { wide: o.wide === true }));
+    });
+  program
+    .command('mesh')
+    .description(
+      'the mesh of netpingd instances (--mesh) on this Redis: loss and median RTT, rows from, columns to',
+    )
+    .option('--group-by <label>', 'collapse instances to the values of this label (e.g. dc)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean; groupBy?: string }) => {
+      const opts = global();
+      if (!opts.redis) {
+        throw new InvalidInputError(
+          'npcli mesh reads the mesh from Redis: give --redis URL (or NETPING_REDIS_URL)',
+        );
+      }
+      const view = { groupBy: o.groupBy, windowMs: MESH_WINDOW_MS };
+      if (o.groupBy !== undefined) validateLabelName(o.groupBy);
+      const store = new RedisTargetStore({
+        url: validateRedisUrl(opts.redis),
+        keys: keysFor(opts.prefix),
+        mode: 'cli',
+      });
+      try {
+        const state = await readMesh(store, keysFor(opts.prefix));
+        print(o.json ? json(meshJson(state, view)) : meshText(state, view));
+      } finally {
+        await store.close();
+      }
     });
   return program;
 }

@@ -5,6 +5,7 @@
 import { quoted } from './render/printable.js';
 import { canonicalAddress, sortByAddress, familyOf } from './address.js';
 import { InvalidInputError, NetpingError } from './errors.js';
+import { sortedLabels, type Labels } from './labels.js';
 import type { InvalidMember } from './report.js';
 import { resolveTargetRequest, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
@@ -40,14 +41,18 @@ const MEMBERS_NAMED = 5; // in an AmbiguousTargetError
 export async function addTargets(
   store: TargetStore,
   args: readonly string[],
-  opts: { lookup?: Lookup; maxTargets?: number; overrides?: ProbeOverrides } = {},
+  opts: { lookup?: Lookup; maxTargets?: number; overrides?: ProbeOverrides; labels?: Labels } = {},
 ): Promise<ChangeResult[]> {
   const byKey = new Map<string, Target>();
   for (const arg of args) {
     for (const resolved of await resolveTargetRequest(arg, opts.lookup)) {
-      const target = opts.overrides
+      let target = opts.overrides
         ? { ...resolved, overrides: { ...resolved.overrides, ...opts.overrides } }
         : resolved;
+      // --label adds to (and overrides) a member's own label.KEY=VALUE.
+      if (opts.labels && Object.keys(opts.labels).length > 0) {
+        target = { ...target, labels: sortedLabels({ ...target.labels, ...opts.labels }) };
+      }
       byKey.set(targetKey(target), target);
     }
   }

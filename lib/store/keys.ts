@@ -14,6 +14,18 @@ export interface Keys {
   stats(instance: string): string;
   /** The hash of one daemon instance's history, chunk name → JSON (lib/history/history-chunks.ts). */
   history(instance: string): string;
+  /** The mesh (lib/mesh/): registrations and summaries expire with their instance. */
+  readonly mesh: {
+    /** One instance's registration (JSON, lib/mesh/registration.ts), with an expiry. */
+    instance(id: string): string;
+    /** What SCAN matches to find every registration. */
+    readonly instancePattern: string;
+    /** One instance's summary of its mesh targets (JSON, lib/mesh/summary.ts), with an expiry. */
+    summary(id: string): string;
+    readonly summaryPattern: string;
+    /** The peer key of the mesh, set once (SET NX) by the first instance. */
+    readonly peerKey: string;
+  };
 }
 
 export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
@@ -28,6 +40,14 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     events: `${prefix}:events`,
     stats: (instance) => `${prefix}:stats:${instance}`,
     history: (instance) => `${prefix}:history:${instance}`,
+    // The prefix has no glob characters (PREFIX), so the patterns match only ours.
+    mesh: {
+      instance: (id) => `${prefix}:mesh:instance:${id}`,
+      instancePattern: `${prefix}:mesh:instance:*`,
+      summary: (id) => `${prefix}:mesh:summary:${id}`,
+      summaryPattern: `${prefix}:mesh:summary:*`,
+      peerKey: `${prefix}:mesh:peer-key`,
+    },
   };
 }
 

@@ -3,7 +3,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
+import { Slices } from '../slicing.js';
 import type { Keys } from './keys.js';
+import type { MeshStore } from './mesh-store.js';
 import type { HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
 
@@ -47,7 +49,14 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
 }
 
-export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore {
+// A SCAN step asks for about this many keys, and MGET reads as many at once:
+// replies of a few kB, parsed between slices of the event loop.
+const MESH_BATCH = 100;
+// The most mesh keys read at once: a Redis full of junk under our prefix must
+// not cost unbounded memory and time.
+const MESH_MAX_KEYS = 10_000;
+
+export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, MeshStore {
   readonly #opts: RedisStoreOptions;
   readonly #client: Redis;
   #subscriber: Redis | undefined;
@@ -160,6 +169,49 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore {
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for history');
     return this.#opts.instance;
+  }
+
+  async putExpiring(key: string, text: string, ttlMs: number): Promise<void> {
+    await this.#run(() => this.#client.set(key, text, 'PX', Math.max(1, Math.round(ttlMs))));
+  }
+
+  async deleteKey(key: string): Promise<void> {
+    await this.#run(() => this.#client.del(key));
+  }
+
+  async claimOnce(key: string, candidate: string): Promise<string> {
+    const result = await this.#run(() =>
+      this.#client.multi().set(key, candidate, 'NX').get(key).exec(),
+    );
+    const [err, value] = result?.[1] ?? [new Error('transaction aborted'), null];
+    if (err) throw this.#unavailable(err);
+    if (typeof value !== 'string') throw this.#unavailable(new Error(`${key} vanished`));
+    return value;
+  }
+
+  async scanValues(pattern: string): Promise<string[]> {
+    const slices = new Slices();
+    const keys = new Set<string>();
+    let cursor = '0';
+    // SCAN may return a key twice and ends when the cursor is back at 0.
+    do {
+      const [next, batch] = await this.#run(() =>
+        this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', MESH_BATCH),
+      );
+      cursor = next;
+      for (const k of batch) if (keys.size < MESH_MAX_KEYS) keys.add(k);
+      await slices.pause();
+    } while (cursor !== '0' && keys.size < MESH_MAX_KEYS);
+    const all = [...keys].sort();
+    const values: string[] = [];
+    for (let i = 0; i < all.length; i += MESH_BATCH) {
+      const batch = all.slice(i, i + MESH_BATCH);
+      const got = await this.#run(() => this.#client.mget(...batch));
+      // A key that expired between SCAN and MGET reads as null.
+      for (const v of got) if (typeof v === 'string') values.push(v);
+      await slices.pause();
+    }
+    return values;
   }
 
   async watch(onChange: () => void): Promise<void> {
