@@ -12,6 +12,8 @@ export interface Keys {
   readonly events: string;
   /** The hash of one daemon instance's saved statistics, member → JSON. */
   stats(instance: string): string;
+  /** What SCAN matches to find every instance's statistics hash. */
+  readonly statsPattern: string;
   /** The hash of one daemon instance's history, chunk name → JSON (lib/history/history-chunks.ts). */
   history(instance: string): string;
   /** The mesh (lib/mesh/): registrations and summaries expire with their instance. */
@@ -39,6 +41,7 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     targets: `${prefix}:targets`,
     events: `${prefix}:events`,
     stats: (instance) => `${prefix}:stats:${instance}`,
+    statsPattern: `${prefix}:stats:*`,
     history: (instance) => `${prefix}:history:${instance}`,
     // The prefix has no glob characters (PREFIX), so the patterns match only ours.
     mesh: {

@@ -189,7 +189,8 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     return value;
   }
 
-  async scanValues(pattern: string): Promise<string[]> {
+  /** The keys matching `pattern` (at most MESH_MAX_KEYS), sorted; SCAN in batches. */
+  async scanKeys(pattern: string): Promise<string[]> {
     const slices = new Slices();
     const keys = new Set<string>();
     let cursor = '0';
@@ -202,7 +203,12 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
       for (const k of batch) if (keys.size < MESH_MAX_KEYS) keys.add(k);
       await slices.pause();
     } while (cursor !== '0' && keys.size < MESH_MAX_KEYS);
-    const all = [...keys].sort();
+    return [...keys].sort();
+  }
+
+  async scanValues(pattern: string): Promise<string[]> {
+    const slices = new Slices();
+    const all = await this.scanKeys(pattern);
     const values: string[] = [];
     for (let i = 0; i < all.length; i += MESH_BATCH) {
       const batch = all.slice(i, i + MESH_BATCH);
@@ -212,6 +218,22 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
       await slices.pause();
     }
     return values;
+  }
+
+  /** Every field of a hash, read with HSCAN in batches (a stats hash may hold 10,000 fields). */
+  async hashEntries(key: string): Promise<Map<string, string>> {
+    const slices = new Slices();
+    const out = new Map<string, string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#run(() =>
+        this.#client.hscan(key, cursor, 'COUNT', STATS_FIELDS_PER_COMMAND),
+      );
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
+      await slices.pause();
+    } while (cursor !== '0');
+    return out;
   }
 
   async watch(onChange: () => void): Promise<void> {
