@@ -67,7 +67,10 @@ export class MeshKeeper {
 
   async #round(): Promise<void> {
     const { store, keys, self, expiryMs } = this.#o;
-    await store.putExpiring(keys.mesh.instance(self.id), encodeRegistration(self), expiryMs);
+    await store.putExpiring(keys.mesh.instance(self.id), encodeRegistration(self), expiryMs, {
+      key: keys.mesh.instances,
+      member: self.id,
+    });
     if (this.#o.sharedPeerKey !== undefined) {
       const held = await store.claimOnce(keys.mesh.peerKey, this.#o.sharedPeerKey);
       if (held !== this.#o.sharedPeerKey && !this.#warnedKey) {
@@ -155,5 +158,6 @@ export class MeshKeeper {
     const { store, keys, self } = this.#o;
     await store.deleteKey(keys.mesh.instance(self.id));
     await store.deleteKey(keys.mesh.summary(self.id));
+    await store.removeMembers(keys.mesh.instances, [self.id]);
   }
 }

@@ -20,11 +20,14 @@ export interface Keys {
   readonly mesh: {
     /** One instance's registration (JSON, lib/mesh/registration.ts), with an expiry. */
     instance(id: string): string;
-    /** What SCAN matches to find every registration. */
-    readonly instancePattern: string;
+    /**
+     * The set of instance ids that registered: an index, so the registry is
+     * read without SCANning a shared Redis's whole keyspace. An id whose
+     * registration has expired is removed by the next reader.
+     */
+    readonly instances: string;
     /** One instance's summary of its mesh targets (JSON, lib/mesh/summary.ts), with an expiry. */
     summary(id: string): string;
-    readonly summaryPattern: string;
     /** The peer key of the mesh, set once (SET NX) by the first instance. */
     readonly peerKey: string;
   };
@@ -43,12 +46,10 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     stats: (instance) => `${prefix}:stats:${instance}`,
     statsPattern: `${prefix}:stats:*`,
     history: (instance) => `${prefix}:history:${instance}`,
-    // The prefix has no glob characters (PREFIX), so the patterns match only ours.
     mesh: {
       instance: (id) => `${prefix}:mesh:instance:${id}`,
-      instancePattern: `${prefix}:mesh:instance:*`,
+      instances: `${prefix}:mesh:instances`,
       summary: (id) => `${prefix}:mesh:summary:${id}`,
-      summaryPattern: `${prefix}:mesh:summary:*`,
       peerKey: `${prefix}:mesh:peer-key`,
     },
   };

@@ -49,11 +49,11 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
 }
 
-// A SCAN step asks for about this many keys, and MGET reads as many at once:
-// replies of a few kB, parsed between slices of the event loop.
+// A SCAN or SSCAN step asks for about this many, and MGET reads as many at
+// once: replies of a few kB, parsed between slices of the event loop.
 const MESH_BATCH = 100;
-// The most mesh keys read at once: a Redis full of junk under our prefix must
-// not cost unbounded memory and time.
+// The most keys or members read at once: a Redis full of junk under our
+// prefix must not cost unbounded memory and time.
 const MESH_MAX_KEYS = 10_000;
 
 export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, MeshStore {
@@ -171,8 +171,53 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     return this.#opts.instance;
   }
 
-  async putExpiring(key: string, text: string, ttlMs: number): Promise<void> {
-    await this.#run(() => this.#client.set(key, text, 'PX', Math.max(1, Math.round(ttlMs))));
+  async putExpiring(
+    key: string,
+    text: string,
+    ttlMs: number,
+    index?: { key: string; member: string },
+  ): Promise<void> {
+    const px = Math.max(1, Math.round(ttlMs));
+    const result = await this.#run(() => {
+      const tx = this.#client.multi().set(key, text, 'PX', px);
+      if (index) tx.sadd(index.key, index.member);
+      return tx.exec();
+    });
+    for (const [err] of result ?? [[new Error('transaction aborted')]]) {
+      if (err) throw this.#unavailable(err);
+    }
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    const slices = new Slices();
+    const members = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#run(() =>
+        this.#client.sscan(key, cursor, 'COUNT', MESH_BATCH),
+      );
+      cursor = next;
+      for (const m of batch) if (members.size < MESH_MAX_KEYS) members.add(m);
+      await slices.pause();
+    } while (cursor !== '0' && members.size < MESH_MAX_KEYS);
+    return [...members].sort();
+  }
+
+  async values(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const slices = new Slices();
+    const out: (string | undefined)[] = [];
+    for (let i = 0; i < keys.length; i += MESH_BATCH) {
+      const batch = keys.slice(i, i + MESH_BATCH);
+      const got = await this.#run(() => this.#client.mget(...batch));
+      for (const v of got) out.push(typeof v === 'string' ? v : undefined);
+      await slices.pause();
+    }
+    return out;
+  }
+
+  async removeMembers(key: string, members: readonly string[]): Promise<void> {
+    if (members.length === 0) return;
+    await this.#run(() => this.#client.srem(key, ...members));
   }
 
   async deleteKey(key: string): Promise<void> {
@@ -204,20 +249,6 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
       await slices.pause();
     } while (cursor !== '0' && keys.size < MESH_MAX_KEYS);
     return [...keys].sort();
-  }
-
-  async scanValues(pattern: string): Promise<string[]> {
-    const slices = new Slices();
-    const all = await this.scanKeys(pattern);
-    const values: string[] = [];
-    for (let i = 0; i < all.length; i += MESH_BATCH) {
-      const batch = all.slice(i, i + MESH_BATCH);
-      const got = await this.#run(() => this.#client.mget(...batch));
-      // A key that expired between SCAN and MGET reads as null.
-      for (const v of got) if (typeof v === 'string') values.push(v);
-      await slices.pause();
-    }
-    return values;
   }
 
   /** Every field of a hash, read with HSCAN in batches (a stats hash may hold 10,000 fields). */

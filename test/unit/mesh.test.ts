@@ -9,7 +9,10 @@ import {
   type Registration,
 } from '../../lib/mesh/registration.js';
 import { decodeSummary, encodeSummary, type MeshSummary } from '../../lib/mesh/summary.js';
+import { readMesh } from '../../lib/mesh/read.js';
 import { MeshWindow } from '../../lib/mesh/window.js';
+import { keysFor } from '../../lib/store/keys.js';
+import type { MeshStore } from '../../lib/store/mesh-store.js';
 import { bucketIndex } from '../../lib/stats/histogram.js';
 import { TargetStats } from '../../lib/stats/target-stats.js';
 import { targetKey } from '../../lib/target.js';
@@ -171,5 +174,68 @@ describe('default advertise', () => {
       `${zero} 00 ${zero} 00 ${zero} ffffffff 00000001 00000000 00200200 lo\n` +
       `20010db8000000000000000000000000 40 ${zero} 00 ${zero} 00000100 00000001 00000000 00000001 eth2\n`;
     assert.deepEqual(defaultRouteInterfaces6(route6), ['eth2']);
+  });
+});
+
+describe('reading the mesh', () => {
+  class FakeMeshStore implements MeshStore {
+    readonly up = true;
+    readonly kv = new Map<string, string>();
+    readonly sets = new Map<string, Set<string>>();
+    putExpiring(key: string, text: string, _ttl: number, index?: { key: string; member: string }) {
+      this.kv.set(key, text);
+      if (index)
+        this.sets.set(index.key, (this.sets.get(index.key) ?? new Set()).add(index.member));
+      return Promise.resolve();
+    }
+    deleteKey(key: string) {
+      this.kv.delete(key);
+      return Promise.resolve();
+    }
+    claimOnce(key: string, candidate: string) {
+      if (!this.kv.has(key)) this.kv.set(key, candidate);
+      return Promise.resolve(this.kv.get(key)!);
+    }
+    setMembers(key: string) {
+      return Promise.resolve([...(this.sets.get(key) ?? [])].sort());
+    }
+    values(keys: readonly string[]) {
+      return Promise.resolve(keys.map((k) => this.kv.get(k)));
+    }
+    removeMembers(key: string, members: readonly string[]) {
+      for (const m of members) this.sets.get(key)?.delete(m);
+      return Promise.resolve();
+    }
+  }
+
+  it('drops expired ids from the index and believes no entry under another id', async () => {
+    const keys = keysFor('t');
+    const store = new FakeMeshStore();
+    const index = { key: keys.mesh.instances, member: '' };
+    for (const id of ['m1', 'm2', 'm3']) {
+      await store.putExpiring(
+        keys.mesh.instance(id),
+        encodeRegistration(reg(id, 'x', ['10.0.0.1'])),
+        1,
+        {
+          ...index,
+          member: id,
+        },
+      );
+    }
+    store.kv.delete(keys.mesh.instance('m2')); // expired
+    store.kv.set(keys.mesh.instance('m3'), encodeRegistration(reg('m1', 'x', ['10.0.0.9'])));
+    store.kv.set(
+      keys.mesh.summary('m1'),
+      encodeSummary({ from: 'm1', at: '', windowMs: 1, rows: [] }),
+    );
+    const state = await readMesh(store, keys);
+    assert.deepEqual(
+      state.registrations.map((r) => r.addresses[0]),
+      ['10.0.0.1'],
+    );
+    assert.equal(state.summaries.length, 1);
+    assert.deepEqual(state.skipped, ['the entry of m3 names m1']);
+    assert.deepEqual([...store.sets.get(keys.mesh.instances)!], ['m1', 'm3']);
   });
 });
