@@ -15,6 +15,7 @@ declare -A need=(
   [promtool]=prometheus         # checks a real /metrics scrape, rules
   [prometheus]=prometheus       # scrapes netpingd, text and protobuf (native histograms)
   [ip]=iproute2                 # network namespaces for fault tests
+  [nft]=nftables                # drops a share of SYNs in the tcp fault test
   [xmllint]=libxml2-utils       # validates the SMF manifest
   [systemd-analyze]=systemd     # verifies the systemd unit
   [setpriv]=util-linux          # runs the daemon with only CAP_NET_RAW

@@ -2,9 +2,10 @@
 // with a kind.ts, and one line here.
 
 import { icmpKind } from './icmp/kind.js';
+import { tcpKind } from './tcp/kind.js';
 import type { ProbeKind } from './prober.js';
 
-const KINDS: readonly ProbeKind[] = [icmpKind];
+const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind];
 
 export const DEFAULT_PROBE_KIND = 'icmp';
 export const PROBE_KIND_NAMES: readonly string[] = KINDS.map((k) => k.name);
