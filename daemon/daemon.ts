@@ -12,6 +12,7 @@ import { createApp } from '../lib/http/app.js';
 import { MetricsExporter } from '../lib/http/metrics.js';
 import { openProbers } from '../lib/probes/open.js';
 import type { Prober } from '../lib/probes/prober.js';
+import { PeerResponder } from '../lib/probes/udp/responder.js';
 import { formatListen } from '../lib/listen.js';
 import type { Log } from '../lib/log.js';
 import { liveView, reportHead, type DaemonView, type StoreReport } from '../lib/report.js';
@@ -62,6 +63,8 @@ export class Daemon {
   readonly #token: string;
   readonly #probers: Prober[];
   #server: ServerType | undefined;
+  /** Answers other peers' udp probes; only with a peer key. */
+  #peer: PeerResponder | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   /** With --mesh: the registry, the peers as targets, the summaries. */
   #mesh: MeshKeeper | undefined;
@@ -232,11 +235,18 @@ export class Daemon {
       reportHead(
         this.#sync.invalid,
         { ...this.#storeReport, up: this.#store.up },
-        this.#engine.ignored,
+        this.#ignored(),
         VERSION,
         new Date(),
       ),
     );
+  }
+
+  /** The engine's ignored packets and the peer responder's drops, in one count by reason. */
+  #ignored(): ReadonlyMap<string, number> {
+    const dropped = this.#peer?.dropped;
+    if (!dropped || dropped.size === 0) return this.#engine.ignored;
+    return new Map([...this.#engine.ignored, ...dropped]);
   }
 
   async start(): Promise<void> {
@@ -261,6 +271,19 @@ export class Daemon {
         ? { read: meshReader(this.#meshStore, this.#config.keys), windowMs: MESH_WINDOW_MS }
         : undefined,
     });
+    // Before the HTTP listener: once "listening on" is logged, peers are answered too.
+    if (this.#config.peerKey) {
+      this.#peer = await PeerResponder.start({
+        key: this.#config.peerKey,
+        listen: this.#config.peerListen,
+        maxRatePerS: this.#config.peerMaxRate,
+      });
+      const { address, port } = this.#peer.address();
+      this.#log(
+        `answering udp probes of peers on ${formatListen({ host: address, port })}, ` +
+          `at most ${this.#config.peerMaxRate} a second per source`,
+      );
+    }
     this.#server = await listen(app.fetch, this.#config);
     const bound = this.#server.address();
     const port = typeof bound === 'object' && bound ? bound.port : this.#config.listen.port;
@@ -347,6 +370,7 @@ export class Daemon {
         // Peers drop us now rather than at expiry.
         () => this.#mesh?.stop() ?? Promise.resolve(),
         () => closeServer(this.#server),
+        () => this.#peer?.close() ?? Promise.resolve(),
         () => this.#store.close(),
         () => Promise.resolve(this.#engine.close()),
       ]) {
@@ -362,7 +386,10 @@ export class Daemon {
 
   /** Socket trouble the probers saw since the last call, for the log. */
   takeProberProblems(): string[] {
-    return this.#probers.flatMap((p) => p.takeProblems());
+    return [
+      ...this.#probers.flatMap((p) => p.takeProblems()),
+      ...(this.#peer?.takeProblems() ?? []),
+    ];
   }
 }
 

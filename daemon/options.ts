@@ -9,6 +9,7 @@ import { labelsFrom, parseLabelList, type Labels } from '../lib/labels.js';
 import { DEFAULT_MESH_PROBES, meshKindAvailable } from '../lib/mesh/mesh-targets.js';
 import { MAX_ADVERTISED } from '../lib/mesh/registration.js';
 import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/packet.js';
+import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
@@ -37,6 +38,8 @@ export interface DaemonConfig {
   peerKey: Buffer | undefined;
   /** Where the peer responder listens, when there is a peer key. */
   peerListen: ListenAddress;
+  /** The most answers the peer responder sends one source address per second. */
+  peerMaxRate: number;
   /** The most TCP probe connections in flight at once. */
   tcpMaxInFlight: number;
   /** What describes this instance (--label, NETPING_LABELS). */
@@ -73,6 +76,7 @@ interface RawOptions {
   classicBuckets: boolean;
   peerKey?: string;
   peerListen: string;
+  peerMaxRate: string;
   tcpMaxInFlight: string;
   label: string[];
   mesh?: boolean;
@@ -216,6 +220,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--peer-max-rate <n>',
+        'the most udp probes the peer responder answers per second for one source address; the rest are dropped as peer:rate-limit',
+        'NETPING_PEER_MAX_RATE',
+        String(DEFAULT_PEER_MAX_RATE),
+      ),
+    )
+    .addOption(
+      opt(
         '--tcp-max-in-flight <n>',
         'the most tcp probe connections open at once; a probe beyond it is lost as send:in-flight-cap',
         'NETPING_TCP_MAX_IN_FLIGHT',
@@ -301,6 +313,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     classicBuckets: o.classicBuckets && !environmentFlag('NETPING_NO_CLASSIC_BUCKETS', process.env),
     peerKey: validatePeerKey(o.peerKey),
     peerListen: parseListen(o.peerListen),
+    peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
     labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
     mesh: meshConfig(o, redisUrl),

@@ -4,8 +4,9 @@
 import { icmpKind } from './icmp/kind.js';
 import { tcpKind } from './tcp/kind.js';
 import type { ProbeKind } from './prober.js';
+import { udpKind } from './udp/kind.js';
 
-const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind];
+const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind, udpKind];
 
 export const DEFAULT_PROBE_KIND = 'icmp';
 export const PROBE_KIND_NAMES: readonly string[] = KINDS.map((k) => k.name);

@@ -1,13 +1,14 @@
 // Loss, late replies, duplicates, ICMP errors and ignored packets as netpingd
-// counts them, checked probe by probe against the fault responder's log, on
-// IPv4 and IPv6 at once (one netpingd, one target per family).
+// counts them, checked probe by probe against the fault responders' logs, on
+// IPv4 and IPv6, ICMP and udp at once (one netpingd, one target per family
+// and kind: the udp targets share the ICMP ones' run, which costs no time).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { expectedCounts, tally, type LogEntry } from '../support/fault-plan.js';
-import { FaultRig, type Fault } from '../support/fault-rig.js';
+import { FaultRig, targetName, type Fault, type ProbeKindName } from '../support/fault-rig.js';
 import { netnsPrerequisiteMissing, removeStaleNamespaces } from '../support/netns.js';
 import { sampleSum } from '../support/ops-harness.js';
 
@@ -30,13 +31,27 @@ const FAULTS4: Fault = {
 };
 // The kernel computes (and checks) ICMPv6 checksums: no corrupt replies on IPv6.
 const FAULTS6: Fault = { ...FAULTS4, seed: 6, faults: { ...FAULTS4.faults, corrupt: 0 } };
+// udp: the same faults but 'unreachable' (no udp form: see udp-responder.ts);
+// corrupt answers on IPv6 too (our MAC, not a checksum, catches them).
+const UDP_FAULTS4: Fault = {
+  ...FAULTS4,
+  seed: 14,
+  faults: { ...FAULTS4.faults, unreachable: 0 },
+};
+const UDP_FAULTS6: Fault = { ...UDP_FAULTS4, seed: 16 };
 const UNREACHABLE_REASON = { 4: 'icmp:host-unreachable', 6: 'icmp:address-unreachable' };
+const RUNS = [
+  { family: 4, kind: 'icmp', faults: FAULTS4 },
+  { family: 6, kind: 'icmp', faults: FAULTS6 },
+  { family: 4, kind: 'udp', faults: UDP_FAULTS4 },
+  { family: 6, kind: 'udp', faults: UDP_FAULTS6 },
+] as const satisfies readonly { family: 4 | 6; kind: ProbeKindName; faults: Fault }[];
 
 describe('fault accounting: netpingd counts what the far end did', { skip: skip ?? false }, () => {
   let rig: FaultRig | undefined;
   let report: DaemonReport;
   let metrics: string;
-  const entries = new Map<4 | 6, LogEntry[]>();
+  const entries = new Map<string, LogEntry[]>();
 
   before(async () => {
     removeStaleNamespaces();
@@ -44,14 +59,18 @@ describe('fault accounting: netpingd counts what the far end did', { skip: skip 
       intervalMs: 50,
       timeoutMs: 300,
       responders: { 4: FAULTS4, 6: FAULTS6 },
+      udpResponders: { 4: UDP_FAULTS4, 6: UDP_FAULTS6 },
     });
     await sleep(RUN_MS);
     rig.stopInjecting();
     await rig.settle(FAULTS4);
     report = await rig.report();
     metrics = await rig.http('/metrics');
-    for (const family of [4, 6] as const) {
-      entries.set(family, await rig.ourEntries(family, targetOf(family).sent));
+    for (const { family, kind } of RUNS) {
+      entries.set(
+        targetName(family, kind),
+        await rig.ourEntries(family, targetOf(family, kind).sent, { kind }),
+      );
     }
   });
 
@@ -59,16 +78,17 @@ describe('fault accounting: netpingd counts what the far end did', { skip: skip 
     await rig?.stop();
   });
 
-  function targetOf(family: 4 | 6): TargetReport {
-    const t = report.targets.find((r) => r.name === `far${family}`);
-    assert.ok(t, `no far${family} in ${JSON.stringify(report.targets)}`);
+  function targetOf(family: 4 | 6, kind: ProbeKindName = 'icmp'): TargetReport {
+    const name = targetName(family, kind);
+    const t = report.targets.find((r) => r.name === name);
+    assert.ok(t, `no ${name} in ${JSON.stringify(report.targets)}`);
     return t;
   }
 
-  for (const family of [4, 6] as const) {
-    it(`IPv${family}: sent, lost, late, duplicates and errors equal the responder's log`, (ctx) => {
-      const t = targetOf(family);
-      const log = entries.get(family)!;
+  for (const { family, kind, faults } of RUNS) {
+    it(`${kind} IPv${family}: sent, lost, late, duplicates and errors equal the responder's log`, (ctx) => {
+      const t = targetOf(family, kind);
+      const log = entries.get(targetName(family, kind))!;
       const fates = tally(log, () => true);
       const want = expectedCounts(fates);
       ctx.diagnostic(`netpingd: ${JSON.stringify(pick(t))}`);
@@ -77,8 +97,8 @@ describe('fault accounting: netpingd counts what the far end did', { skip: skip 
       assert.equal(log.length, t.sent);
       assert.equal(new Set(log.map((e) => e.wideSeq)).size, t.sent);
       // The run exercised every fault it was meant to.
-      for (const [fault, p] of Object.entries(FAULTS4.faults)) {
-        if (family === 6 && fault === 'corrupt') continue;
+      for (const [fault, p] of Object.entries(faults.faults)) {
+        if (p === 0) continue;
         assert.ok(fates[fault as keyof typeof fates] > 0, `no ${fault} (p=${p}) in the run`);
       }
       assert.equal(
@@ -96,17 +116,22 @@ describe('fault accounting: netpingd counts what the far end did', { skip: skip 
         t.errors,
         fates.unreachable > 0 ? { [UNREACHABLE_REASON[family]]: fates.unreachable } : {},
       );
+      if (kind === 'udp') assert.equal(fates.unreachable, 0);
       assert.equal(fates.sendErrors, 0, 'the responder could send every reply');
     });
   }
 
   // Injection stopped before the report, so every bad packet sent is in it.
-  const badPackets = (): Record<'foreign' | 'checksum' | 'truncated', number> => {
-    const [v4, v6] = ([4, 6] as const).map((f) => tally(rig!.log(f), (e) => e.ours && !e.clean));
+  // ICMP corrupt replies fail the checksum, udp ones the MAC.
+  const badPackets = (): Record<'foreign' | 'checksum' | 'bad-mac' | 'truncated', number> => {
+    const [v4, v6, u4, u6] = RUNS.map(({ family, kind }) =>
+      tally(rig!.log(family, kind), (e) => e.ours && !e.clean),
+    );
     return {
-      foreign: v4!.foreign + v6!.foreign,
+      foreign: v4!.foreign + v6!.foreign + u4!.foreign + u6!.foreign,
       checksum: v4!.corrupt,
-      truncated: v4!.truncate + v6!.truncate,
+      'bad-mac': u4!.corrupt + u6!.corrupt,
+      truncated: v4!.truncate + v6!.truncate + u4!.truncate + u6!.truncate,
     };
   };
 
@@ -115,10 +140,10 @@ describe('fault accounting: netpingd counts what the far end did', { skip: skip 
     ctx.diagnostic(`ignored by netpingd: ${JSON.stringify(report.ignoredPackets)}`);
     ctx.diagnostic(`sent by the responders: ${JSON.stringify(want)}`);
     const total = Object.values(report.ignoredPackets).reduce((a, b) => a + b, 0);
-    assert.equal(total, want.foreign + want.checksum + want.truncated);
+    assert.equal(total, want.foreign + want.checksum + want['bad-mac'] + want.truncated);
   });
 
-  for (const reason of ['foreign', 'checksum', 'truncated'] as const) {
+  for (const reason of ['foreign', 'checksum', 'bad-mac', 'truncated'] as const) {
     it(`counts them under ignored{reason="${reason}"}, in /api/targets and /metrics`, () => {
       const n = badPackets()[reason];
       assert.ok(n > 0, `the run sent no ${reason} packets`);

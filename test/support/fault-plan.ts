@@ -40,6 +40,12 @@ export interface ResponderConfig {
   readonly maxLifetimeMs: number;
 }
 
+/** The udp responder's (udp-responder.ts): the same plan, where it answers, and the peer key. */
+export interface UdpResponderConfig extends ResponderConfig {
+  readonly port: number;
+  readonly peerKey: string;
+}
+
 /** One line of the responder's log. */
 export interface LogEntry {
   /** Whose request: netping's (our payload), or another pinger's. */

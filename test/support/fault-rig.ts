@@ -1,6 +1,6 @@
 // A whole fault-injection run: a namespace pair (netns.ts), a redis-server and
 // netpingd in the near end, a fault responder per address family in the far
-// end. The test suite's redis at 127.0.0.1 in the root namespace cannot be
+// end (ICMP, and optionally udp beside it: udp-responder.ts). The test suite's redis at 127.0.0.1 in the root namespace cannot be
 // reached from inside, so the near end gets a private redis-server on its own
 // loopback; netpingd's HTTP is read from inside the near end too.
 
@@ -10,11 +10,20 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { DAEMON_JS, REPO_ROOT, uniquePrefix } from './env.js';
-import { parseLog, type LogEntry, type ResponderConfig } from './fault-plan.js';
+import {
+  parseLog,
+  type LogEntry,
+  type ResponderConfig,
+  type UdpResponderConfig,
+} from './fault-plan.js';
 import { FAR4, FAR6, httpGetIn, NetnsPair } from './netns.js';
 import type { Spawned } from './ops-harness.js';
 
 const RESPONDER_JS = path.join(REPO_ROOT, 'dist', 'test', 'support', 'responder.js');
+const UDP_RESPONDER_JS = path.join(REPO_ROOT, 'dist', 'test', 'support', 'udp-responder.js');
+/** The far end's udp responder port, and the peer key both ends share. */
+export const UDP_PORT = 9923;
+const PEER_KEY = 'fault-rig-peer-key-0123456789';
 const REDIS_PORT = 6379; // the near end's own loopback: nothing else listens there
 const LIFETIME_MS = 120_000; // no process of a rig outlives the suite's budget, whatever happens
 
@@ -25,6 +34,15 @@ export interface RigOptions {
   readonly timeoutMs: number;
   /** A responder, and a target named far4 / far6, for each family given. */
   readonly responders: Partial<Record<4 | 6, Fault>>;
+  /** A udp responder, and a udp target named udp4 / udp6, for each family given. */
+  readonly udpResponders?: Partial<Record<4 | 6, Fault>>;
+}
+
+export type ProbeKindName = 'icmp' | 'udp';
+
+/** The name of the target the rig adds for a responder. */
+export function targetName(family: 4 | 6, kind: ProbeKindName = 'icmp'): string {
+  return `${kind === 'icmp' ? 'far' : 'udp'}${family}`;
 }
 
 export const FAR_ADDRESS = { 4: FAR4, 6: FAR6 } as const;
@@ -33,7 +51,9 @@ export class FaultRig {
   readonly pair = new NetnsPair();
   readonly dir = mkdtempSync(path.join(tmpdir(), 'netping-faults-'));
   readonly responders = new Map<4 | 6, Spawned>();
+  readonly udpResponders = new Map<4 | 6, Spawned>();
   readonly #logPaths = new Map<4 | 6, string>();
+  readonly #udpLogPaths = new Map<4 | 6, string>();
   daemon: Spawned | undefined;
   #port = 0;
 
@@ -47,6 +67,9 @@ export class FaultRig {
       await rig.#startRedis();
       for (const [family, fault] of Object.entries(opts.responders)) {
         await rig.#startResponder(Number(family) as 4 | 6, fault);
+      }
+      for (const [family, fault] of Object.entries(opts.udpResponders ?? {})) {
+        await rig.#startUdpResponder(Number(family) as 4 | 6, fault);
       }
       await rig.#startDaemon();
       return rig;
@@ -104,9 +127,43 @@ export class FaultRig {
     this.#logPaths.set(family, logPath);
   }
 
+  async #startUdpResponder(family: 4 | 6, fault: Fault): Promise<void> {
+    const logPath = path.join(this.dir, `udp-responder${family}.jsonl`);
+    const config: UdpResponderConfig = {
+      ...fault,
+      family,
+      logPath,
+      localAddress: FAR_ADDRESS[family],
+      maxLifetimeMs: LIFETIME_MS,
+      port: UDP_PORT,
+      peerKey: PEER_KEY,
+    };
+    const configPath = path.join(this.dir, `udp-responder${family}.json`);
+    writeFileSync(configPath, JSON.stringify(config));
+    writeFileSync(logPath, '');
+    const p = this.pair.spawn(this.pair.far, process.execPath, [
+      UDP_RESPONDER_JS,
+      '--config',
+      configPath,
+    ]);
+    const ready = await until(() => (p.stdout.includes('ready') ? true : undefined), {
+      timeoutMs: 5_000,
+      intervalMs: 25,
+    });
+    if (!ready) throw new Error(`the IPv${family} udp responder did not start:\n${p.tail()}`);
+    this.udpResponders.set(family, p);
+    this.#udpLogPaths.set(family, logPath);
+  }
+
   async #startDaemon(): Promise<void> {
     const prefix = uniquePrefix();
-    const members = [...this.#logPaths.keys()].map((f) => `far${f}@${FAR_ADDRESS[f]}`);
+    const members = [
+      ...[...this.#logPaths.keys()].map((f) => `${targetName(f)}@${FAR_ADDRESS[f]}`),
+      ...[...this.#udpLogPaths.keys()].map(
+        (f) => `${targetName(f, 'udp')}@${FAR_ADDRESS[f]}?probe=udp&port=${UDP_PORT}`,
+      ),
+    ];
+    const peer = this.#udpLogPaths.size > 0 ? ['--peer-key', PEER_KEY] : [];
     this.redisCli(['sadd', `${prefix}:targets`, ...members]);
     const d = this.pair.spawn(
       this.pair.near,
@@ -116,6 +173,7 @@ export class FaultRig {
         ...['--redis', `redis://127.0.0.1:${REDIS_PORT}`, '--prefix', prefix],
         ...['--listen', '127.0.0.1:0', '--interval', `${this.opts.intervalMs}ms`],
         ...['--timeout', `${this.opts.timeoutMs}ms`, '--state-dir', path.join(this.dir, 'state')],
+        ...peer,
       ],
       LIFETIME_MS / 1000,
     );
@@ -140,15 +198,16 @@ export class FaultRig {
     return JSON.parse(await this.http('/api/targets')) as DaemonReport;
   }
 
-  async target(family: 4 | 6): Promise<TargetReport> {
-    const t = (await this.report()).targets.find((r) => r.name === `far${family}`);
-    if (!t) throw new Error(`netpingd reports no far${family}`);
+  async target(family: 4 | 6, kind: ProbeKindName = 'icmp'): Promise<TargetReport> {
+    const name = targetName(family, kind);
+    const t = (await this.report()).targets.find((r) => r.name === name);
+    if (!t) throw new Error(`netpingd reports no ${name}`);
     return t;
   }
 
-  log(family: 4 | 6): LogEntry[] {
-    const p = this.#logPaths.get(family);
-    if (!p) throw new Error(`no IPv${family} responder`);
+  log(family: 4 | 6, kind: ProbeKindName = 'icmp'): LogEntry[] {
+    const p = (kind === 'icmp' ? this.#logPaths : this.#udpLogPaths).get(family);
+    if (!p) throw new Error(`no IPv${family} ${kind} responder`);
     return parseLog(readFileSync(p, 'utf8'));
   }
 
@@ -161,10 +220,14 @@ export class FaultRig {
   async ourEntries(
     family: 4 | 6,
     sent: number,
-    { allArrive = true, timeoutMs = 3_000 } = {},
+    {
+      allArrive = true,
+      timeoutMs = 3_000,
+      kind = 'icmp',
+    }: { allArrive?: boolean; timeoutMs?: number; kind?: ProbeKindName } = {},
   ): Promise<LogEntry[]> {
     const pick = (): LogEntry[] =>
-      this.log(family).filter((e) => e.ours && e.wideSeq !== null && e.wideSeq < sent);
+      this.log(family, kind).filter((e) => e.ours && e.wideSeq !== null && e.wideSeq < sent);
     if (!allArrive) {
       await sleep(timeoutMs);
       return pick();
@@ -178,7 +241,7 @@ export class FaultRig {
       const seen = new Set(entries.map((e) => e.wideSeq));
       const missing = Array.from({ length: sent }, (_, i) => i).filter((i) => !seen.has(i));
       throw new Error(
-        `IPv${family} responder never logged probes ${missing.slice(0, 20).join(',')}`,
+        `IPv${family} ${kind} responder never logged probes ${missing.slice(0, 20).join(',')}`,
       );
     }
     return entries;
@@ -186,7 +249,8 @@ export class FaultRig {
 
   /** From now on every request gets a prompt plain reply. */
   stopInjecting(): void {
-    for (const p of this.responders.values()) p.child.kill('SIGUSR1');
+    for (const p of [...this.responders.values(), ...this.udpResponders.values()])
+      p.child.kill('SIGUSR1');
   }
 
   /** Lets the last faults play out: late replies sent, timeouts passed. */

@@ -1,0 +1,85 @@
+// What the peer responder does with one received datagram: answer it, or
+// drop it and say why. Pure (clocks passed in), so every rule is unit-tested
+// without sockets; responder.ts does the I/O.
+//
+// The checks run cheapest first, and the answer budget is spent last, so
+// that packets we would refuse anyway (a spoofed flood, replays) cannot use
+// up a real peer's answers:
+//   size → form (magic, version, type) → MAC → age and replay → rate.
+
+import { decodeUdpPacket, encodeUdpPacket, PacketType, UDP_PACKET_BYTES } from './packet.js';
+import { RateLimiter } from './rate-limit.js';
+import { ReplayWindow } from './replay-window.js';
+
+/** Why the responder did not answer, as counted in netping_packets_ignored_total{reason}. */
+export type PeerDropReason =
+  | 'peer:truncated'
+  | 'peer:oversized'
+  | 'peer:foreign'
+  | 'peer:bad-mac'
+  | 'peer:stale'
+  | 'peer:replay'
+  | 'peer:rate-limit';
+
+export type PeerDecision =
+  | { readonly answer: Buffer; readonly drop?: undefined }
+  | { readonly drop: PeerDropReason; readonly answer?: undefined };
+
+export interface PeerPolicyOptions {
+  readonly key: Buffer;
+  /** Answers per source address per second. */
+  readonly maxRatePerS: number;
+  readonly maxAgeMs?: number;
+  readonly maxStreams?: number;
+  readonly maxSources?: number;
+}
+
+export const DEFAULT_PEER_MAX_RATE = 1000;
+
+export class PeerPolicy {
+  readonly #key: Buffer;
+  readonly replay: ReplayWindow;
+  readonly rate: RateLimiter;
+
+  constructor(opts: PeerPolicyOptions) {
+    this.#key = opts.key;
+    this.replay = new ReplayWindow({
+      ...(opts.maxAgeMs === undefined ? {} : { maxAgeMs: opts.maxAgeMs }),
+      ...(opts.maxStreams === undefined ? {} : { maxStreams: opts.maxStreams }),
+    });
+    this.rate = new RateLimiter({
+      ratePerS: opts.maxRatePerS,
+      ...(opts.maxSources === undefined ? {} : { maxSources: opts.maxSources }),
+    });
+  }
+
+  /**
+   * The answer to `packet` from `source`, or why there is none. `nowMs` is
+   * monotonic (the rate limit), `nowWallMs` the wall clock (the probe's age).
+   * The answer is a new buffer of exactly the probe's size.
+   */
+  decide(packet: Buffer, source: string, nowMs: number, nowWallMs: number): PeerDecision {
+    const decoded = decodeUdpPacket(packet, PacketType.probe, this.#key);
+    if (!decoded.ok) return { drop: `peer:${decoded.reason}` };
+    const f = decoded.fields;
+    const verdict = this.replay.check(
+      f.nonceHi,
+      f.nonceLo,
+      f.token,
+      f.seq,
+      f.sentAtWallMs,
+      nowWallMs,
+    );
+    if (verdict !== 'fresh') return { drop: `peer:${verdict}` };
+    if (!this.rate.take(source, nowMs)) return { drop: 'peer:rate-limit' };
+    // Never more bytes than received: the answer is a packet, and so was the probe.
+    return {
+      answer: encodeUdpPacket(
+        PacketType.answer,
+        f,
+        this.#key,
+        Buffer.allocUnsafe(UDP_PACKET_BYTES),
+      ),
+    };
+  }
+}

@@ -1,0 +1,146 @@
+// The udp probe and answer, byte by byte, and their MAC.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  decodeUdpPacket,
+  encodeUdpPacket,
+  PacketType,
+  UDP_PACKET_BYTES,
+} from '../../lib/probes/udp/packet.js';
+
+const KEY = Buffer.from('0123456789abcdef-test-key');
+const FIELDS = {
+  token: 0xdeadbeef,
+  seq: 2 ** 33 + 5,
+  sentAtWallMs: 1,
+  nonceHi: 0x01020304,
+  nonceLo: 0xa0b0c0d0,
+};
+
+// 'NP', version 1, type, token, seq hi32 = 2, seq lo32 = 5, 1.0 as a
+// big-endian double, the nonce.
+const HEADER = (type: number): number[] => [
+  0x4e,
+  0x50,
+  0x01,
+  type,
+  0xde,
+  0xad,
+  0xbe,
+  0xef,
+  0x00,
+  0x00,
+  0x00,
+  0x02,
+  0x00,
+  0x00,
+  0x00,
+  0x05,
+  0x3f,
+  0xf0,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x01,
+  0x02,
+  0x03,
+  0x04,
+  0xa0,
+  0xb0,
+  0xc0,
+  0xd0,
+];
+
+/** The MAC computed independently of packet.ts: HMAC-SHA256 of the header, first 16 bytes. */
+function macOf(header: number[], key = KEY): number[] {
+  return [...createHmac('sha256', key).update(Buffer.from(header)).digest().subarray(0, 16)];
+}
+
+describe('udp packet', () => {
+  it('encodes a probe byte by byte: header, then the truncated HMAC of the header', () => {
+    const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY);
+    assert.equal(p.length, UDP_PACKET_BYTES);
+    assert.deepEqual([...p], [...HEADER(1), ...macOf(HEADER(1))]);
+  });
+
+  it('an answer differs only in its type byte and its MAC', () => {
+    const a = encodeUdpPacket(PacketType.answer, FIELDS, KEY);
+    assert.deepEqual([...a], [...HEADER(2), ...macOf(HEADER(2))]);
+  });
+
+  it('writes into a given buffer and returns a 48-byte view of it', () => {
+    const out = Buffer.alloc(64, 0xff);
+    const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY, out);
+    assert.equal(p.buffer, out.buffer);
+    assert.equal(p.length, 48);
+    assert.equal(out[48], 0xff, 'nothing past the packet');
+  });
+
+  it('decodes what it encodes, for sequences up to 2^53', () => {
+    for (const seq of [0, 1, 0xffff_ffff, 2 ** 32, 2 ** 53]) {
+      const fields = { ...FIELDS, seq, sentAtWallMs: 1_764_000_000_123.25 };
+      const d = decodeUdpPacket(encodeUdpPacket(PacketType.probe, fields, KEY), 1, KEY);
+      assert.deepEqual(d, { ok: true, fields });
+    }
+  });
+
+  it('refuses a packet under another key, or with any byte changed, as bad-mac', () => {
+    const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY);
+    const other = Buffer.from('another key of sixteen+ chars');
+    assert.deepEqual(decodeUdpPacket(p, 1, other), { ok: false, reason: 'bad-mac' });
+    for (const at of [4, 8, 15, 16, 24, 31, 32, 47]) {
+      const bad = Buffer.from(p);
+      bad[at]! ^= 0x01;
+      assert.deepEqual(
+        decodeUdpPacket(bad, 1, KEY),
+        { ok: false, reason: 'bad-mac' },
+        `byte ${at}`,
+      );
+    }
+  });
+
+  it('never takes a probe for an answer, or an answer for a probe', () => {
+    const probe = encodeUdpPacket(PacketType.probe, FIELDS, KEY);
+    const answer = encodeUdpPacket(PacketType.answer, FIELDS, KEY);
+    assert.deepEqual(decodeUdpPacket(probe, 2, KEY), { ok: false, reason: 'foreign' });
+    assert.deepEqual(decodeUdpPacket(answer, 1, KEY), { ok: false, reason: 'foreign' });
+    // Relabelling the type without the key breaks the MAC.
+    const relabelled = Buffer.from(probe);
+    relabelled[3] = 2;
+    assert.deepEqual(decodeUdpPacket(relabelled, 2, KEY), { ok: false, reason: 'bad-mac' });
+  });
+
+  it('refuses short, long and foreign packets before computing any MAC', () => {
+    const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY);
+    assert.deepEqual(decodeUdpPacket(p.subarray(0, 47), 1, KEY), {
+      ok: false,
+      reason: 'truncated',
+    });
+    assert.deepEqual(decodeUdpPacket(Buffer.alloc(0), 1, KEY), { ok: false, reason: 'truncated' });
+    assert.deepEqual(decodeUdpPacket(Buffer.concat([p, Buffer.alloc(1)]), 1, KEY), {
+      ok: false,
+      reason: 'oversized',
+    });
+    for (const at of [0, 1, 2]) {
+      const bad = Buffer.from(p);
+      bad[at]! ^= 0x01;
+      assert.deepEqual(
+        decodeUdpPacket(bad, 1, KEY),
+        { ok: false, reason: 'foreign' },
+        `byte ${at}`,
+      );
+    }
+  });
+
+  it('refuses a sequence beyond 2^53 even with a valid MAC', () => {
+    const header = HEADER(1);
+    header[8] = 0x00;
+    header[9] = 0x40; // seq hi32 = 0x400000: 2^54
+    const p = Buffer.from([...header, ...macOf(header)]);
+    assert.deepEqual(decodeUdpPacket(p, 1, KEY), { ok: false, reason: 'foreign' });
+  });
+});
