@@ -270,7 +270,8 @@ export type TargetRequest =
 const MAX_OPTIONS_LENGTH = 512; // room for a few labels
 
 export function parseTargetRequest(input: string): TargetRequest {
-  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + MAX_OPTIONS_LENGTH) {
+  const options = input.includes('?') ? 1 + MAX_OPTIONS_LENGTH : 0;
+  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + options) {
     throw new InvalidInputError(`invalid target: ${input.length} characters is too long`);
   }
   const firstAt = input.indexOf('@');
