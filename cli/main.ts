@@ -19,7 +19,13 @@ import {
 } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
-import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS, type ProbeOverrides } from '../lib/target.js';
+import {
+  INTERVAL_BOUNDS_MS,
+  makeProbeSpec,
+  TIMEOUT_BOUNDS_MS,
+  type ProbeOverrides,
+  type ProbeSpec,
+} from '../lib/target.js';
 import { labelsFrom, validateLabelName } from '../lib/labels.js';
 import { MESH_WINDOW_MS } from '../lib/mesh/summary.js';
 import { readMesh } from '../lib/mesh/read.js';
@@ -85,6 +91,21 @@ async function withStore<T>(
   }
 }
 
+interface ProbeFlags {
+  probe?: string;
+  port?: string;
+}
+
+/** --probe and --port as a checked spec, or undefined when neither is given. */
+function probeFromFlags(o: ProbeFlags): ProbeSpec | undefined {
+  if (o.probe === undefined && o.port === undefined) return undefined;
+  if (o.probe === undefined) throw new InvalidInputError('--port needs --probe (tcp or udp)');
+  return makeProbeSpec(o.probe, o.port);
+}
+
+const PROBE_HELP = 'probe these targets by KIND: icmp (default), tcp (needs --port) or udp';
+const PORT_HELP = 'the port of a tcp or udp probe (udp: default 9923)';
+
 function buildProgram(): Command {
   const program = new Command('npcli')
     .description('Controls netpingd: add and remove targets, list them, show statistics.')
@@ -137,13 +158,16 @@ function buildProgram(): Command {
       "a label for these targets' series (repeatable; also label.KEY=VALUE in a member)",
       (v: string, previous: string[] = []) => [...previous, v],
     )
+    .option('--probe <kind>', PROBE_HELP)
+    .option('--port <port>', PORT_HELP)
     .option('--json', 'print JSON')
     .action(
       async (
         targets: string[],
-        o: { json?: boolean; interval?: string; timeout?: string; label?: string[] },
+        o: { json?: boolean; interval?: string; timeout?: string; label?: string[] } & ProbeFlags,
       ) => {
         const labels = labelsFrom(o.label ?? []);
+        const probe = probeFromFlags(o);
         const overrides: ProbeOverrides = {
           ...(o.interval === undefined
             ? {}
@@ -157,6 +181,7 @@ function buildProgram(): Command {
         const results = await withStore(global(), (store) =>
           addTargets(store, targets, {
             ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+            ...(probe ? { probe } : {}),
             labels,
           }),
         );
@@ -166,13 +191,18 @@ function buildProgram(): Command {
   program
     .command('remove')
     .alias('rm')
-    .description('remove targets by name, by address, or by name@address')
+    .description(
+      'remove targets by name, by address, or by name@address (?probe=KIND&port=N picks one probe kind)',
+    )
     .argument('<target...>')
     .option('--all', 'remove every target a name or address matches (default: refuse if several)')
+    .option('--probe <kind>', 'only the targets probed by KIND (icmp, tcp, udp)')
+    .option('--port <port>', 'with --probe: only those probed at this port')
     .option('--json', 'print JSON')
-    .action(async (targets: string[], o: { json?: boolean; all?: boolean }) => {
+    .action(async (targets: string[], o: { json?: boolean; all?: boolean } & ProbeFlags) => {
+      const probe = probeFromFlags(o);
       const results = await withStore(global(), (store) =>
-        removeTargets(store, targets, { all: o.all === true }),
+        removeTargets(store, targets, { all: o.all === true, ...(probe ? { probe } : {}) }),
       );
       print(o.json ? json(results) : renderChanges('removed', results));
     });

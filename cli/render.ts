@@ -4,7 +4,15 @@ import Table from 'cli-table3';
 import type { DaemonReport, TargetReport } from '../lib/report.js';
 import { renderColumns } from '../lib/render/columns.js';
 import { printable } from '../lib/render/printable.js';
-import { ms, percent, STATS_FOOTER } from '../lib/render/summary-table.js';
+import {
+  ANSWERS_HEADING,
+  answersLine,
+  answersText,
+  ms,
+  percent,
+  probeCell,
+  STATS_FOOTER,
+} from '../lib/render/summary-table.js';
 import { formatOverrides } from '../lib/target.js';
 import type { ChangeResult, ListResult } from '../lib/target-changes.js';
 
@@ -31,11 +39,12 @@ export function renderChanges(verb: 'added' | 'removed', results: readonly Chang
 export function renderList(list: ListResult): string {
   const own = list.targets.some((t) => t.intervalMs !== undefined || t.timeoutMs !== undefined);
   const rows = list.targets.map((t) => {
-    const row = [printable(t.name), t.address];
+    const row = [printable(t.name), t.address, probeCell(t)];
     if (own) row.push(formatOverrides(t).replace(/^\?/, '').replace('&', ' '));
     return row;
   });
-  const lines = [table(own ? ['Name', 'Address', 'Own settings'] : ['Name', 'Address'], rows, 3)];
+  const head = ['Name', 'Address', 'Probe'];
+  const lines = [table(own ? [...head, 'Own settings'] : head, rows, 4)];
   for (const bad of list.invalid)
     lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
   return lines.join('\n');
@@ -51,6 +60,7 @@ interface StatsColumn {
 const STATS_COLUMNS: readonly StatsColumn[] = [
   { title: 'Name', cell: (t) => t.name, narrow: true },
   { title: 'Address', cell: (t) => t.address, narrow: true },
+  { title: 'Probe', cell: probeCell, narrow: true },
   { title: 'Sent', cell: (t) => String(t.sent) },
   { title: 'Recv', cell: (t) => String(t.received) },
   { title: 'Succ', cell: (t) => percent(t.successPct) },
@@ -78,7 +88,7 @@ export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {})
   const lines = renderColumns({
     head: columns.map((c) => c.title),
     rows: report.targets.map((t) => columns.map((c) => printable(c.cell(t)))),
-    leftAligned: 2,
+    leftAligned: 3,
     separator: true,
     ...(opts.wide ? {} : { maxWidth: NARROW_WIDTH }),
   });
@@ -88,6 +98,12 @@ export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {})
     );
   for (const bad of report.invalid)
     lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
+  const answered = report.targets.flatMap((t) => {
+    // `?? {}`: a daemon older than probe kinds sends no answers.
+    const text = answersText(Object.entries(t.answers ?? {}));
+    return text ? [answersLine(t, text)] : [];
+  });
+  if (answered.length > 0) lines.push('', ANSWERS_HEADING, ...answered);
   lines.push('', STATS_FOOTER);
   if (!opts.wide) lines.push('--wide adds Sent, Recv, Succ, Late, Dup, Min, Avg6h and Max.');
   return lines.join('\n');

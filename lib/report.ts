@@ -4,10 +4,15 @@
 
 import type { ProbedTarget } from './engine/probe-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
+import type { ProbeSpec } from './target.js';
 
 export interface TargetReport {
   name: string;
   address: string;
+  /** The probe kind: icmp, tcp or udp. */
+  probe: string;
+  /** The port of a tcp or udp probe; absent for icmp. */
+  port?: number;
   family: 4 | 6;
   intervalMs: number;
   timeoutMs: number;
@@ -18,6 +23,8 @@ export interface TargetReport {
   late: number;
   duplicates: number;
   errors: Record<string, number>;
+  /** Received probes whose answer was not the usual one, by answer (`tcp:refused`). */
+  answers: Record<string, number>;
   /** Of the probes that have ended (received + lost); undefined before any has. */
   successPct: number | undefined;
   lossPct: number | undefined;
@@ -83,9 +90,12 @@ export interface DaemonView {
   target(i: number): TargetReport;
   counters(i: number): TargetCounters;
   errors(i: number): Iterable<readonly [string, number]>;
+  answers(i: number): Iterable<readonly [string, number]>;
   histogram(i: number): HistogramSnapshot;
   name(i: number): string;
   address(i: number): string;
+  /** Undefined for ICMP. */
+  probe(i: number): ProbeSpec | undefined;
 }
 
 /** A view over plain data. */
@@ -98,9 +108,11 @@ export function viewOf(snapshot: DaemonSnapshot): DaemonView {
     target: (i) => targets[i]!,
     counters: (i) => targets[i]!,
     errors: (i) => Object.entries(targets[i]!.errors),
+    answers: (i) => Object.entries(targets[i]!.answers),
     histogram: (i) => histograms[i]!,
     name: (i) => targets[i]!.name,
     address: (i) => targets[i]!.address,
+    probe: (i) => probeSpecOf(targets[i]!),
   };
 }
 
@@ -112,19 +124,31 @@ export function liveView(probed: readonly ProbedTarget[], head: ReportHead): Dae
     target: (i) => targetReport(probed[i]!),
     counters: (i) => probed[i]!.stats,
     errors: (i) => probed[i]!.stats.errors,
+    answers: (i) => probed[i]!.stats.answers,
     histogram: (i) => probed[i]!.stats.histogram.snapshot(),
     name: (i) => probed[i]!.target.name,
     address: (i) => probed[i]!.target.address,
+    probe: (i) => probed[i]!.target.probe,
   };
+}
+
+/** A report row's probe as a target's spec: undefined for ICMP. */
+export function probeSpecOf(t: Pick<TargetReport, 'probe' | 'port'>): ProbeSpec | undefined {
+  if (t.probe === 'icmp') return undefined;
+  return t.port === undefined ? { kind: t.probe } : { kind: t.probe, port: t.port };
 }
 
 /** One row of the report, read from a live target now. */
 export function targetReport(p: ProbedTarget): TargetReport {
   const s = p.stats.summary();
   const ended = s.received + s.lost;
+  const port = p.target.probe?.port;
   return {
     name: p.target.name,
     address: p.target.address,
+    // Written out, not spread from probeFields(): this runs for every row of every page.
+    probe: p.target.probe?.kind ?? 'icmp',
+    ...(port === undefined ? {} : { port }),
     family: p.target.family,
     intervalMs: p.settings.intervalMs,
     timeoutMs: p.settings.timeoutMs,
@@ -135,6 +159,7 @@ export function targetReport(p: ProbedTarget): TargetReport {
     late: s.late,
     duplicates: s.duplicates,
     errors: s.errors,
+    answers: s.answers,
     successPct: ended > 0 ? (100 * s.received) / ended : undefined,
     lossPct: ended > 0 ? (100 * s.lost) / ended : undefined,
     minMs: s.minMs,

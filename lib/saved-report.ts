@@ -6,7 +6,7 @@
 
 import type { DaemonReport, InvalidMember, TargetReport } from './report.js';
 import { parseSavedStats, type SavedStats } from './stats/saved-stats.js';
-import { parseTargetKey } from './target.js';
+import { parseTargetKey, probeKindOf } from './target.js';
 
 export interface SavedReport {
   readonly instance: string;
@@ -58,6 +58,8 @@ function fromSaved(key: string, s: SavedStats): TargetReport {
   return {
     name: t.name,
     address: t.address,
+    probe: probeKindOf(t),
+    ...(t.probe?.port === undefined ? {} : { port: t.probe.port }),
     family: t.family,
     intervalMs: 0,
     timeoutMs: 0,
@@ -68,6 +70,7 @@ function fromSaved(key: string, s: SavedStats): TargetReport {
     late: s.late,
     duplicates: s.duplicates,
     errors: s.errors,
+    answers: s.answers ?? {},
     successPct: ended > 0 ? (100 * s.received) / ended : undefined,
     lossPct: ended > 0 ? (100 * s.lost) / ended : undefined,
     minMs: orUndefined(s.minMs),

@@ -11,9 +11,14 @@ import { resolveTargetRequest, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
 import {
   parseTargetKey,
+  parseTargetOptions,
+  probeFields,
+  probeLabel,
   targetKey,
   targetMember,
+  withProbe,
   type ProbeOverrides,
+  type ProbeSpec,
   type Target,
 } from './target.js';
 
@@ -33,22 +38,34 @@ export class AmbiguousTargetError extends InvalidInputError {}
 
 const MEMBERS_NAMED = 5; // in an AmbiguousTargetError
 
+export interface AddOptions {
+  lookup?: Lookup;
+  maxTargets?: number;
+  /** Settings for every target of the change, over those an argument gives itself. */
+  overrides?: ProbeOverrides;
+  /** How every target of the change is probed, over what an argument says (npcli --probe/--port). */
+  probe?: ProbeSpec;
+  /** Labels for every target of the change, over those an argument gives itself (npcli --label). */
+  labels?: Labels;
+}
+
 /**
  * Resolves every argument first, so a bad one writes nothing. A target
  * already in the set with other options is replaced: its member is removed
- * and the new one added (the daemon carries its statistics over).
+ * and the new one added (the daemon carries its statistics over). The same
+ * name and address probed another way (kind or port) is another target.
  */
 export async function addTargets(
   store: TargetStore,
   args: readonly string[],
-  opts: { lookup?: Lookup; maxTargets?: number; overrides?: ProbeOverrides; labels?: Labels } = {},
+  opts: AddOptions = {},
 ): Promise<ChangeResult[]> {
   const byKey = new Map<string, Target>();
   for (const arg of args) {
     for (const resolved of await resolveTargetRequest(arg, opts.lookup)) {
-      let target = opts.overrides
-        ? { ...resolved, overrides: { ...resolved.overrides, ...opts.overrides } }
-        : resolved;
+      let target = opts.probe ? withProbe(resolved, opts.probe) : resolved;
+      if (opts.overrides)
+        target = { ...target, overrides: { ...target.overrides, ...opts.overrides } };
       // --label adds to (and overrides) a member's own label.KEY=VALUE.
       if (opts.labels && Object.keys(opts.labels).length > 0) {
         target = { ...target, labels: sortedLabels({ ...target.labels, ...opts.labels }) };
@@ -82,24 +99,34 @@ function keyOfMember(member: string): string | undefined {
 }
 
 /**
- * Removes by name, by address, or by name@address. Every argument must match
- * at least one member, and, unless `all` is set, at most one target (a name
- * or an address can name several), or nothing is removed.
+ * Removes by name, by address, or by name@address, each optionally with
+ * "?probe=KIND&port=N" (or `opts.probe`, npcli's --probe/--port) to pick one
+ * probe kind. Without a probe, a selector matches every kind: a bare
+ * name@address probed by ICMP and TCP names two targets, refused unless
+ * `all`, like a name that names several. Every argument must match at least
+ * one member, and, unless `all` is set, at most one target, or nothing is
+ * removed.
  */
 export async function removeTargets(
   store: TargetStore,
   args: readonly string[],
-  opts: { all?: boolean } = {},
+  opts: { all?: boolean; probe?: ProbeSpec } = {},
 ): Promise<ChangeResult[]> {
   const members = await store.members();
   const parsed = members.map((member) => ({ member, target: tryParse(member) }));
   const chosen = new Set<string>();
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
-    const matches = parsed.filter(({ member, target }) => matchesSelector(arg, member, target));
+    // An unparsable member goes by its exact text, which may not parse as a selector either.
+    const unparsable = parsed.filter(({ member, target }) => !target && member === arg);
+    let matches = unparsable;
+    if (matches.length === 0) {
+      const selector = parseSelector(arg, opts.probe);
+      matches = parsed.filter(({ target }) => target && matchesSelector(selector, target));
+    }
     if (matches.length === 0) {
       throw new NoSuchTargetError(
-        `no target matches ${quoted(arg.slice(0, 200))} (see npcli list)`,
+        `no target matches ${quoted(arg.slice(0, 200))}${opts.probe ? ` probed by ${probeLabel(opts)}` : ''} (see npcli list)`,
       );
     }
     if (!opts.all) refuseSeveral(arg, matches);
@@ -126,24 +153,48 @@ function refuseSeveral(
   if (matches.length > MEMBERS_NAMED) named.push('…');
   throw new AmbiguousTargetError(
     `${quoted(arg.slice(0, 200))} matches ${targets.size} targets (${named.join(', ')}): ` +
-      'nothing removed; to remove them all give --all, or name one as name@address',
+      'nothing removed; to remove them all give --all, or name one as name@address ' +
+      '(with ?probe=KIND&port=N, or --probe and --port, where it has several probes)',
   );
 }
 
-function matchesSelector(arg: string, member: string, target: Target | undefined): boolean {
-  if (arg === member) return true; // also removes an unparsable member by its exact text
-  if (!target) return false;
-  if (arg.includes('@')) {
-    const at = arg.lastIndexOf('@');
-    const address = arg.slice(at + 1);
-    return (
-      familyOf(address) !== undefined &&
-      targetKey({ name: arg.slice(0, at), address: canonicalAddress(address) }) ===
-        targetKey(target)
-    );
+/** What a remove argument names; an unset part matches anything. */
+interface Selector {
+  readonly name?: string;
+  /** Canonical; undefined with `badAddress`, which matches nothing. */
+  readonly address?: string;
+  readonly badAddress?: true;
+  readonly probe?: ProbeSpec;
+}
+
+/**
+ * "name@address[?options]", "address[?options]" or "name". Options are read
+ * only after an '@' or an address, since a name may hold a '?'; bad options
+ * are bad input. `flagProbe` (--probe/--port) wins over the argument's own.
+ */
+function parseSelector(arg: string, flagProbe: ProbeSpec | undefined): Selector {
+  const at = arg.lastIndexOf('@');
+  const q = arg.indexOf('?', at < 0 ? 0 : at);
+  const head = q < 0 ? arg : arg.slice(0, q);
+  const where = at < 0 ? head : head.slice(at + 1);
+  if (at < 0 && familyOf(where) === undefined) {
+    return { name: arg, ...(flagProbe ? { probe: flagProbe } : {}) };
   }
-  if (familyOf(arg) !== undefined) return canonicalAddress(arg) === target.address;
-  return arg === target.name;
+  const probe = flagProbe ?? (q < 0 ? undefined : parseTargetOptions(arg.slice(q + 1)).probe);
+  return {
+    ...(at < 0 ? {} : { name: head.slice(0, at) }),
+    ...(familyOf(where) === undefined
+      ? { badAddress: true as const }
+      : { address: canonicalAddress(where) }),
+    ...(probe ? { probe } : {}),
+  };
+}
+
+function matchesSelector(s: Selector, target: Target): boolean {
+  if (s.badAddress) return false;
+  if (s.name !== undefined && s.name !== target.name) return false;
+  if (s.address !== undefined && s.address !== target.address) return false;
+  return s.probe === undefined || probeLabel(s) === probeLabel(target);
 }
 
 function tryParse(member: string): Target | undefined {
@@ -157,6 +208,10 @@ function tryParse(member: string): Target | undefined {
 export interface ListedTarget {
   name: string;
   address: string;
+  /** The probe kind: icmp, tcp, udp. */
+  probe: string;
+  /** Where the kind has one. */
+  port?: number;
   /** Only where the target has its own. */
   intervalMs?: number;
   timeoutMs?: number;
@@ -171,8 +226,9 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   const result: ListResult = { targets: [], invalid: [] };
   for (const member of await store.members()) {
     try {
-      const { name, address, overrides } = parseTargetKey(member);
-      result.targets.push({ name, address, ...overrides });
+      const target = parseTargetKey(member);
+      const { name, address, overrides } = target;
+      result.targets.push({ name, address, ...probeFields(target), ...overrides });
     } catch (err) {
       result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
     }
@@ -180,7 +236,8 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   sortByAddress(
     result.targets,
     (t) => t.address,
-    (t) => t.name,
+    // Names hold no spaces: the probe orders one name's targets without mixing names.
+    (t) => `${t.name} ${t.probe}:${t.port ?? ''}`,
   );
   return result;
 }

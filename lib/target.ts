@@ -189,6 +189,27 @@ function splitOptions(text: string, from: number): [string, TargetOptions | unde
   return [text.slice(0, q), parseTargetOptions(text.slice(q + 1))];
 }
 
+/**
+ * The target probed by `probe` instead of the way it was: what the --probe
+ * and --port flags of npcli do to every target of a command. An ICMP spec is
+ * left out, so ICMP targets look as they always did.
+ */
+export function withProbe(t: Target, probe: ProbeSpec): Target {
+  const rest: Target = {
+    name: t.name,
+    address: t.address,
+    family: t.family,
+    ...(t.overrides === undefined ? {} : { overrides: t.overrides }),
+  };
+  return probe.kind === DEFAULT_PROBE_KIND ? rest : { ...rest, probe };
+}
+
+/** The probe as /api/targets and `npcli list --json` write it: the kind, and the port where it has one. */
+export function probeFields(t: Pick<Target, 'probe'>): { probe: string; port?: number } {
+  const port = t.probe?.port;
+  return port === undefined ? { probe: probeKindOf(t) } : { probe: probeKindOf(t), port };
+}
+
 /** The target with these options; an ICMP spec is left out, so ICMP targets look as they always did. */
 export function withOptions(t: Target, o: TargetOptions | undefined): Target {
   let result = t;
@@ -270,8 +291,8 @@ export type TargetRequest =
 const MAX_OPTIONS_LENGTH = 512; // room for a few labels
 
 export function parseTargetRequest(input: string): TargetRequest {
-  const options = input.includes('?') ? 1 + MAX_OPTIONS_LENGTH : 0;
-  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + options) {
+  const optionsRoom = input.includes('?') ? 1 + MAX_OPTIONS_LENGTH : 0;
+  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + optionsRoom) {
     throw new InvalidInputError(`invalid target: ${input.length} characters is too long`);
   }
   const firstAt = input.indexOf('@');

@@ -7,7 +7,7 @@ import { ApiError, change, getJson, token } from './api.js';
 import { el, esc, ms, pct, say } from './dom.js';
 import { sparklineSvg } from './sparkline.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
-import { keyOf, type Report, type Sparklines, type TargetRow } from './types.js';
+import { keyOf, probeOf, total, type Report, type Sparklines, type TargetRow } from './types.js';
 
 const POLL_MS = 1000;
 const SPARK_POLL_MS = 20_000;
@@ -20,7 +20,9 @@ interface Column {
   cell: (t: TargetRow) => string;
 }
 
-const errorsOf = (t: TargetRow): number => Object.values(t.errors).reduce((a, b) => a + b, 0);
+const errorsOf = (t: TargetRow): number => total(t.errors);
+// Received with an unusual answer (tcp:refused): the reasons are on the target page.
+const answersOf = (t: TargetRow): number => total(t.answers);
 
 const COLUMNS: Column[] = [
   {
@@ -37,6 +39,7 @@ const COLUMNS: Column[] = [
     value: (t) => t.address,
     cell: (t) => esc(t.address),
   },
+  { key: 'probe', label: 'Probe', left: true, value: probeOf, cell: (t) => esc(probeOf(t)) },
   { key: 'sent', label: 'Sent', value: (t) => t.sent, cell: (t) => String(t.sent) },
   { key: 'loss', label: 'Loss', value: (t) => t.lossPct, cell: (t) => pct(t.lossPct) },
   { key: 'last', label: 'Last', value: (t) => t.lastMs, cell: (t) => ms(t.lastMs) },
@@ -44,6 +47,7 @@ const COLUMNS: Column[] = [
   { key: 'min', label: 'Min', value: (t) => t.minMs, cell: (t) => ms(t.minMs) },
   { key: 'max', label: 'Max', value: (t) => t.maxMs, cell: (t) => ms(t.maxMs) },
   { key: 'errors', label: 'Errors', value: errorsOf, cell: (t) => String(errorsOf(t)) },
+  { key: 'answers', label: 'Answers', value: answersOf, cell: (t) => String(answersOf(t)) },
 ];
 
 let report: Report | undefined;
@@ -59,12 +63,12 @@ document.body.innerHTML = `
 <span class="status">${TOKEN_BOX_HTML}</span></header>
 <main>
 <div id="msg" hidden></div>
-<form id="addform"><input id="addtext" size="40" placeholder="name@address or host name, several with spaces">
+<form id="addform"><input id="addtext" size="40" placeholder="name@address, host name, or name@address?probe=tcp&amp;port=443">
 <button>add</button></form>
-<p><input id="filter" type="search" placeholder="filter by name or address" size="30"> <span id="count"></span></p>
+<p><input id="filter" type="search" placeholder="filter by name, address or probe" size="30"> <span id="count"></span></p>
 <table><thead><tr>${COLUMNS.map((c) => `<th data-col="${c.key}" class="${c.left ? 'l' : ''}">${c.label}</th>`).join('')}<th class="l">last hour</th><th></th></tr></thead>
 <tbody id="rows"></tbody></table>
-<p style="font-size:.85em;color:#666">Times in ms. Loss is of the probes that have ended. The table updates every second; <code>curl</code> this address for the plain table.</p>
+<p style="font-size:.85em;color:#666">Times in ms. Loss is of the probes that have ended. Answers: probes received with an unusual answer (a refused TCP connection), counted as received. The table updates every second; <code>curl</code> this address for the plain table.</p>
 </main>`;
 
 const msg = el('msg');
@@ -125,7 +129,10 @@ function render(): void {
   const started = performance.now();
   let rows = report.targets.filter(
     (t) =>
-      !filter || t.name.toLowerCase().includes(filter) || t.address.toLowerCase().includes(filter),
+      !filter ||
+      t.name.toLowerCase().includes(filter) ||
+      t.address.toLowerCase().includes(filter) ||
+      probeOf(t).includes(filter),
   );
   if (sortBy !== 'address') rows = rows.slice().sort(compare);
   else if (sortDir < 0) rows = rows.slice().reverse();

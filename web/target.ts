@@ -9,7 +9,7 @@ import { el, esc, ms, pct, say } from './dom.js';
 import { drawHeatmap } from './heatmap.js';
 import { drawLossStrip, drawSmoke } from './smoke.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
-import { keyOf, type History, type Report } from './types.js';
+import { keyOf, probeOf, type History, type Report } from './types.js';
 
 const RANGES = ['1h', '6h', '24h', '48h', '7d', '30d', '90d'];
 const MAX_COMPARED = 3;
@@ -43,8 +43,10 @@ document.body.innerHTML = `
 <h2>Compare <small>(median and 10-90 %, up to ${MAX_COMPARED} targets)</small></h2>
 <form id="compareform"><span id="compared"></span> <input id="compareadd" size="30" placeholder="another name@address"> <button>compare</button></form>
 <canvas id="compare"></canvas>
-<h2>Errors by reason <small>(since the target was added)</small></h2>
+<h2>Errors by reason <small>(lost probes, since the target was added)</small></h2>
 <table><tbody id="errors"></tbody></table>
+<h2>Unusual answers <small>(received probes, counted as received: a refused TCP connection is tcp:refused)</small></h2>
+<table><tbody id="answers"></tbody></table>
 </main>`;
 
 const msg = el('msg');
@@ -55,6 +57,14 @@ el<HTMLFormElement>('compareform').onsubmit = (e) => {
   const k = el<HTMLInputElement>('compareadd').value.trim();
   if (k && !keys.includes(k)) location.href = urlFor([...keys, k].slice(0, MAX_COMPARED), range);
 };
+
+/** A table body of counts by reason, the largest first. */
+function countsRows(counts: Record<string, number> | undefined): string {
+  const rows = Object.entries(counts ?? {}).sort((a, b) => b[1] - a[1]);
+  return rows.length
+    ? rows.map(([reason, n]) => `<tr><td class="l">${esc(reason)}</td><td>${n}</td></tr>`).join('')
+    : '<tr><td class="l">none</td></tr>';
+}
 
 async function draw(): Promise<void> {
   if (keys.length === 0) {
@@ -90,17 +100,13 @@ async function draw(): Promise<void> {
     const sent = main.points.reduce((a, p) => a + p.sent, 0);
     const lost = main.points.reduce((a, p) => a + p.lost, 0);
     el('summary').textContent =
-      `${range}: ${sent} sent, ${lost} lost (${pct(sent ? (100 * lost) / sent : undefined)})${
+      `${row ? `probe ${probeOf(row)} · ` : ''}${range}: ${sent} sent, ${lost} lost (${pct(sent ? (100 * lost) / sent : undefined)})${
         row
           ? ` · now: last ${ms(row.lastMs)} ms, avg 15 min ${ms(row.avg15mMs)} ms`
           : ' · not probed now'
       }`;
-    const errors = Object.entries(row?.errors ?? {}).sort((a, b) => b[1] - a[1]);
-    el('errors').innerHTML = errors.length
-      ? errors
-          .map(([reason, n]) => `<tr><td class="l">${esc(reason)}</td><td>${n}</td></tr>`)
-          .join('')
-      : '<tr><td class="l">none</td></tr>';
+    el('errors').innerHTML = countsRows(row?.errors);
+    el('answers').innerHTML = countsRows(row?.answers);
     const b = document.body.dataset;
     b.heatmapCells = String(cells);
     b.smokeMedians = String(medians);

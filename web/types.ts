@@ -4,12 +4,18 @@
 export interface TargetRow {
   name: string;
   address: string;
+  /** icmp, tcp or udp; absent from a daemon older than probe kinds. */
+  probe?: string;
+  /** The port of a tcp or udp probe. */
+  port?: number;
   sent: number;
   received: number;
   lost: number;
   late: number;
   duplicates: number;
   errors: Record<string, number>;
+  /** Received probes with an unusual answer (tcp:refused), by answer. */
+  answers?: Record<string, number>;
   lossPct?: number;
   minMs?: number;
   meanMs?: number;
@@ -54,4 +60,18 @@ export interface History {
   points: HistoryPoint[];
 }
 
-export const keyOf = (t: { name: string; address: string }): string => `${t.name}@${t.address}`;
+type Probed = { name: string; address: string; probe?: string; port?: number };
+
+/** As lib/target.ts targetKey(): name@address for icmp, name@address?probe=tcp&port=443 otherwise. */
+export const keyOf = (t: Probed): string =>
+  !t.probe || t.probe === 'icmp'
+    ? `${t.name}@${t.address}`
+    : `${t.name}@${t.address}?probe=${t.probe}${t.port === undefined ? '' : `&port=${t.port}`}`;
+
+/** As the table at / writes a probe: icmp, tcp:443, udp:9923. */
+export const probeOf = (t: { probe?: string; port?: number }): string =>
+  t.port === undefined ? (t.probe ?? 'icmp') : `${t.probe ?? 'icmp'}:${t.port}`;
+
+/** The sum of a map of counts. */
+export const total = (counts: Record<string, number> | undefined): number =>
+  Object.values(counts ?? {}).reduce((a, b) => a + b, 0);

@@ -6,7 +6,7 @@
 import { addressSortKey, canonicalAddress, withoutZone } from '../address.js';
 import { SendError, type Prober, type ProbeSink } from '../probes/prober.js';
 import { INTERRUPTED_REASON, TargetStats } from '../stats/target-stats.js';
-import { labelsChanged, probeKindOf, targetKey, type Target } from '../target.js';
+import { labelsChanged, probeKindOf, probeLabel, targetKey, type Target } from '../target.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { ProbeLedger } from './probe-ledger.js';
 import { FirstProbeQueue } from './first-probes.js';
@@ -57,7 +57,7 @@ class TargetRun implements ProbedTarget {
   /** The address replies come from: ours without its zone, which the kernel does not report. */
   readonly sourceAddress: string;
   readonly kind: string;
-  /** Orders targets by address, then name (the report's order). */
+  /** Orders targets by address, name, then probe (the report's order). */
   readonly sortKey: string;
   /** Removed, with probes still in flight: it sends no more, but its replies and timeouts still count. */
   draining = false;
@@ -76,7 +76,8 @@ class TargetRun implements ProbedTarget {
     this.key = targetKey(target);
     this.sourceAddress = withoutZone(target.address);
     this.kind = probeKindOf(target);
-    this.sortKey = `${addressSortKey(target.address)} ${target.name}`;
+    // Names hold no spaces, so the probe orders one name's targets and nothing else.
+    this.sortKey = `${addressSortKey(target.address)} ${target.name} ${probeLabel(target)}`;
     this.ledger = new ProbeLedger(settings.timeoutMs, settings.intervalMs);
   }
 }

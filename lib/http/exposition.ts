@@ -7,6 +7,7 @@
 // so to the probes) between chunks (lib/slicing.ts).
 
 import type { DaemonView } from '../report.js';
+import type { ProbeSpec } from '../target.js';
 
 /** Escapes a label value: backslash, double quote and line feed (text format 0.0.4). */
 export function escapeLabelValue(value: string): string {
@@ -55,6 +56,28 @@ export const TARGET_COUNTERS: readonly { field: CounterField; name: string; help
   },
 ];
 
+export const ERRORS_HELP = 'Lost probes by why they ended: send:<errno> or icmp:<error>.';
+export const ANSWERS_HELP =
+  'Received probes whose answer was not the usual one (tcp:refused), by answer.';
+
+/**
+ * A target's labels, in this order everywhere: target, address, probe
+ * (icmp, tcp, udp) and, for the kinds that have one, port.
+ */
+export function targetLabels(
+  name: string,
+  address: string,
+  probe: ProbeSpec | undefined,
+): [string, string][] {
+  const labels: [string, string][] = [
+    ['target', name],
+    ['address', address],
+    ['probe', probe?.kind ?? 'icmp'],
+  ];
+  if (probe?.port !== undefined) labels.push(['port', String(probe.port)]);
+  return labels;
+}
+
 function header(name: string, type: string, help: string): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
@@ -69,8 +92,12 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
   const size = view.size;
   const labels: string[] = [];
   for (let i = 0; i < size; i++) {
+    // As targetLabels(), written straight into one string: no arrays per target.
+    const probe = view.probe(i);
     labels.push(
-      `target="${escapeLabelValue(view.name(i))}",address="${escapeLabelValue(view.address(i))}"`,
+      `target="${escapeLabelValue(view.name(i))}",address="${escapeLabelValue(view.address(i))}",` +
+        `probe="${escapeLabelValue(probe?.kind ?? 'icmp')}"` +
+        (probe?.port === undefined ? '' : `,port="${probe.port}"`),
     );
     yield ''; // a pause point: 10,000 labels are a few ms
   }
@@ -80,17 +107,19 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
     for (let i = 0; i < size; i++) yield `${name}{${labels[i]}} ${view.counters(i)[field]}\n`;
   }
 
-  yield header(
-    'netping_errors_total',
-    'counter',
-    'Lost probes by why they ended: send:<errno> or icmp:<error>.',
-  );
-  for (let i = 0; i < size; i++) {
-    let out = '';
-    for (const [reason, n] of view.errors(i)) {
-      out += `netping_errors_total{${labels[i]},reason="${escapeLabelValue(reason)}"} ${n}\n`;
+  for (const [name, help, byReason] of [
+    ['netping_errors_total', ERRORS_HELP, (i: number) => view.errors(i)],
+    ['netping_received_by_reason_total', ANSWERS_HELP, (i: number) => view.answers(i)],
+  ] as const) {
+    yield header(name, 'counter', help);
+    for (let i = 0; i < size; i++) {
+      let out = '';
+      for (const [reason, n] of byReason(i)) {
+        out += `${name}{${labels[i]},reason="${escapeLabelValue(reason)}"} ${n}\n`;
+      }
+      // Most targets have no series here: a pause point every 256 of them is enough.
+      if (out !== '' || (i & 255) === 255) yield out;
     }
-    yield out;
   }
 
   yield header('netping_rtt_seconds', 'histogram', 'Round-trip time of answered probes.');

@@ -13,7 +13,7 @@
 import type { Registry } from 'prom-client';
 import type { DaemonView } from '../report.js';
 import { Slices, SLICE_MS } from '../slicing.js';
-import { TARGET_COUNTERS } from './exposition.js';
+import { ANSWERS_HELP, ERRORS_HELP, TARGET_COUNTERS, targetLabels } from './exposition.js';
 import {
   encodeHeader,
   encodeLength,
@@ -53,10 +53,12 @@ export async function* protobufExposition(
   const batchSize = opts.batchSize ?? BATCH_SIZE;
   const size = view.size;
   const { head } = view;
-  const labels: LabelPair[][] = Array.from({ length: size }, (_, i) => [
-    { name: 'target', value: view.name(i) },
-    { name: 'address', value: view.address(i) },
-  ]);
+  const labels: LabelPair[][] = Array.from({ length: size }, (_, i) =>
+    targetLabels(view.name(i), view.address(i), view.probe(i)).map(([name, value]) => ({
+      name,
+      value,
+    })),
+  );
 
   async function* family(
     header: FamilyHeader,
@@ -80,20 +82,18 @@ export async function* protobufExposition(
       { label: labels[i]!, counter: { value: view.counters(i)[field] } },
     ]);
   }
-  // HELP texts as in exposition.ts; test/unit/protobuf-exposition.test.ts holds the two together.
-  yield* family(
-    {
-      name: 'netping_errors_total',
-      help: 'Lost probes by why they ended: send:<errno> or icmp:<error>.',
-      type: MetricType.COUNTER,
-    },
-    size,
-    (i) =>
-      [...view.errors(i)].map(([reason, n]) => ({
+  // HELP texts shared with exposition.ts; test/unit/protobuf-exposition.test.ts holds the two together.
+  for (const [name, help, byReason] of [
+    ['netping_errors_total', ERRORS_HELP, (i: number) => view.errors(i)],
+    ['netping_received_by_reason_total', ANSWERS_HELP, (i: number) => view.answers(i)],
+  ] as const) {
+    yield* family({ name, help, type: MetricType.COUNTER }, size, (i) =>
+      [...byReason(i)].map(([reason, n]) => ({
         label: [...labels[i]!, { name: 'reason', value: reason }],
         counter: { value: n },
       })),
-  );
+    );
+  }
   yield* family(
     {
       name: 'netping_rtt_seconds',

@@ -1,11 +1,18 @@
 // The plaintext table served at /, in the spirit of meshping's.
 
 import { viewOf, type DaemonReport, type DaemonView, type TargetReport } from '../report.js';
+import type { ProbeSpec } from '../target.js';
 import { codePointLength, printable } from './printable.js';
+
+/** `icmp`, `tcp:443`, `udp:9923`: as probeLabel() writes a target's probe. */
+export function probeCell(t: Pick<TargetReport, 'probe' | 'port'>): string {
+  return t.port === undefined ? t.probe : `${t.probe}:${t.port}`;
+}
 
 const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
   { title: 'Name', cell: (t) => t.name },
   { title: 'Address', cell: (t) => t.address },
+  { title: 'Probe', cell: probeCell },
   { title: 'Sent', cell: (t) => String(t.sent) },
   { title: 'Recv', cell: (t) => String(t.received) },
   { title: 'Succ', cell: (t) => percent(t.successPct) },
@@ -17,11 +24,35 @@ const COLUMNS: { title: string; cell: (t: TargetReport) => string }[] = [
   { title: 'Max', cell: (t) => ms(t.maxMs) },
   { title: 'Last', cell: (t) => ms(t.lastMs) },
 ];
-const LEFT_ALIGNED = 2; // name and address; numbers align right
+const LEFT_ALIGNED = 3; // name, address and probe; numbers align right
 
 /** Under every table of statistics, at / and in `npcli stats`. */
 export const STATS_FOOTER =
   'Times in milliseconds. Succ and Loss are of the probes that have ended.';
+
+/** Above the lines of targets with unusual answers, at / and in `npcli stats`. */
+export const ANSWERS_HEADING = 'Received, but not with the usual answer (counted in Recv):';
+
+/** "tcp:refused 12, …"; '' when there are none (as for most targets: nothing is built then). */
+export function answersText(answers: Iterable<readonly [string, number]>): string {
+  let list = '';
+  for (const [answer, n] of answers) list += `${list ? ', ' : ''}${printable(answer)} ${n}`;
+  return list;
+}
+
+/** One target's unusual answers: "web@192.0.2.1 tcp:443: tcp:refused 12". */
+export function answersLine(
+  t: Pick<TargetReport, 'name' | 'address' | 'probe' | 'port'>,
+  text: string,
+): string {
+  return `${printable(t.name)}@${t.address} ${probeCell(t)}: ${text}`;
+}
+
+/** The probe fields of a report row, from a view's spec (undefined for ICMP). */
+function probeOf(spec: ProbeSpec | undefined): Pick<TargetReport, 'probe' | 'port'> {
+  if (spec === undefined) return { probe: 'icmp' };
+  return spec.port === undefined ? { probe: spec.kind } : { probe: spec.kind, port: spec.port };
+}
 
 export function percent(value: number | undefined): string {
   return value === undefined ? '-' : `${value.toFixed(2)}%`;
@@ -69,6 +100,17 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
     yield line((k) => printable(COLUMNS[k]!.cell(t)));
   }
   for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
+  // A third pass, cheap where (as mostly) no target has unusual answers: no
+  // report row is built, only each target's (mostly empty) map is looked at.
+  let heading = `\n${ANSWERS_HEADING}\n`;
+  for (let i = 0; i < view.size; i++) {
+    if (i % 256 === 255) yield ''; // a pause point now and then
+    const text = answersText(view.answers(i));
+    if (text === '') continue;
+    const t = { name: view.name(i), address: view.address(i), ...probeOf(view.probe(i)) };
+    yield `${heading}${answersLine(t, text)}\n`;
+    heading = '';
+  }
   yield `\n${STATS_FOOTER}\n`;
 }
 

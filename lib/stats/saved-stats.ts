@@ -27,6 +27,13 @@ export interface SavedStats {
   late: number;
   duplicates: number;
   errors: Record<string, number>;
+  /**
+   * Received probes with an unusual answer (`tcp:refused`), by answer.
+   * Absent in entries written before probe kinds, and when there are none:
+   * an ICMP target's entry is what it always was, so an older netpingd
+   * still reads it.
+   */
+  answers?: Record<string, number>;
   minMs: number | null;
   maxMs: number | null;
   lastMs: number | null;
@@ -70,6 +77,15 @@ export function parseSavedStats(text: string): SavedStats {
   }
   if (!isObject(raw.errors) || !Object.values(raw.errors).every(isCount)) {
     throw new SavedStatsError('errors is not a map of counts');
+  }
+  if (
+    raw.answers !== undefined &&
+    !(
+      isObject(raw.answers) &&
+      Object.values(raw.answers).every((n) => isCount(n) && Number.isInteger(n))
+    )
+  ) {
+    throw new SavedStatsError('answers is not a map of whole counts');
   }
   const averages = raw.averages;
   if (!isObject(averages)) throw new SavedStatsError('averages missing');

@@ -133,6 +133,8 @@ export class TargetStats {
     this.duplicates += saved.duplicates;
     for (const [reason, n] of Object.entries(saved.errors))
       this.errors.set(reason, (this.errors.get(reason) ?? 0) + n);
+    for (const [answer, n] of Object.entries(saved.answers ?? {}))
+      this.answers.set(answer, (this.answers.get(answer) ?? 0) + n);
     if (saved.minMs !== null && saved.minMs < this.minMs) this.minMs = saved.minMs;
     if (saved.maxMs !== null && saved.maxMs > this.maxMs) this.maxMs = saved.maxMs;
     this.lastMs ??= saved.lastMs ?? undefined;
@@ -149,11 +151,20 @@ export class TargetStats {
   }
 
   #counters(): Pick<
-    TargetStatsSummary,
-    'sent' | 'received' | 'lost' | 'late' | 'duplicates' | 'errors'
+    SavedStats,
+    'sent' | 'received' | 'lost' | 'late' | 'duplicates' | 'errors' | 'answers'
   > {
     const { sent, received, lost, late, duplicates } = this;
-    return { sent, received, lost, late, duplicates, errors: Object.fromEntries(this.errors) };
+    return {
+      sent,
+      received,
+      lost,
+      late,
+      duplicates,
+      errors: Object.fromEntries(this.errors),
+      // Left out when empty: an ICMP target's saved form stays as it was.
+      ...(this.answers.size === 0 ? {} : { answers: Object.fromEntries(this.answers) }),
+    };
   }
 
   /** Everything but the histogram: what a row of the table or the JSON report needs. */
@@ -168,6 +179,7 @@ export class TargetStats {
       late: this.late,
       duplicates: this.duplicates,
       errors: this.errors.size === 0 ? {} : Object.fromEntries(this.errors),
+      answers: this.answers.size === 0 ? {} : Object.fromEntries(this.answers),
       minMs: has ? this.minMs : undefined,
       maxMs: has ? this.maxMs : undefined,
       meanMs: has ? this.#sumMs / this.received : undefined,
@@ -195,6 +207,7 @@ export interface TargetStatsSummary {
   late: number;
   duplicates: number;
   errors: Record<string, number>;
+  answers: Record<string, number>;
   minMs: number | undefined;
   maxMs: number | undefined;
   meanMs: number | undefined;

@@ -74,6 +74,15 @@ describe('the browser view', { skip }, () => {
     assert.ok(elapsedMs < 2000, `${elapsedMs} ms`);
     // The page was not reloaded: the same document saw the row arrive.
     assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1);
+    // The row says how the target is probed.
+    const headers = await page.$$eval('thead th', (ths) => ths.map((th) => th.textContent));
+    const cells = await page.$$eval('tr[data-key="lo@127.0.0.1"] td', (tds) =>
+      tds.map((td) => td.textContent),
+    );
+    const probe = headers.indexOf('Probe');
+    assert.ok(probe > 0, headers.join(' '));
+    assert.equal(cells[probe], 'icmp');
+    assert.ok(headers.includes('Answers'), headers.join(' '));
   });
 
   it('draws a non-empty heatmap, loss strip and smoke graph on the target page', async () => {
@@ -88,6 +97,8 @@ describe('the browser view', { skip }, () => {
     assert.ok((await inkedPixels(page, '#heatmap')) > 0);
     assert.ok((await inkedPixels(page, '#smoke')) > 0);
     assert.ok((await inkedPixels(page, '#loss')) > 0);
+    assert.match((await page.textContent('#summary')) ?? '', /^probe icmp · 1h: /);
+    assert.equal(await page.textContent('#answers'), 'none');
   });
 
   it('answers bad history requests with a clear 400 or 404', async () => {

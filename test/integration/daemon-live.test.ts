@@ -72,11 +72,12 @@ describe('netpingd with live targets', { skip }, () => {
       assert.match(String(value), /^\d+(\.\d{1,3})?$/, 'rounded to the microsecond');
     const asTable = await runCli(['--url', daemon.baseUrl, 'stats']);
     assert.equal(asTable.code, 0, asTable.stderr);
-    assert.match(asTable.stdout, /^Name +Address +Loss +Avg15m +Avg24h +Last\n-+ +-+ /);
-    assert.match(asTable.stdout, /^lo +127\.0\.0\.1 +\d/m);
+    assert.match(asTable.stdout, /^Name +Address +Probe +Loss +Avg15m +Avg24h +Last\n-+ +-+ /);
+    assert.match(asTable.stdout, /^lo +127\.0\.0\.1 +icmp +\d/m);
+    assert.equal(lo?.probe, 'icmp');
     const wide = await runCli(['--url', daemon.baseUrl, 'stats', '--wide']);
     assert.equal(wide.code, 0, wide.stderr);
-    assert.match(wide.stdout, /^Name +Address +Sent +Recv +Succ +Loss +Late +Dup +Min /);
+    assert.match(wide.stdout, /^Name +Address +Probe +Sent +Recv +Succ +Loss +Late +Dup +Min /);
     const port = await freePort(); // free: nothing listens there
     const down = await runCli(['--url', `http://127.0.0.1:${port}`, 'stats']);
     assert.equal(down.code, 3);
@@ -130,8 +131,8 @@ describe('netpingd with live targets', { skip }, () => {
     const list = await cli('list', '--json');
     assert.deepEqual(JSON.parse(list.stdout), {
       targets: [
-        { name: 'lo', address: '127.0.0.1' },
-        { name: 'six', address: '::1' },
+        { name: 'lo', address: '127.0.0.1', probe: 'icmp' },
+        { name: 'six', address: '::1', probe: 'icmp' },
       ],
       invalid: [],
     });
@@ -151,7 +152,7 @@ describe('netpingd with live targets', { skip }, () => {
     const lines = (await res.text()).split('\n');
     assert.match(
       lines[0]!,
-      /^Name\s+Address\s+Sent\s+Recv\s+Succ\s+Loss\s+Min\s+Avg15m\s+Avg6h\s+Avg24h\s+Max\s+Last$/,
+      /^Name\s+Address\s+Probe\s+Sent\s+Recv\s+Succ\s+Loss\s+Min\s+Avg15m\s+Avg6h\s+Avg24h\s+Max\s+Last$/,
     );
     const addresses = lines.slice(1, 5).map((l) => l.split(/\s+/)[1]);
     assert.deepEqual(addresses, ['127.0.0.1', '127.0.0.9', '127.0.0.10', '::1']);
@@ -206,7 +207,7 @@ describe('netpingd with live targets', { skip }, () => {
     };
     assert.deepEqual(
       list.targets.find((t) => t.name === 'fast'),
-      { name: 'fast', address: '127.0.0.4', intervalMs: 20, timeoutMs: 200 },
+      { name: 'fast', address: '127.0.0.4', probe: 'icmp', intervalMs: 20, timeoutMs: 200 },
     );
     const changed = await cli('add', 'fast@127.0.0.4', '--interval', '40ms');
     assert.equal(changed.code, 0, changed.stderr);
@@ -255,11 +256,11 @@ describe('netpingd with live targets', { skip }, () => {
     assert.match(text, /^# TYPE netping_rtt_seconds histogram$/m);
     assert.match(
       text,
-      /^netping_received_total\{target="q\\"uote\\\\back€",address="127\.0\.0\.3"\} [1-9]/m,
+      /^netping_received_total\{target="q\\"uote\\\\back€",address="127\.0\.0\.3",probe="icmp"\} [1-9]/m,
     );
     assert.match(
       text,
-      /^netping_rtt_seconds_bucket\{target="lo",address="127\.0\.0\.1",le="\+Inf"\} [1-9]/m,
+      /^netping_rtt_seconds_bucket\{target="lo",address="127\.0\.0\.1",probe="icmp",le="\+Inf"\} [1-9]/m,
     );
     assert.match(text, /^netping_store_up\{store="redis"\} 1$/m);
     const complaints = await promtoolComplaints(text);

@@ -103,8 +103,8 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
     assert.equal(list.code, 0, list.stderr);
     assert.deepEqual(JSON.parse(list.stdout), {
       targets: [
-        { name: 'lo', address: '127.0.0.1' },
-        { name: 'six', address: '::1' },
+        { name: 'lo', address: '127.0.0.1', probe: 'icmp' },
+        { name: 'six', address: '::1', probe: 'icmp' },
       ],
       invalid: [],
     });
@@ -147,7 +147,7 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
     const text = await res.text();
     assert.match(
       text,
-      /^netping_sent_total\{target="q\\"uote\\\\back€ü",address="127\.0\.0\.3"\} \d+$/m,
+      /^netping_sent_total\{target="q\\"uote\\\\back€ü",address="127\.0\.0\.3",probe="icmp"\} \d+$/m,
     );
     assert.match(text, /^netping_store_up\{store="embedded"\} 1$/m);
     const complaints = await promtoolComplaints(text);

@@ -93,3 +93,104 @@ describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
     assert.deepEqual(await members(), []);
   });
 });
+
+describe('npcli --probe and --port', { skip: SKIP_NO_REDIS }, () => {
+  const prefix = uniquePrefix();
+  const cli = (...args: string[]) =>
+    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
+  let redis: Redis;
+  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+
+  before(() => {
+    redis = new Redis(TEST_REDIS_URL!);
+  });
+
+  after(async () => {
+    await redis?.del(`${prefix}:targets`);
+    redis?.disconnect();
+  });
+
+  for (const [what, args, message] of [
+    [
+      'an unknown kind',
+      ['--probe', 'smtp'],
+      /^npcli: invalid probe kind 'smtp': expected one of icmp/,
+    ],
+    ['--port without --probe', ['--port', '443'], /^npcli: --port needs --probe/],
+    ['a port for icmp', ['--probe', 'icmp', '--port', '7'], /icmp probes take no port/],
+  ] as const) {
+    it(`refuses ${what}: exit 2, one line, nothing written`, async () => {
+      const res = await cli('add', 'web@192.0.2.1', ...args);
+      assert.equal(res.code, 2, res.stderr);
+      assert.equal(res.stdout, '');
+      assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr);
+      assert.match(res.stderr, message);
+      assert.deepEqual(await members(), []);
+    });
+  }
+
+  it('adds with --probe icmp as without, and lists the probe', async () => {
+    const res = await cli('add', 'web@192.0.2.1', '--probe', 'icmp');
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await members(), ['web@192.0.2.1']);
+    const list = await cli('list');
+    assert.match(list.stdout, /│ web +│ 192\.0\.2\.1 +│ icmp +│/);
+    const json = JSON.parse((await cli('list', '--json')).stdout) as {
+      targets: { probe: string; port?: number }[];
+    };
+    assert.deepEqual(json.targets, [{ name: 'web', address: '192.0.2.1', probe: 'icmp' }]);
+  });
+});
+
+describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
+  const prefix = uniquePrefix();
+  const cli = (...args: string[]) =>
+    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
+  let redis: Redis;
+  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+
+  before(async () => {
+    redis = new Redis(TEST_REDIS_URL!);
+    const added = await cli('add', 'web@192.0.2.1');
+    assert.equal(added.code, 0, added.stderr);
+  });
+
+  after(async () => {
+    await redis?.del(`${prefix}:targets`);
+    redis?.disconnect();
+  });
+
+  it('refuses --probe tcp without a port: exit 2, nothing written', async () => {
+    const res = await cli('add', 'web@192.0.2.1', '--probe', 'tcp');
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /^npcli: invalid target: tcp probes need a port/);
+    assert.deepEqual(await members(), ['web@192.0.2.1']);
+  });
+
+  it('adds the same host by tcp beside icmp, by flags or in the member', async () => {
+    let res = await cli('add', 'web@192.0.2.1', '--probe', 'tcp', '--port', '443');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'added web@192.0.2.1?probe=tcp&port=443\n');
+    res = await cli('add', 'web@192.0.2.1?probe=tcp&port=80');
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await members(), [
+      'web@192.0.2.1',
+      'web@192.0.2.1?probe=tcp&port=443',
+      'web@192.0.2.1?probe=tcp&port=80',
+    ]);
+    const list = await cli('list');
+    assert.match(list.stdout, /│ web +│ 192\.0\.2\.1 +│ tcp:443 +│/);
+  });
+
+  it('refuses a bare name@address with several probes; --probe/--port picks one', async () => {
+    let res = await cli('remove', 'web@192.0.2.1');
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /matches 3 targets/);
+    res = await cli('remove', 'web@192.0.2.1', '--probe', 'tcp', '--port', '80');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'removed web@192.0.2.1?probe=tcp&port=80\n1 target removed\n');
+    res = await cli('remove', 'web@192.0.2.1?probe=tcp&port=443');
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await members(), ['web@192.0.2.1']);
+  });
+});

@@ -87,9 +87,28 @@ void test('Grafana dashboard: parses, and queries only metrics netpingd exports'
   const exprs = (dashboard.panels ?? []).flatMap((p) => (p.targets ?? []).map((q) => q.expr ?? ''));
   // Per-target metrics follow the $target selection; daemon-wide ones do not.
   const perTarget = /netping_(sent|received|lost|late|duplicates|errors|rtt_seconds)/;
+  assert.ok(
+    variables.some((v) => v.name === 'probe' && v.type === 'query'),
+    'a $probe template variable (icmp, tcp, udp)',
+  );
   for (const expr of exprs.filter((e) => perTarget.test(e))) {
     assert.match(expr, /target=~"\$target"/, `a per-target query follows $target: ${expr}`);
+    assert.match(expr, /probe=~"\$probe"/, `a per-target query follows $probe: ${expr}`);
+    // A sum per target must keep the probe apart: the same host by ICMP and
+    // by TCP is two series, whose rates and buckets must not be added.
+    for (const [, labels] of expr.matchAll(/\bby \(([^)]*)\)/g)) {
+      const names = labels!.split(',').map((l) => l.trim());
+      if (names.includes('target'))
+        assert.ok(
+          names.includes('probe') && names.includes('port'),
+          `by (${labels}) keeps probe and port: ${expr}`,
+        );
+    }
   }
+  assert.ok(
+    exprs.some((e) => e.includes('netping_received_by_reason_total')),
+    'the unusual answers (tcp:refused) are on the dashboard',
+  );
   const heatmap = (dashboard.panels ?? []).find((p) => p.type === 'heatmap');
   assert.ok(
     heatmap?.targets?.some((q) => q.expr?.includes('netping_rtt_seconds_bucket')),

@@ -122,8 +122,8 @@ async function stopStarted(base: string, out: string): Promise<void> {
 function assertFirstRun(run: Run, prefix: string): void {
   assert.equal(run.code, 0, `setup-and-run.sh failed:\n${run.stdout}\n${run.stderr}`);
   assert.match(run.stdout, /^added localhost@(127\.0\.0\.1|::1)$/m);
-  assert.match(run.stdout, /^Name +Address +Sent +Recv +Succ +Loss /m);
-  assert.match(run.stdout, /^localhost +(127\.0\.0\.1|::1) +[1-9]\d* /m, run.stdout);
+  assert.match(run.stdout, /^Name +Address +Probe +Sent +Recv +Succ +Loss /m);
+  assert.match(run.stdout, /^localhost +(127\.0\.0\.1|::1) +icmp +[1-9]\d* /m, run.stdout);
   assert.match(run.stdout, /^Times in milliseconds\./m);
   assert.ok(existsSync(path.join(prefix, 'bin', 'netpingd')), 'netpingd linked into the prefix');
   assert.ok(existsSync(path.join(prefix, 'bin', 'npcli')), 'npcli linked into the prefix');

@@ -10,6 +10,7 @@ export const NETPING_COUNTERS = [
   'netping_late_total',
   'netping_duplicates_total',
   'netping_errors_total',
+  'netping_received_by_reason_total',
   'netping_packets_ignored_total',
 ] as const;
 

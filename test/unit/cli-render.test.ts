@@ -3,14 +3,19 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NARROW_WIDTH, renderStats, roundedReport } from '../../cli/render.js';
-import { renderSummaryTable, STATS_FOOTER } from '../../lib/render/summary-table.js';
+import { NARROW_WIDTH, renderList, renderStats, roundedReport } from '../../cli/render.js';
+import {
+  ANSWERS_HEADING,
+  renderSummaryTable,
+  STATS_FOOTER,
+} from '../../lib/render/summary-table.js';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 
 function target(over: Partial<TargetReport>): TargetReport {
   return {
     name: 'x',
     address: '127.0.0.1',
+    probe: 'icmp',
     family: 4,
     intervalMs: 1000,
     timeoutMs: 1000,
@@ -21,6 +26,7 @@ function target(over: Partial<TargetReport>): TargetReport {
     late: 12,
     duplicates: 3,
     errors: {},
+    answers: {},
     successPct: 99.99999682902078,
     lossPct: 0.0000031709791983764585,
     minMs: 0.09815600000001723,
@@ -55,17 +61,57 @@ const EVERYDAY = report([
   target({ name: 'new', address: '::1', minMs: undefined, lossPct: undefined }),
 ]);
 
+/** The same with TCP and UDP targets, whose wider Probe cells cost the names a little room. */
+const MIXED = report([
+  ...EVERYDAY.targets,
+  target({ name: 'web', address: '192.0.2.80', probe: 'tcp', port: 443 }),
+  target({ name: 'peer', address: '2001:db8::9923', probe: 'udp', port: 9923 }),
+]);
+
 const width = (line: string): number => [...line].length;
 
 describe('npcli stats table', () => {
   it('fits 80 columns by default, with a separator line under the header', () => {
     const lines = renderStats(EVERYDAY).split('\n');
     for (const line of lines) assert.ok(width(line) <= NARROW_WIDTH, `${width(line)}: ${line}`);
-    assert.match(lines[0]!, /^Name +Address +Loss +Avg15m +Avg24h +Last$/);
+    assert.match(lines[0]!, /^Name +Address +Probe +Loss +Avg15m +Avg24h +Last$/);
     assert.match(lines[1]!, /^-{4,}(  -+)+$/);
     assert.equal(lines[1]!.length, lines[0]!.length, 'the dashes span the header');
     assert.ok(lines.some((l) => l.startsWith('cloudflare-dns-6  2606:4700:4700::1111 ')));
-    assert.ok(lines.some((l) => /^google-dns +8\.8\.8\.8 +100\.00% /.test(l)));
+    assert.ok(lines.some((l) => /^google-dns +8\.8\.8\.8 +icmp +100\.00% /.test(l)));
+  });
+
+  it('shows tcp and udp probes with their ports, still within 80 columns', () => {
+    const lines = renderStats(MIXED).split('\n');
+    for (const line of lines) assert.ok(width(line) <= NARROW_WIDTH, `${width(line)}: ${line}`);
+    assert.match(lines[0]!, /^Name +Address +Probe +Loss +Avg15m +Avg24h +Last$/);
+    assert.ok(lines.some((l) => /^web +192\.0\.2\.80 +tcp:443 +0\.00% /.test(l)));
+    assert.ok(lines.some((l) => /^peer +2001:db8::9923 +udp:9923 +0\.00% /.test(l)));
+    assert.ok(lines.some((l) => /^google-dns +8\.8\.8\.8 +icmp +100\.00% /.test(l)));
+  });
+
+  it('lists the targets with unusual answers under the table, within 80 columns', () => {
+    const answered = report([
+      target({ name: 'localhost', address: '127.0.0.1' }),
+      target({
+        name: 'web',
+        address: '192.0.2.80',
+        probe: 'tcp',
+        port: 443,
+        answers: { 'tcp:refused': 12 },
+      }),
+    ]);
+    for (const wide of [false, true]) {
+      const text = renderStats(answered, { wide });
+      assert.ok(
+        text.includes(`\n\n${ANSWERS_HEADING}\nweb@192.0.2.80 tcp:443: tcp:refused 12\n`),
+        text,
+      );
+      if (!wide)
+        for (const line of text.split('\n'))
+          assert.ok(width(line) <= NARROW_WIDTH, `${width(line)}: ${line}`);
+    }
+    assert.ok(!renderStats(MIXED).includes(ANSWERS_HEADING), 'no heading without answers');
   });
 
   it('cuts only names, and only when a line would pass 80 columns', () => {
@@ -87,7 +133,7 @@ describe('npcli stats table', () => {
     const lines = renderStats(EVERYDAY, { wide: true }).split('\n');
     assert.match(
       lines[0]!,
-      /^Name +Address +Sent +Recv +Succ +Loss +Late +Dup +Min +Avg15m +Avg6h +Avg24h +Max +Last$/,
+      /^Name +Address +Probe +Sent +Recv +Succ +Loss +Late +Dup +Min +Avg15m +Avg6h +Avg24h +Max +Last$/,
     );
     assert.match(lines[1]!, /^-{4,}(  -+)+$/);
     assert.ok(lines.some((l) => l.startsWith('fra1-core-gw      192.168.100.254 ')));
@@ -122,5 +168,33 @@ describe('npcli stats --json', () => {
     const [t] = roundedReport(report([target({ minMs: undefined, lossPct: undefined })])).targets;
     assert.equal(t!.minMs, undefined);
     assert.equal(t!.lossPct, undefined);
+  });
+});
+
+describe('probe kinds in npcli output', () => {
+  it('--json carries probe, port and answers as /api/targets has them', () => {
+    const [icmp, tcp] = roundedReport(
+      report([target({}), target({ probe: 'tcp', port: 443, answers: { 'tcp:refused': 3 } })]),
+    ).targets;
+    assert.equal(icmp!.probe, 'icmp');
+    assert.ok(!('port' in icmp!), 'no port for icmp');
+    assert.equal(tcp!.probe, 'tcp');
+    assert.equal(tcp!.port, 443);
+    assert.deepEqual(tcp!.answers, { 'tcp:refused': 3 });
+  });
+
+  it('npcli list shows each target with its probe, the same host twice when probed two ways', () => {
+    const text = renderList({
+      targets: [
+        { name: 'web', address: '192.0.2.1', probe: 'icmp' },
+        { name: 'web', address: '192.0.2.1', probe: 'tcp', port: 443 },
+        { name: 'peer', address: '192.0.2.2', probe: 'udp', port: 9923, intervalMs: 5000 },
+      ],
+      invalid: [],
+    });
+    assert.match(text, /│ Name +│ Address +│ Probe +│ Own settings +│/);
+    assert.match(text, /│ web +│ 192\.0\.2\.1 +│ icmp +│ +│/);
+    assert.match(text, /│ web +│ 192\.0\.2\.1 +│ tcp:443 +│ +│/);
+    assert.match(text, /│ peer +│ 192\.0\.2\.2 +│ udp:9923 +│ interval=5000ms +│/);
   });
 });

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createApp } from '../../lib/http/app.js';
 import { MetricsExporter } from '../../lib/http/metrics.js';
-import { renderSummaryTable } from '../../lib/render/summary-table.js';
+import {
+  ANSWERS_HEADING,
+  renderSummaryTable,
+  STATS_FOOTER,
+} from '../../lib/render/summary-table.js';
 import {
   viewOf,
   type DaemonReport,
@@ -22,6 +26,7 @@ function target(over: Partial<TargetReport>): TargetReport {
   return {
     name: 'x',
     address: '127.0.0.1',
+    probe: 'icmp',
     family: 4,
     intervalMs: 1000,
     timeoutMs: 1000,
@@ -32,6 +37,7 @@ function target(over: Partial<TargetReport>): TargetReport {
     late: 0,
     duplicates: 0,
     errors: {},
+    answers: {},
     successPct: 90,
     lossPct: 10,
     minMs: 0.05,
@@ -69,9 +75,12 @@ describe('summary table', () => {
     const text = renderSummaryTable(
       snapshot([
         target({ name: 'google', address: '8.8.8.8' }),
+        target({ name: 'web', address: '192.0.2.80', probe: 'tcp', port: 443 }),
         target({
           name: 'new',
           address: '::1',
+          probe: 'udp',
+          port: 9923,
           sent: 0,
           received: 0,
           lost: 0,
@@ -85,17 +94,50 @@ describe('summary table', () => {
     const lines = text.split('\n');
     assert.equal(
       lines[0],
-      'Name    Address  Sent  Recv    Succ    Loss   Min  Avg15m  Avg6h  Avg24h   Max  Last',
+      'Name    Address     Probe     Sent  Recv    Succ    Loss   Min  Avg15m  Avg6h  Avg24h   Max  Last',
     );
     assert.equal(
       lines[1],
-      'google  8.8.8.8    10     9  90.00%  10.00%  0.05    0.10   0.10    0.10  0.30  0.08',
+      'google  8.8.8.8     icmp        10     9  90.00%  10.00%  0.05    0.10   0.10    0.10  0.30  0.08',
     );
     assert.equal(
       lines[2],
-      'new     ::1         0     0       -       -     -    0.10   0.10    0.10  0.30     -',
+      'web     192.0.2.80  tcp:443     10     9  90.00%  10.00%  0.05    0.10   0.10    0.10  0.30  0.08',
     );
-    assert.equal(lines[3], "ERROR  junk: invalid target 'junk': expected name@address");
+    assert.equal(
+      lines[3],
+      'new     ::1         udp:9923     0     0       -       -     -    0.10   0.10    0.10  0.30     -',
+    );
+    assert.equal(lines[4], "ERROR  junk: invalid target 'junk': expected name@address");
+    assert.ok(!text.includes(ANSWERS_HEADING), 'no answers, no heading');
+  });
+
+  it('lists unusual answers under the table, a line per target that has them', () => {
+    const text = renderSummaryTable(
+      snapshot([
+        target({ name: 'a', address: '192.0.2.1' }),
+        target({
+          name: 'b',
+          address: '192.0.2.2',
+          probe: 'tcp',
+          port: 80,
+          answers: { 'tcp:refused': 4 },
+        }),
+        target({
+          name: 'c',
+          address: '192.0.2.3',
+          probe: 'tcp',
+          port: 22,
+          answers: { 'tcp:refused': 1, 'x:y': 2 },
+        }),
+      ]).report,
+    );
+    assert.ok(
+      text.includes(
+        `\n\n${ANSWERS_HEADING}\nb@192.0.2.2 tcp:80: tcp:refused 4\nc@192.0.2.3 tcp:22: tcp:refused 1, x:y 2\n\n${STATS_FOOTER}\n`,
+      ),
+      text,
+    );
   });
 
   it('says when the store is unreachable and escapes control characters in names', () => {
@@ -150,7 +192,7 @@ describe('HTTP app', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    const labels = 'target="a\\"b\\\\c€",address="127.0.0.2"';
+    const labels = 'target="a\\"b\\\\c€",address="127.0.0.2",probe="icmp"';
     const expectLine = (line: string): void =>
       assert.ok(text.split('\n').includes(line), `missing: ${line}\n${text}`);
     expectLine(`netping_sent_total{${labels}} 10`);
@@ -199,5 +241,59 @@ describe('HTTP app', () => {
     await counting.render();
     await counting.render();
     assert.equal(taken, 2);
+  });
+});
+
+describe('probe kinds over HTTP', () => {
+  const snap = snapshot([
+    target({ name: 'web', address: '192.0.2.1' }),
+    target({
+      name: 'web',
+      address: '192.0.2.1',
+      probe: 'tcp',
+      port: 443,
+      answers: { 'tcp:refused': 4 },
+      errors: { timeout: 2 },
+    }),
+    target({ name: 'peer', address: '192.0.2.2', probe: 'udp', port: 9923 }),
+  ]);
+  const exporter = new MetricsExporter(() => viewOf(snap), {
+    version: '9.9.9',
+    processMetrics: false,
+  });
+
+  it('labels every per-target series with its probe, and tcp/udp ones with their port', async () => {
+    const text = await exporter.render();
+    const lines = text.split('\n');
+    const expectLine = (line: string): void =>
+      assert.ok(lines.includes(line), `missing: ${line}\n${text}`);
+    const tcp = 'target="web",address="192.0.2.1",probe="tcp",port="443"';
+    expectLine('netping_sent_total{target="web",address="192.0.2.1",probe="icmp"} 10');
+    expectLine(`netping_sent_total{${tcp}} 10`);
+    expectLine('netping_sent_total{target="peer",address="192.0.2.2",probe="udp",port="9923"} 10');
+    expectLine(`netping_errors_total{${tcp},reason="timeout"} 2`);
+    expectLine(`netping_rtt_seconds_count{${tcp}} 3`);
+    expectLine(`netping_rtt_seconds_bucket{${tcp},le="+Inf"} 3`);
+    expectLine(
+      '# HELP netping_received_by_reason_total Received probes whose answer was not the usual one (tcp:refused), by answer.',
+    );
+    expectLine('# TYPE netping_received_by_reason_total counter');
+    expectLine(`netping_received_by_reason_total{${tcp},reason="tcp:refused"} 4`);
+    // Only where non-zero, like errors.
+    assert.equal(lines.filter((l) => l.startsWith('netping_received_by_reason_total{')).length, 1);
+  });
+
+  it('/api/targets gives probe and port (no port for icmp) and the answers', async () => {
+    const app = createApp({
+      view: () => viewOf(snap),
+      metrics: () => exporter.chunks(),
+      metricsContentType: exporter.contentType,
+    });
+    const body = (await (await app.request('/api/targets')).json()) as DaemonReport;
+    const [icmp, tcp, udp] = body.targets;
+    assert.equal(icmp!.probe, 'icmp');
+    assert.ok(!('port' in icmp!));
+    assert.deepEqual([tcp!.probe, tcp!.port, tcp!.answers], ['tcp', 443, { 'tcp:refused': 4 }]);
+    assert.deepEqual([udp!.probe, udp!.port, udp!.answers], ['udp', 9923, {}]);
   });
 });

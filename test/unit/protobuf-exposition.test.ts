@@ -35,6 +35,7 @@ function target(name: string, address: string, over: Partial<TargetReport> = {})
   return {
     name,
     address,
+    probe: 'icmp',
     family: 4,
     intervalMs: 1000,
     timeoutMs: 1000,
@@ -45,6 +46,7 @@ function target(name: string, address: string, over: Partial<TargetReport> = {})
     late: 0,
     duplicates: 0,
     errors: {},
+    answers: {},
     successPct: undefined,
     lossPct: undefined,
     minMs: undefined,
@@ -81,8 +83,10 @@ const SNAP = snapshotOf(
     target('lo', '127.0.0.1', { errors: { 'send:ENETUNREACH': 1 } }),
     target('we"ird\\name\n€', '::1'),
     target('empty', '127.0.0.3', { sent: 0, received: 0, lost: 0 }),
+    // The same name and address probed by TCP: another series, with probe and port labels.
+    target('lo', '127.0.0.1', { probe: 'tcp', port: 443, answers: { 'tcp:refused': 2 } }),
   ],
-  [SAMPLES, [0.02, 0.021], []],
+  [SAMPLES, [0.02, 0.021], [], [0.0001]],
 );
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

@@ -71,6 +71,45 @@ describe('saved statistics round trip', () => {
   });
 });
 
+describe('unusual answers in the saved form', () => {
+  it('saves and restores answers like errors, added to what the new run counted', () => {
+    const original = busy();
+    original.recordSent();
+    original.recordReply(0.3, 130_000, 'tcp:refused');
+    const text = JSON.stringify(original.toSaved(200_000, WALL));
+    assert.deepEqual((JSON.parse(text) as SavedStats).answers, { 'tcp:refused': 1 });
+    const restored = new TargetStats();
+    restored.mergeSaved(parseSavedStats(text), 200_000, WALL);
+    assert.deepEqual(restored.snapshot(), original.snapshot());
+    restored.recordSent();
+    restored.recordReply(0.3, 300_000, 'tcp:refused');
+    assert.deepEqual(restored.snapshot().answers, { 'tcp:refused': 2 });
+  });
+
+  it('writes no answers field when there are none: an ICMP entry is what it always was', () => {
+    assert.ok(!('answers' in busy().toSaved(0, WALL)));
+  });
+
+  it('loads an entry written before probe kinds (no answers, no inFlight)', () => {
+    // As netpingd 0.1 wrote it, field for field.
+    const old =
+      '{"v":1,"savedAt":1767225600000,"sent":10,"received":7,"lost":3,"late":1,"duplicates":2,' +
+      '"errors":{"send:ENETUNREACH":1,"icmp:host-unreachable":1},"minMs":0.05,"maxMs":1200,' +
+      '"lastMs":0.7,"sumMs":1244.35,"averages":{"15m":{"value":3.5,"ageMs":80000},"6h":null,' +
+      `"24h":null},"histogram":{"layout":"${busy().toSaved(0, WALL).histogram.layout}",` +
+      '"counts":{"100":2},"sumSeconds":0.00025}}';
+    const saved = parseSavedStats(old);
+    assert.equal(saved.answers, undefined);
+    const restored = new TargetStats();
+    restored.mergeSaved(saved, 0, WALL);
+    const snap = restored.snapshot();
+    assert.deepEqual([snap.sent, snap.received, snap.lost], [10, 7, 3]);
+    assert.deepEqual(snap.answers, {});
+    assert.deepEqual(snap.errors, { 'send:ENETUNREACH': 1, 'icmp:host-unreachable': 1 });
+    assert.equal(snap.histogram.count, 2);
+  });
+});
+
 describe('parseSavedStats refuses bad entries, naming the field', () => {
   const badBucket = BUCKET_BOUNDS_SECONDS.length + 1;
   const histogram = (counts: Record<string, unknown>): Record<string, unknown> => ({
@@ -115,6 +154,10 @@ describe('parseSavedStats refuses bad entries, naming the field', () => {
     ['inFlight past sent', savedJson({ inFlight: 1e15 }), /\binFlight\b/],
     ['inFlight a fraction', savedJson({ inFlight: 0.5 }), /\binFlight\b/],
     ['inFlight negative', savedJson({ inFlight: -1 }), /\binFlight\b/],
+    ['answers an array', savedJson({ answers: [1] }), /\banswers\b/],
+    ['answers with a string count', savedJson({ answers: { 'tcp:refused': '2' } }), /\banswers\b/],
+    ['answers with a fraction', savedJson({ answers: { 'tcp:refused': 0.5 } }), /\banswers\b/],
+    ['answers null', savedJson({ answers: null }), /\banswers\b/],
   ];
   for (const [what, text, field] of cases) {
     it(`refuses ${what}`, () => {

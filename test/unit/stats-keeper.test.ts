@@ -7,6 +7,7 @@ import { StatsKeeper } from '../../daemon/stats-keeper.js';
 import { parseSavedStats } from '../../lib/stats/saved-stats.js';
 import { TargetStats } from '../../lib/stats/target-stats.js';
 import type { StatsStore } from '../../lib/store/stats-store.js';
+import { makeTarget, targetKey, withProbe } from '../../lib/target.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 class MemoryStatsStore implements StatsStore {
@@ -77,6 +78,23 @@ function counted(sent: number): TargetStats {
 }
 
 describe('StatsKeeper', () => {
+  it('restores an ICMP target by the key it always had, and a TCP one of the same host apart', async () => {
+    const { store, keeper } = rig();
+    const icmp = makeTarget('web', '192.0.2.1');
+    const tcp = withProbe(icmp, { kind: 'tcp', port: 443 });
+    // Saved before probe kinds existed: the key is name@address.
+    store.entries.set('web@192.0.2.1', savedText(10));
+    const refused = new TargetStats();
+    refused.recordSent();
+    refused.recordReply(0.2, 0, 'tcp:refused');
+    store.entries.set(targetKey(tcp), JSON.stringify(refused.toSaved(0, Date.UTC(2026, 0, 1))));
+    await keeper.load();
+    assert.equal(targetKey(icmp), 'web@192.0.2.1');
+    assert.equal(targetKey(tcp), 'web@192.0.2.1?probe=tcp&port=443');
+    assert.equal(keeper.take(targetKey(icmp))?.sent, 10);
+    assert.deepEqual(keeper.take(targetKey(tcp))?.answers, { 'tcp:refused': 1 });
+  });
+
   it('counts the statistics handed to targets that arrive after the load, in plain English', async () => {
     const { store, live, logs, keeper } = rig();
     for (let i = 1; i <= 6; i++) store.entries.set(`t${i}@127.0.0.${i}`, savedText(10 * i));

@@ -11,6 +11,7 @@ describe('TargetStats', () => {
       late: 0,
       duplicates: 0,
       errors: {},
+      answers: {},
       minMs: undefined,
       maxMs: undefined,
       meanMs: undefined,
