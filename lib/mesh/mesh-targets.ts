@@ -20,7 +20,13 @@ export function meshTargets(
   const out = new Map<string, Target>();
   for (const peer of peers) {
     if (peer.id === self) continue;
-    const labels: Labels = { ...peer.labels, [PEER_LABEL]: 'true' };
+    // Sorted by name, as every target's labels are (they are written in this order).
+    const all: Record<string, string> = { ...peer.labels, [PEER_LABEL]: 'true' };
+    const labels: Labels = Object.fromEntries(
+      Object.keys(all)
+        .sort()
+        .map((k) => [k, all[k]!]),
+    );
     for (const address of peer.addresses) {
       const family = familyOf(address);
       if (family === undefined) continue;

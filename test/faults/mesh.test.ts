@@ -181,6 +181,14 @@ describe('a mesh of netpingd instances in network namespaces', { skip: skip ?? f
     // Mesh targets are the daemon's own: the user's target set stays empty.
     const list = net.npcli(net.hub, ['--redis', REDIS_URL, '--prefix', PREFIX, 'list', '--json']);
     assert.deepEqual((JSON.parse(list.stdout) as { targets: unknown[] }).targets, []);
+    // Each series of a peer carries the peer's labels and peer="true".
+    const metrics = await httpGetIn(daemons.get(1)!.ns, 'http://127.0.0.1:9922/metrics');
+    assert.ok(
+      metrics.includes(
+        'netping_received_total{target="m2",address="10.201.0.12",probe="icmp",dc="fra1",peer="true",role="core"} ',
+      ),
+      metrics.slice(0, 3000),
+    );
     // The peers are probed as targets named by instance id.
     const table = await httpGetIn(daemons.get(1)!.ns, 'http://127.0.0.1:9922/');
     assert.match(table, /^m2\s+10\.201\.0\.12\s/m);

@@ -21,6 +21,7 @@ import {
   NETPING_GAUGES,
   NETPING_HISTOGRAMS,
 } from '../support/exported-metrics.js';
+import { decodeFamilies } from '../support/protobuf-metrics.js';
 
 function target(over: Partial<TargetReport>): TargetReport {
   return {
@@ -295,5 +296,54 @@ describe('probe kinds over HTTP', () => {
     assert.ok(!('port' in icmp!));
     assert.deepEqual([tcp!.probe, tcp!.port, tcp!.answers], ['tcp', 443, { 'tcp:refused': 4 }]);
     assert.deepEqual([udp!.probe, udp!.port, udp!.answers], ['udp', 9923, {}]);
+  });
+});
+
+describe("a target's labels on its series", () => {
+  const snap = snapshot([
+    target({ name: 'web', address: '192.0.2.1', labels: { dc: 'fra"1', role: 'lb' } }),
+    target({ name: 'plain', address: '192.0.2.2' }),
+  ]);
+  const exporter = new MetricsExporter(() => viewOf(snap), {
+    version: '9.9.9',
+    processMetrics: false,
+  });
+
+  it('come after target, address and probe on every series of that target only, escaped', async () => {
+    let text = '';
+    for await (const c of exporter.chunks()) text += c;
+    const web = 'target="web",address="192.0.2.1",probe="icmp",dc="fra\\"1",role="lb"';
+    const lines = text.split('\n');
+    for (const family of ['netping_sent_total', 'netping_lost_total', 'netping_rtt_seconds_count'])
+      assert.ok(
+        lines.some((l) => l.startsWith(`${family}{${web}}`)),
+        `${family} of web`,
+      );
+    assert.ok(lines.some((l) => l.startsWith(`netping_rtt_seconds_bucket{${web},le="`)));
+    assert.ok(
+      lines.includes('netping_sent_total{target="plain",address="192.0.2.2",probe="icmp"} 10'),
+    );
+  });
+
+  it('reach the protobuf exposition too', async () => {
+    const parts: Uint8Array[] = [];
+    for await (const c of exporter.protobufChunks()) parts.push(c);
+    const sent = decodeFamilies(Buffer.concat(parts)).find((f) => f.name === 'netping_sent_total')!;
+    const web = (sent.metric ?? []).find((m) => (m.label ?? []).some((l) => l.value === 'web'))!;
+    assert.deepEqual(
+      (web.label ?? []).map((l) => `${l.name}=${l.value}`),
+      ['target=web', 'address=192.0.2.1', 'probe=icmp', 'dc=fra"1', 'role=lb'],
+    );
+  });
+
+  it('are in /api/targets for labelled targets only', async () => {
+    const app = createApp({
+      view: () => viewOf(snap),
+      metrics: () => [],
+      metricsContentType: 'text/plain',
+    });
+    const body = (await (await app.request('/api/targets')).json()) as DaemonReport;
+    assert.deepEqual(body.targets[0]?.labels, { dc: 'fra"1', role: 'lb' });
+    assert.equal('labels' in body.targets[1]!, false);
   });
 });

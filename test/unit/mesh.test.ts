@@ -58,7 +58,16 @@ describe('mesh targets', () => {
       'm2@2001:db8::2',
       'm2@2001:db8::2?probe=udp&port=9923',
     ]);
-    for (const t of targets) assert.deepEqual(t.labels, { dc: 'ams1', peer: 'true' });
+    for (const t of targets) {
+      assert.deepEqual(t.labels, { dc: 'ams1', peer: 'true' });
+      assert.deepEqual(Object.keys(t.labels), ['dc', 'peer'], 'sorted by name');
+    }
+    const sorted = meshTargets(
+      'm1',
+      [{ ...reg('m2', 'x', ['10.0.0.2']), labels: { zone: 'z', az: 'a' } }],
+      ['icmp'],
+    );
+    assert.deepEqual(Object.keys(sorted[0]!.labels!), ['az', 'peer', 'zone']);
   });
 });
 
