@@ -14,6 +14,7 @@ import {
   STATS_FOOTER,
 } from '../lib/render/summary-table.js';
 import { formatOverrides } from '../lib/target.js';
+import { throughputLines } from '../lib/throughput/render.js';
 import type { ChangeResult, ListResult } from '../lib/target-changes.js';
 
 function table(head: string[], rows: string[][], rightFrom: number): string {
@@ -106,6 +107,8 @@ export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {})
   if (answered.length > 0) lines.push('', ANSWERS_HEADING, ...answered);
   lines.push('', STATS_FOOTER);
   if (!opts.wide) lines.push('--wide adds Sent, Recv, Succ, Late, Dup, Min, Avg6h and Max.');
+  const throughput = throughputLines(report.throughput);
+  if (throughput.length > 0) lines.push('', ...throughput);
   return lines.join('\n');
 }
 

@@ -25,6 +25,9 @@ import { RedisTargetStore, redactUrl, STORE_COMMAND_TIMEOUT_MS } from '../lib/st
 import type { HistoryStore, StatsStore } from '../lib/store/stats-store.js';
 import type { TargetStore } from '../lib/store/target-store.js';
 import { targetKey } from '../lib/target.js';
+import { THROUGHPUT_KIND } from '../lib/throughput/kind.js';
+import { ThroughputResponder } from '../lib/throughput/responder.js';
+import { ThroughputRunner } from '../lib/throughput/runner.js';
 import { VERSION } from '../lib/version.js';
 import { meshReader } from '../lib/mesh/read.js';
 import type { MeshStore } from '../lib/store/mesh-store.js';
@@ -62,6 +65,8 @@ export class Daemon {
   #minuteTimer: NodeJS.Timeout | undefined;
   readonly #token: string;
   readonly #probers: Prober[];
+  readonly #throughput: ThroughputRunner;
+  #responder: ThroughputResponder | undefined;
   #server: ServerType | undefined;
   /** Answers other peers' udp probes; only with a peer key. */
   #peer: PeerResponder | undefined;
@@ -178,6 +183,13 @@ export class Daemon {
       log,
     });
     const history = this.#history;
+    this.#throughput = new ThroughputRunner({
+      clock: systemClock,
+      wallNowMs: Date.now,
+      key: config.peerKey,
+      log,
+    });
+    const throughput = this.#throughput;
     // The engine, with saved statistics handed over to a target new to it
     // (kept ones are taken back on retirement, see onRetired).
     const sink: TargetSink = {
@@ -195,6 +207,13 @@ export class Daemon {
     this.#sync = new TargetSync({
       store,
       sink,
+      runners: {
+        [THROUGHPUT_KIND]: {
+          add: (target) => throughput.add(target),
+          remove: (key) => throughput.remove(key),
+          keys: () => throughput.keys(),
+        },
+      },
       settings: { intervalMs: config.intervalMs, timeoutMs: config.timeoutMs },
       maxTargets: config.maxTargets,
       cache: config.redisUrl
@@ -238,7 +257,9 @@ export class Daemon {
         this.#ignored(),
         VERSION,
         new Date(),
+        this.#throughput,
       ),
+      this.#throughput.histograms(),
     );
   }
 
@@ -292,6 +313,18 @@ export class Daemon {
         `${this.#storeReport.kind} store at ${this.#storeReport.location}; ` +
         `interval ${this.#config.intervalMs} ms, timeout ${this.#config.timeoutMs} ms`,
     );
+    if (this.#config.peerKey) {
+      this.#responder = await ThroughputResponder.start({
+        key: this.#config.peerKey,
+        listen: this.#config.peerListen,
+        maxDurationMs: this.#config.throughputMaxDurationMs,
+        maxBytes: this.#config.throughputMaxBytes,
+        log: this.#log,
+      });
+      this.#log(
+        `throughput responder on tcp ${formatListen({ ...this.#config.peerListen, port: this.#responder.port })}`,
+      );
+    }
     // Saved statistics first, so targets found next continue their counters.
     await this.#keeper.load();
     await this.#history.load();
@@ -357,6 +390,9 @@ export class Daemon {
       this.#timers.forEach(clearInterval);
       clearTimeout(this.#minuteTimer);
       this.#engine.stopSending();
+      // A throughput test running now is cut off: its result would come after the save.
+      void this.#throughput.stop();
+      await this.#responder?.close();
       const deadline = Date.now() + this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS;
       while (this.#engine.inFlight() > 0 && Date.now() < deadline) await sleep(20);
       // Whatever is still in flight now will never be seen: count it, so the

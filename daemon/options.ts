@@ -42,6 +42,10 @@ export interface DaemonConfig {
   peerMaxRate: number;
   /** The most TCP probe connections in flight at once. */
   tcpMaxInFlight: number;
+  /** The throughput responder grants at most this measured duration per direction. */
+  throughputMaxDurationMs: number;
+  /** ... and at most this many bytes per direction of a test. */
+  throughputMaxBytes: number;
   /** What describes this instance (--label, NETPING_LABELS). */
   labels: Labels;
   /** The mesh of netpingd instances through Redis; undefined without --mesh. */
@@ -78,6 +82,8 @@ interface RawOptions {
   peerListen: string;
   peerMaxRate: string;
   tcpMaxInFlight: string;
+  throughputMaxDuration: string;
+  throughputMaxBytes: string;
   label: string[];
   mesh?: boolean;
   advertise?: string;
@@ -235,6 +241,22 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
       ),
     )
     .addOption(
+      opt(
+        '--throughput-max-duration <duration>',
+        "the longest throughput test this daemon's responder runs, per direction (1s-60s)",
+        'NETPING_THROUGHPUT_MAX_DURATION',
+        '10s',
+      ),
+    )
+    .addOption(
+      opt(
+        '--throughput-max-bytes <bytes>',
+        "the most bytes this daemon's responder sends or takes per direction of a test (e.g. 500M, 2G)",
+        'NETPING_THROUGHPUT_MAX_BYTES',
+        '2G',
+      ),
+    )
+    .addOption(
       new Option(
         '--label <key=value>',
         'describes this instance (repeatable; env NETPING_LABELS=dc=fra1,az=b); with --mesh its peers label its series with it',
@@ -315,6 +337,13 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     peerListen: parseListen(o.peerListen),
     peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
+    throughputMaxDurationMs: parseBoundedDurationMs(
+      o.throughputMaxDuration,
+      'throughput max duration',
+      1000,
+      60_000,
+    ),
+    throughputMaxBytes: byteCount(o.throughputMaxBytes, 'throughput byte cap', 1e6, 1e12),
     labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
     mesh: meshConfig(o, redisUrl),
   };
@@ -408,6 +437,19 @@ function wholeNumber(text: string, what: string, min: number, max: number): numb
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > max) {
     throw new InvalidInputError(`invalid ${what} '${text}': a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** "500M", "2G", "1000000": decimal units (k, M, G, T), as link rates are counted. */
+export function byteCount(text: string, what: string, min: number, max: number): number {
+  const m = /^(\d+(?:\.\d+)?)([kMGT]?)$/.exec(text.trim());
+  const unit = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m?.[2] ?? ''] ?? 1;
+  const n = m ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new InvalidInputError(
+      `invalid ${what} '${text}': bytes from ${min / 1e6}M to ${max / 1e12}T, e.g. 500M or 2G`,
+    );
   }
   return n;
 }

@@ -10,7 +10,7 @@ import { quoted } from '../lib/render/printable.js';
 import type { ProbeSettings } from '../lib/engine/probe-engine.js';
 import type { InvalidMember } from '../lib/report.js';
 import type { TargetStore } from '../lib/store/target-store.js';
-import { parseTargetKey, targetKey, type Target } from '../lib/target.js';
+import { parseTargetKey, probeKindOf, targetKey, type Target } from '../lib/target.js';
 
 export interface TargetSink {
   /**
@@ -25,6 +25,12 @@ export interface TargetSink {
 export interface TargetSyncOptions {
   readonly store: TargetStore;
   readonly sink: TargetSink;
+  /**
+   * Kinds probed by their own runner, not the engine (lib/probes/prober.ts,
+   * ownRunner): their targets go to the sink named by the kind, and only
+   * there.
+   */
+  readonly runners?: Readonly<Record<string, TargetSink>>;
   /** The daemon's interval and timeout, for targets without their own. */
   readonly settings: ProbeSettings;
   /** Members past this many (in sorted order) are reported, not probed. */
@@ -189,9 +195,15 @@ export class TargetSync {
     for (const [key, target] of this.#generated) if (!wanted.has(key)) wanted.set(key, target);
     this.#parsed = parsed;
     this.#invalid = invalid;
-    const sink = this.#opts.sink;
-    for (const key of [...sink.keys()]) if (!wanted.has(key)) sink.remove(key);
-    for (const target of wanted.values()) sink.add(target, this.#settingsFor(target));
+    const runners = this.#opts.runners ?? {};
+    const sinkOf = (target: Target): TargetSink => runners[probeKindOf(target)] ?? this.#opts.sink;
+    for (const sink of [this.#opts.sink, ...Object.values(runners)]) {
+      for (const key of [...sink.keys()]) {
+        const target = wanted.get(key);
+        if (!target || sinkOf(target) !== sink) sink.remove(key);
+      }
+    }
+    for (const target of wanted.values()) sinkOf(target).add(target, this.#settingsFor(target));
   }
 
   #settingsFor(target: Target): ProbeSettings {

@@ -6,6 +6,10 @@ import type { ProbedTarget } from './engine/probe-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
 import type { Labels } from './labels.js';
 import type { ProbeSpec } from './target.js';
+import type { Direction } from './throughput/client.js';
+import type { ThroughputReport } from './throughput/runner.js';
+
+export type { ThroughputReport };
 
 export interface TargetReport {
   name: string;
@@ -59,6 +63,8 @@ export interface DaemonReport {
   targets: TargetReport[];
   invalid: InvalidMember[];
   ignoredPackets: Record<string, number>;
+  /** Throughput targets (their own runner, not the engine); absent from older daemons. */
+  throughput?: ThroughputReport[];
 }
 
 /** The report plus the histograms, as plain data (tests, small sets). */
@@ -101,6 +107,8 @@ export interface DaemonView {
   probe(i: number): ProbeSpec | undefined;
   /** The target's own labels, sorted by name; undefined for none. */
   labels(i: number): Labels | undefined;
+  /** RTTs under load of head.throughput[i], by direction. */
+  throughputHistograms?(i: number): Readonly<Record<Direction, HistogramSnapshot>>;
 }
 
 /** A view over plain data. */
@@ -123,8 +131,16 @@ export function viewOf(snapshot: DaemonSnapshot): DaemonView {
 }
 
 /** A view over live targets, in the order given (report order: see ProbeEngine.sortedTargets). */
-export function liveView(probed: readonly ProbedTarget[], head: ReportHead): DaemonView {
+export function liveView(
+  probed: readonly ProbedTarget[],
+  head: ReportHead,
+  /** Read with the head: the same targets as head.throughput, in its order. */
+  throughputHistograms?: readonly Readonly<Record<Direction, HistogramSnapshot>>[],
+): DaemonView {
   return {
+    ...(throughputHistograms
+      ? { throughputHistograms: (i: number) => throughputHistograms[i]! }
+      : {}),
     head,
     size: probed.length,
     target: (i) => targetReport(probed[i]!),
@@ -189,6 +205,7 @@ export function reportHead(
   ignored: ReadonlyMap<string, number>,
   version: string,
   now: Date,
+  throughput?: { reports(nowWallMs: number): ThroughputReport[] },
 ): ReportHead {
   return {
     version,
@@ -196,6 +213,7 @@ export function reportHead(
     store,
     invalid: [...invalid],
     ignoredPackets: Object.fromEntries(ignored),
+    ...(throughput ? { throughput: throughput.reports(now.getTime()) } : {}),
   };
 }
 

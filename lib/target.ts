@@ -27,6 +27,9 @@ export interface ProbeSpec {
 export interface ProbeOverrides {
   readonly intervalMs?: number;
   readonly timeoutMs?: number;
+  /** Kinds with their own schedule (throughput): time between tests, and each one's duration. */
+  readonly everyMs?: number;
+  readonly durationMs?: number;
 }
 
 export const INTERVAL_BOUNDS_MS = [10, 3_600_000] as const;
@@ -82,6 +85,8 @@ export function formatOverrides(o: ProbeOverrides | undefined): string {
   const parts: string[] = [];
   if (o?.intervalMs !== undefined) parts.push(`interval=${o.intervalMs}ms`);
   if (o?.timeoutMs !== undefined) parts.push(`timeout=${o.timeoutMs}ms`);
+  if (o?.everyMs !== undefined) parts.push(`every=${o.everyMs}ms`);
+  if (o?.durationMs !== undefined) parts.push(`duration=${o.durationMs}ms`);
   return parts.join('&');
 }
 
@@ -100,12 +105,15 @@ export interface TargetOptions {
 }
 
 const OPTIONS_HELP =
-  'expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE, each optional';
+  'expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE ' +
+  '(throughput: every=DURATION&duration=DURATION), each optional';
 
 /** Parses "probe=tcp&port=443&interval=5s&timeout=2s" (every part optional). */
 export function parseTargetOptions(text: string): TargetOptions {
   let intervalMs: number | undefined;
   let timeoutMs: number | undefined;
+  let every: string | undefined;
+  let duration: string | undefined;
   let kind: string | undefined;
   let port: string | undefined;
   const labels: Record<string, string> = {};
@@ -120,6 +128,10 @@ export function parseTargetOptions(text: string): TargetOptions {
         throw new InvalidInputError(`invalid target options: more than ${MAX_LABELS} labels`);
       }
       labels[name] = labelValue;
+    } else if (key === 'every' && every === undefined) {
+      every = value;
+    } else if (key === 'duration' && duration === undefined) {
+      duration = value;
     } else if (key === 'interval' && intervalMs === undefined) {
       intervalMs = parseBoundedDurationMs(value, 'interval', ...INTERVAL_BOUNDS_MS);
     } else if (key === 'timeout' && timeoutMs === undefined) {
@@ -133,14 +145,48 @@ export function parseTargetOptions(text: string): TargetOptions {
     }
   }
   const probe = kind === undefined && port === undefined ? undefined : makeProbeSpec(kind, port);
+  const schedule = parseSchedule(probe?.kind ?? DEFAULT_PROBE_KIND, every, duration);
+  const schedules = probeKind(probe?.kind ?? DEFAULT_PROBE_KIND)?.schedule !== undefined;
+  if (schedules && (intervalMs !== undefined || timeoutMs !== undefined)) {
+    throw new InvalidInputError(
+      `invalid target options '${truncate(text)}': ${probe?.kind} targets take every and duration, not interval and timeout`,
+    );
+  }
   const overrides = {
     ...(intervalMs === undefined ? {} : { intervalMs }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...schedule,
   };
   return {
     ...(probe === undefined ? {} : { probe }),
     ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
     ...(Object.keys(labels).length > 0 ? { labels: sortedLabels(labels) } : {}),
+  };
+}
+
+/**
+ * A kind's own schedule options (every, duration), checked against its
+ * bounds; an error for a kind that has none.
+ */
+export function parseSchedule(
+  kind: string,
+  every: string | undefined,
+  duration: string | undefined,
+): { everyMs?: number; durationMs?: number } {
+  if (every === undefined && duration === undefined) return {};
+  const schedule = probeKind(kind)?.schedule;
+  if (!schedule) {
+    throw new InvalidInputError(
+      `invalid target: every and duration are options of throughput targets, not of ${kind} ones`,
+    );
+  }
+  return {
+    ...(every === undefined
+      ? {}
+      : { everyMs: parseBoundedDurationMs(every, 'every', ...schedule.every.bounds) }),
+    ...(duration === undefined
+      ? {}
+      : { durationMs: parseBoundedDurationMs(duration, 'duration', ...schedule.duration.bounds) }),
   };
 }
 
@@ -216,8 +262,7 @@ export function withOptions(t: Target, o: TargetOptions | undefined): Target {
   if (o?.probe !== undefined && o.probe.kind !== DEFAULT_PROBE_KIND)
     result = { ...result, probe: o.probe };
   const v = o?.overrides;
-  if (v && (v.intervalMs !== undefined || v.timeoutMs !== undefined))
-    result = { ...result, overrides: v };
+  if (v && Object.values(v).some((x) => x !== undefined)) result = { ...result, overrides: v };
   if (o?.labels !== undefined && Object.keys(o.labels).length > 0)
     result = { ...result, labels: o.labels };
   return result;

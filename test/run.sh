@@ -25,6 +25,7 @@ declare -A need=(
   [curl]=curl                   # scripts/setup-and-run.sh shows the table with it
   [sudo]=sudo                   # scripts/setup-and-run.sh as a user with sudo
   [chromium]=chromium           # the browser view, driven by playwright-core
+  [iperf3]=iperf3               # reference for throughput tests
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -9,6 +9,7 @@
 import type { DaemonView } from '../report.js';
 import type { Labels } from '../labels.js';
 import type { ProbeSpec } from '../target.js';
+import { throughputFamilies } from '../throughput/exposition.js';
 
 /** Escapes a label value: backslash, double quote and line feed (text format 0.0.4). */
 export function escapeLabelValue(value: string): string {
@@ -146,6 +147,24 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
     out += `netping_rtt_seconds_bucket{${labels[i]},le="+Inf"} ${h.count}\n`;
     out += `netping_rtt_seconds_sum{${labels[i]}} ${formatValue(h.sumSeconds)}\n`;
     out += `netping_rtt_seconds_count{${labels[i]}} ${h.count}\n`;
+    yield out;
+  }
+
+  for (const f of throughputFamilies(view)) {
+    let out = header(f.name, f.type, f.help);
+    for (const s of f.samples) {
+      const labels = s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
+      const h = s.histogram;
+      if (h === undefined) {
+        out += `${f.name}{${labels}} ${formatValue(s.value ?? NaN)}\n`;
+        continue;
+      }
+      for (let j = 0; j < h.bounds.length; j++)
+        out += `${f.name}_bucket{${labels},le="${h.bounds[j]}"} ${h.cumulative[j]}\n`;
+      out += `${f.name}_bucket{${labels},le="+Inf"} ${h.count}\n`;
+      out += `${f.name}_sum{${labels}} ${formatValue(h.sumSeconds)}\n`;
+      out += `${f.name}_count{${labels}} ${h.count}\n`;
+    }
     yield out;
   }
 

@@ -27,6 +27,7 @@ import {
 } from './metrics-proto.js';
 import { nativeBuckets } from './native-histogram.js';
 import { registryFamilies } from './protobuf-registry.js';
+import { throughputFamilies } from '../throughput/exposition.js';
 
 export interface ProtobufOptions {
   /** Also carry netping_rtt_seconds's classic buckets (the `le` ones). */
@@ -119,6 +120,36 @@ export async function* protobufExposition(
       return [{ label: labels[i]!, histogram }];
     },
   );
+
+  const TYPES = {
+    gauge: MetricType.GAUGE,
+    counter: MetricType.COUNTER,
+    histogram: MetricType.HISTOGRAM,
+  };
+  for (const f of throughputFamilies(view)) {
+    yield* family({ name: f.name, help: f.help, type: TYPES[f.type] }, f.samples.length, (i) => {
+      const s = f.samples[i]!;
+      const label = s.labels.map(([name, value]) => ({ name, value }));
+      const h = s.histogram;
+      if (h === undefined)
+        return [
+          f.type === 'counter'
+            ? { label, counter: { value: s.value ?? 0 } }
+            : { label, gauge: { value: s.value ?? 0 } },
+        ];
+      const histogram: Histogram = {
+        sampleCount: h.count,
+        sampleSum: h.sumSeconds,
+        ...nativeBuckets(h),
+      };
+      if (opts.classicBuckets)
+        histogram.bucket = h.bounds.map((upperBound, j): Bucket => ({
+          upperBound,
+          cumulativeCount: h.cumulative[j]!,
+        }));
+      return [{ label, histogram }];
+    });
+  }
 
   const gauge = (name: string, help: string, value: number, label: LabelPair[] = []) =>
     family({ name, help, type: MetricType.GAUGE }, 1, () => [{ label, gauge: { value } }]);

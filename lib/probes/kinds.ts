@@ -5,8 +5,9 @@ import { icmpKind } from './icmp/kind.js';
 import { tcpKind } from './tcp/kind.js';
 import type { ProbeKind } from './prober.js';
 import { udpKind } from './udp/kind.js';
+import { throughputKind } from '../throughput/kind.js';
 
-const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind, udpKind];
+const KINDS: readonly ProbeKind[] = [icmpKind, tcpKind, udpKind, throughputKind];
 
 export const DEFAULT_PROBE_KIND = 'icmp';
 export const PROBE_KIND_NAMES: readonly string[] = KINDS.map((k) => k.name);

@@ -8,7 +8,10 @@ import type { Prober, ProberContext } from './prober.js';
 export async function openProbers(ctx: ProberContext): Promise<Record<string, Prober>> {
   const probers: Record<string, Prober> = {};
   try {
-    for (const kind of allProbeKinds()) probers[kind.name] = await kind.open(ctx);
+    for (const kind of allProbeKinds()) {
+      // A kind with its own runner has no prober for the engine.
+      if (kind.open) probers[kind.name] = await kind.open(ctx);
+    }
   } catch (err) {
     for (const prober of Object.values(probers)) prober.close();
     throw err;

@@ -100,7 +100,26 @@ export interface ProbeKind {
   readonly port?: 'required' | number;
   /**
    * Opens the kind's sockets. Loaded on first use, so npcli, which only
-   * parses targets, never loads a prober's native code.
+   * parses targets, never loads a prober's native code. Absent for a kind
+   * with its own runner.
    */
-  open(ctx: ProberContext): Promise<Prober>;
+  open?(ctx: ProberContext): Promise<Prober>;
+  /**
+   * Not probed by the engine: TargetSync hands such targets to the kind's
+   * own runner (throughput tests, which stream for seconds every few minutes).
+   */
+  readonly ownRunner?: true;
+  /**
+   * The kind's own schedule options, `every` and `duration` in a member
+   * (in place of `interval` and `timeout`): their defaults and bounds.
+   */
+  readonly schedule?: {
+    readonly every: ScheduleOption;
+    readonly duration: ScheduleOption;
+  };
+}
+
+export interface ScheduleOption {
+  readonly defaultMs: number;
+  readonly bounds: readonly [number, number];
 }

@@ -3,6 +3,7 @@
 import { viewOf, type DaemonReport, type DaemonView, type TargetReport } from '../report.js';
 import type { ProbeSpec } from '../target.js';
 import { codePointLength, printable } from './printable.js';
+import { throughputLines } from '../throughput/render.js';
 
 /** `icmp`, `tcp:443`, `udp:9923`: as probeLabel() writes a target's probe. */
 export function probeCell(t: Pick<TargetReport, 'probe' | 'port'>): string {
@@ -112,6 +113,8 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
     heading = '';
   }
   yield `\n${STATS_FOOTER}\n`;
+  const throughput = throughputLines(view.head.throughput);
+  if (throughput.length > 0) yield `\n${throughput.join('\n')}\n`;
 }
 
 export function renderSummaryTable(report: DaemonReport): string {

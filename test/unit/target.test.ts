@@ -297,7 +297,7 @@ describe('per-target options', () => {
   it('refuses unknown, repeated-out-of-bounds and empty options', () => {
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?colour=red'),
-      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE, each optional",
+      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE (throughput: every=DURATION&duration=DURATION), each optional",
     );
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?interval=5ms'),
@@ -309,7 +309,7 @@ describe('per-target options', () => {
     );
     assertInvalid(
       () => parseTargetRequest('a@127.0.0.1?'),
-      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE, each optional",
+      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE (throughput: every=DURATION&duration=DURATION), each optional",
     );
   });
 });

@@ -1,0 +1,369 @@
+// One throughput test against a peer's responder, over real sockets: an
+// echo connection for latency (idle first, then under load), a download,
+// then an upload. Each connection proves the key and checks the server's
+// proof before it trusts a byte (protocol.ts). Reads go into one reused
+// buffer (net's `onread`), so a download allocates nothing per chunk.
+
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Meter, bitsPerSecond } from './meter.js';
+import {
+  CHALLENGE_BYTES,
+  decodeChallenge,
+  ECHO_BYTES,
+  encodeRequest,
+  FixedReader,
+  REPLY_BYTES,
+  RESULT_BYTES,
+  streamMs,
+  verifyReply,
+  verifyResult,
+  WARMUP_MS,
+  type Measured,
+  type Mode,
+  type Request,
+} from './protocol.js';
+import { streamUntil } from './stream.js';
+
+export type TestOutcome = 'ok' | 'busy' | 'refused' | 'timeout' | 'error';
+export const TEST_OUTCOMES: readonly TestOutcome[] = ['ok', 'busy', 'refused', 'timeout', 'error'];
+export type Direction = 'download' | 'upload';
+export type RttPhase = 'idle' | Direction;
+
+export interface TestOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly key: Buffer;
+  /** Measured duration of each direction (the warm-up comes first). */
+  readonly durationMs: number;
+  /** Each RTT sample of the latency probes, as it arrives (phase: when it was sent). */
+  readonly onRtt?: (phase: RttPhase, rttMs: number) => void;
+  /** How long the idle RTT is measured before the download. */
+  readonly idleMs?: number;
+  /** Time between latency probes. */
+  readonly probeEveryMs?: number;
+}
+
+export interface DirectionResult {
+  readonly bitsPerSecond: number | undefined;
+  readonly measured: Measured;
+  /** RTTs of the latency probes sent while this direction streamed. */
+  readonly rttsMs: number[];
+}
+
+export interface TestResult {
+  readonly outcome: TestOutcome;
+  /** Why, when not ok: one line. */
+  readonly detail?: string;
+  readonly grantedMs?: number;
+  readonly idleRttsMs: number[];
+  readonly download?: DirectionResult;
+  readonly upload?: DirectionResult;
+  /** Latency probes sent that never came back while the test ran. */
+  readonly probesLost: number;
+}
+
+/** A test that ended early, by its outcome. */
+export class TestFailure extends Error {
+  constructor(
+    readonly outcome: Exclude<TestOutcome, 'ok'>,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TestFailure';
+  }
+}
+
+const CONNECT_MS = 5000;
+const READ_BUFFER_BYTES = 64 * 1024;
+// After a direction's stream should have ended, this long for its last bytes or result.
+const END_GRACE_MS = 3000;
+// The queue a download filled drains before the upload starts.
+const GAP_MS = 200;
+
+/** An authenticated connection, past the reply; `onBytes` then sees each read. */
+interface Session {
+  readonly socket: Socket;
+  readonly grantedMs: number;
+  readonly serverNonce: Buffer;
+  readonly request: Request;
+  /** Set by the caller: every read after the reply (the rest of the reply's read first). */
+  onBytes: (buf: Buffer, n: number) => void;
+  /** Resolves when the server ends its side or the socket closes. */
+  readonly ended: Promise<void>;
+}
+
+function failureOf(err: NodeJS.ErrnoException): TestFailure {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new TestFailure('refused', `connection refused`);
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new TestFailure('timeout', err.code);
+    default:
+      return new TestFailure('error', err.code ?? err.message);
+  }
+}
+
+/** Connects, proves the key, checks the server's reply; busy and refusals throw TestFailure. */
+function openSession(
+  opts: TestOptions,
+  testId: Buffer,
+  mode: Mode,
+  durationMs: number,
+): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    let phase: 'challenge' | 'reply' | 'open' = 'challenge';
+    let reader = new FixedReader(CHALLENGE_BYTES);
+    let serverNonce: Buffer | undefined;
+    let request: Request | undefined;
+    let session: Session | undefined;
+    let markEnded: () => void = () => {};
+    const ended = new Promise<void>((r) => (markEnded = r));
+    const fail = (f: TestFailure): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(f);
+    };
+    const timer = setTimeout(
+      () => fail(new TestFailure('timeout', `no answer from the responder in ${CONNECT_MS} ms`)),
+      CONNECT_MS,
+    );
+    const onRead = (n: number, buf: Buffer): boolean => {
+      if (phase === 'open') {
+        session!.onBytes(buf, n);
+        return true;
+      }
+      const got = reader.push(buf.subarray(0, n));
+      if (!got) return true;
+      if (phase === 'challenge') {
+        serverNonce = decodeChallenge(got.message);
+        if (!serverNonce) {
+          fail(new TestFailure('error', 'not a netping throughput responder'));
+          return false;
+        }
+        request = { clientNonce: randomBytes(16), testId, mode, durationMs };
+        socket.write(encodeRequest(opts.key, serverNonce, request));
+        phase = 'reply';
+        reader = new FixedReader(REPLY_BYTES);
+        if (got.rest.length > 0) return onRead(got.rest.length, Buffer.from(got.rest));
+        return true;
+      }
+      const reply = verifyReply(opts.key, serverNonce!, request!, got.message);
+      if (!reply) {
+        fail(new TestFailure('error', 'the responder did not prove the peer key'));
+        return false;
+      }
+      if (reply.status === 'busy') {
+        fail(new TestFailure('busy', 'the responder is running another test'));
+        return false;
+      }
+      clearTimeout(timer);
+      phase = 'open';
+      const rest = Buffer.from(got.rest);
+      session = {
+        socket,
+        grantedMs: reply.grantedMs,
+        serverNonce: serverNonce!,
+        request: request!,
+        onBytes: () => {},
+        ended,
+      };
+      resolve(session);
+      // The caller sets onBytes synchronously after the await resumes; bytes
+      // already here wait a microtask for it.
+      if (rest.length > 0) queueMicrotask(() => session!.onBytes(rest, rest.length));
+      return true;
+    };
+    const socket = connect({
+      host: opts.host,
+      port: opts.port,
+      noDelay: true,
+      allowHalfOpen: true,
+      onread: { buffer: readBuffer, callback: onRead },
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (phase !== 'open') fail(failureOf(err));
+    });
+    socket.on('end', () => {
+      markEnded();
+      // Closed by the responder before its reply: it did not accept our key.
+      if (phase !== 'open')
+        fail(new TestFailure('refused', 'the responder closed the connection (wrong peer key?)'));
+    });
+    socket.on('close', () => {
+      markEnded();
+      if (phase !== 'open') fail(new TestFailure('refused', 'the responder closed the connection'));
+    });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TestFailure('timeout', `${what} took over ${ms} ms`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Latency probes over the echo connection: one message per period, RTT per answer. */
+class EchoProbes {
+  readonly #session: Session;
+  readonly #sent: number[] = [];
+  readonly #phases: (RttPhase | undefined)[] = [];
+  readonly #answered = new Set<number>();
+  readonly #message = Buffer.alloc(ECHO_BYTES);
+  readonly #partial = Buffer.alloc(ECHO_BYTES);
+  #have = 0;
+  #timer: NodeJS.Timeout | undefined;
+  phase: RttPhase | undefined = undefined;
+  readonly samples: Record<RttPhase, number[]> = { idle: [], download: [], upload: [] };
+
+  constructor(
+    session: Session,
+    everyMs: number,
+    readonly onRtt: TestOptions['onRtt'],
+  ) {
+    this.#session = session;
+    session.onBytes = (buf, n) => this.#read(buf, n);
+    this.#timer = setInterval(() => this.#send(), everyMs);
+  }
+
+  #send(): void {
+    const seq = this.#sent.length;
+    if (seq >= 100_000) return; // bounded, whatever the duration
+    this.#sent.push(performance.now());
+    this.#phases.push(this.phase);
+    this.#message.writeUInt32BE(seq, 0);
+    // A copy per message: a write holds its buffer until sent, and these are 10 a second.
+    this.#session.socket.write(Buffer.from(this.#message));
+  }
+
+  #read(buf: Buffer, n: number): void {
+    const at = performance.now();
+    for (let i = 0; i < n; i++) {
+      this.#partial[this.#have++] = buf[i]!;
+      if (this.#have < ECHO_BYTES) continue;
+      this.#have = 0;
+      const seq = this.#partial.readUInt32BE(0);
+      const sentAt = this.#sent[seq];
+      if (sentAt === undefined || this.#answered.has(seq)) continue;
+      this.#answered.add(seq);
+      const phase = this.#phases[seq];
+      if (phase === undefined) continue;
+      const rtt = at - sentAt;
+      this.samples[phase].push(rtt);
+      this.onRtt?.(phase, rtt);
+    }
+  }
+
+  /** Probes sent in a phase that were never answered. */
+  get lost(): number {
+    let n = 0;
+    for (let seq = 0; seq < this.#sent.length; seq++)
+      if (this.#phases[seq] !== undefined && !this.#answered.has(seq)) n++;
+    return n;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#session.socket.destroy();
+  }
+}
+
+async function download(opts: TestOptions, testId: Buffer): Promise<Measured> {
+  const s = await openSession(opts, testId, 'download', opts.durationMs);
+  const meter = new Meter(WARMUP_MS, s.grantedMs);
+  s.onBytes = (_buf, n) => meter.add(performance.now(), n);
+  try {
+    await withTimeout(s.ended, streamMs(s.grantedMs) + END_GRACE_MS + CONNECT_MS, 'the download');
+  } finally {
+    s.socket.destroy();
+  }
+  return meter.measured();
+}
+
+async function upload(opts: TestOptions, testId: Buffer): Promise<Measured> {
+  const s = await openSession(opts, testId, 'upload', opts.durationMs);
+  const reader = new FixedReader(RESULT_BYTES);
+  let result: Buffer | undefined;
+  s.onBytes = (buf, n) => {
+    const got = result ? undefined : reader.push(buf.subarray(0, n));
+    if (got) result = Buffer.from(got.message);
+  };
+  try {
+    const until = performance.now() + streamMs(s.grantedMs);
+    // The responder caps bytes; the client only time.
+    await streamUntil(s.socket, until, Number.MAX_SAFE_INTEGER, () => performance.now());
+    await withTimeout(s.ended, END_GRACE_MS + CONNECT_MS, "the upload's result");
+  } finally {
+    s.socket.destroy();
+  }
+  if (!result) throw new TestFailure('error', 'the upload ended without a result');
+  const measured = verifyResult(opts.key, s.serverNonce, s.request, result);
+  if (!measured) throw new TestFailure('error', "the upload's result did not prove the peer key");
+  return measured;
+}
+
+/** Runs one test; never throws: failures are outcomes. */
+export async function runThroughputTest(opts: TestOptions): Promise<TestResult> {
+  const testId = randomBytes(16);
+  let echo: EchoProbes | undefined;
+  const results: Partial<Record<Direction, Measured>> = {};
+  let grantedMs: number | undefined;
+  try {
+    const echoSession = await openSession(opts, testId, 'echo', opts.durationMs);
+    echo = new EchoProbes(echoSession, opts.probeEveryMs ?? 100, opts.onRtt);
+    echo.phase = 'idle';
+    await sleep(opts.idleMs ?? 1000);
+    echo.phase = 'download';
+    results.download = await download(opts, testId);
+    echo.phase = undefined;
+    await sleep(GAP_MS);
+    echo.phase = 'upload';
+    results.upload = await upload(opts, testId);
+    echo.phase = undefined;
+    grantedMs = echoSession.grantedMs;
+  } catch (err) {
+    echo?.stop();
+    const f = err instanceof TestFailure ? err : new TestFailure('error', String(err));
+    return {
+      outcome: f.outcome,
+      detail: f.message,
+      idleRttsMs: echo?.samples.idle ?? [],
+      probesLost: 0,
+    };
+  }
+  // Answers to the last probes may still be on their way.
+  await sleep(Math.min(500, 5 * (opts.probeEveryMs ?? 100)));
+  echo.stop();
+  const direction = (d: Direction): DirectionResult => ({
+    bitsPerSecond: bitsPerSecond(results[d]!),
+    measured: results[d]!,
+    rttsMs: echo.samples[d],
+  });
+  const download_ = direction('download');
+  const upload_ = direction('upload');
+  const ok = download_.bitsPerSecond !== undefined && upload_.bitsPerSecond !== undefined;
+  return {
+    outcome: ok ? 'ok' : 'error',
+    ...(ok ? {} : { detail: 'too few bytes were counted to give a rate' }),
+    grantedMs,
+    idleRttsMs: echo.samples.idle,
+    download: download_,
+    upload: upload_,
+    probesLost: echo.lost,
+  };
+}
