@@ -42,6 +42,7 @@ export class MeshKeeper {
   #running: Promise<void> | undefined;
   #failing = false;
   #warnedKey = false;
+  #warnedTwin = false;
   readonly #reportedSkips = new Set<string>();
 
   constructor(opts: MeshKeeperOptions) {
@@ -88,6 +89,14 @@ export class MeshKeeper {
         this.#reportedSkips.add(why);
         this.#o.log(`mesh: skipping a registration: ${why}`);
       }
+    }
+    const mine = registrations.find((r) => r.id === self.id);
+    if (mine && mine.startedAt !== self.startedAt && !this.#warnedTwin) {
+      // Another process wrote our key since our SET: two instances share an id.
+      this.#warnedTwin = true;
+      this.#o.log(
+        `mesh: another instance registers as ${self.id} (started ${mine.startedAt}, at ${mine.addresses.join(', ')}); give each its own --instance`,
+      );
     }
     if (this.#failing) this.#o.log('mesh: Redis answers again; registered and registry re-read');
     this.#failing = false;

@@ -215,6 +215,8 @@ export interface ListedTarget {
   /** Only where the target has its own. */
   intervalMs?: number;
   timeoutMs?: number;
+  /** Only where the target has labels (label.KEY=VALUE). */
+  labels?: Labels;
 }
 
 export interface ListResult {
@@ -227,8 +229,14 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   for (const member of await store.members()) {
     try {
       const target = parseTargetKey(member);
-      const { name, address, overrides } = target;
-      result.targets.push({ name, address, ...probeFields(target), ...overrides });
+      const { name, address, overrides, labels } = target;
+      result.targets.push({
+        name,
+        address,
+        ...probeFields(target),
+        ...overrides,
+        ...(labels ? { labels } : {}),
+      });
     } catch (err) {
       result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
     }

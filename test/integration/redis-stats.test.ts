@@ -78,6 +78,15 @@ describe('npcli stats in Redis mode', { skip }, () => {
     assert.match(text.stdout, /^instance beta \(saved \d+ s ago\)$/m);
   });
 
+  it('npcli list shows the labels of the targets that have them', async () => {
+    const r = await cli('list', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const list = JSON.parse(r.stdout) as { targets: { name: string; labels?: object }[] };
+    assert.deepEqual(list.targets[0]?.labels, { dc: 'fra1', role: 'lb' });
+    const table = await cli('list');
+    assert.match(table.stdout, /│ lo +│ 127\.0\.0\.1 +│ icmp +│ dc=fra1,role=lb +│/);
+  });
+
   it('shows one instance with --instance, and says which exist for an unknown one', async () => {
     const one = await cli('stats', '--instance', 'beta', '--json');
     assert.equal(one.code, 0, one.stderr);
