@@ -12,7 +12,7 @@ import { decodeSummary, encodeSummary, type MeshSummary } from '../../lib/mesh/s
 import { readMesh } from '../../lib/mesh/read.js';
 import { MeshWindow } from '../../lib/mesh/window.js';
 import { keysFor } from '../../lib/store/keys.js';
-import type { MeshStore } from '../../lib/store/mesh-store.js';
+import { FakeMeshStore } from '../support/fake-mesh-store.js';
 import { bucketIndex } from '../../lib/stats/histogram.js';
 import { TargetStats } from '../../lib/stats/target-stats.js';
 import { targetKey } from '../../lib/target.js';
@@ -187,36 +187,6 @@ describe('default advertise', () => {
 });
 
 describe('reading the mesh', () => {
-  class FakeMeshStore implements MeshStore {
-    readonly up = true;
-    readonly kv = new Map<string, string>();
-    readonly sets = new Map<string, Set<string>>();
-    putExpiring(key: string, text: string, _ttl: number, index?: { key: string; member: string }) {
-      this.kv.set(key, text);
-      if (index)
-        this.sets.set(index.key, (this.sets.get(index.key) ?? new Set()).add(index.member));
-      return Promise.resolve();
-    }
-    deleteKey(key: string) {
-      this.kv.delete(key);
-      return Promise.resolve();
-    }
-    claimOnce(key: string, candidate: string) {
-      if (!this.kv.has(key)) this.kv.set(key, candidate);
-      return Promise.resolve(this.kv.get(key)!);
-    }
-    setMembers(key: string) {
-      return Promise.resolve([...(this.sets.get(key) ?? [])].sort());
-    }
-    values(keys: readonly string[]) {
-      return Promise.resolve(keys.map((k) => this.kv.get(k)));
-    }
-    removeMembers(key: string, members: readonly string[]) {
-      for (const m of members) this.sets.get(key)?.delete(m);
-      return Promise.resolve();
-    }
-  }
-
   it('drops expired ids from the index and believes no entry under another id', async () => {
     const keys = keysFor('t');
     const store = new FakeMeshStore();
