@@ -93,7 +93,6 @@ export class Daemon {
         advertised = found.addresses;
       }
     }
-    ensureStateDir(config.stateDir);
     const redis = config.redisUrl
       ? new RedisTargetStore({
           url: config.redisUrl,
@@ -105,6 +104,7 @@ export class Daemon {
       : undefined;
     let sharedPeerKey: string | undefined;
     if (config.mesh && redis && config.peerKey === undefined) {
+      ensureStateDir(config.stateDir); // the key's copy is kept there
       sharedPeerKey = await meshPeerKey(redis, config.keys, config.stateDir, log);
       config = { ...config, peerKey: Buffer.from(sharedPeerKey, 'utf8') };
     }
@@ -121,6 +121,7 @@ export class Daemon {
       throw err;
     }
     try {
+      ensureStateDir(config.stateDir);
       for (const dir of [config.stateDir, path.join(config.stateDir, HISTORY_DIR)]) {
         for (const name of await removeStaleTempFiles(dir))
           log(`removed ${name}, left in ${dir} by a write that was cut off`);
