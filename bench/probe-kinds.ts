@@ -86,7 +86,19 @@ async function measure(
   metricsUrl: string,
   seconds: number,
 ): Promise<Window> {
-  const first = countsOf((await timedGet(metricsUrl)).body);
+  // Counters are read while a scrape renders, which at 10,000 targets takes
+  // a while: the probes counted span the two scrapes' midpoints, and CPU is
+  // read between the scrapes, so scraping is not charged to the probes.
+  const scrape = async (): Promise<{ counts: Counts; midMs: number }> => {
+    const t0 = performance.now();
+    const { body, ms } = await timedGet(metricsUrl, 120_000).catch((err: unknown) => {
+      throw new Error(
+        `GET ${metricsUrl}: ${err instanceof Error ? err.message : String(err)}; netpingd said: ${prober.stderr.slice(-5).join(' | ')}`,
+      );
+    });
+    return { counts: countsOf(body), midMs: t0 + ms / 2 };
+  };
+  const first = await scrape();
   const cpu0 = cpuSeconds(prober);
   const rcpu0 = cpuSeconds(responder);
   const t0 = performance.now();
@@ -94,13 +106,16 @@ async function measure(
   const cpu1 = cpuSeconds(prober);
   const rcpu1 = cpuSeconds(responder);
   const t1 = performance.now();
-  const last = countsOf((await timedGet(metricsUrl)).body);
+  const last = await scrape();
+  const windowS = (t1 - t0) / 1000;
+  const countedSeconds = (last.midMs - first.midMs) / 1000;
   return {
-    seconds: (t1 - t0) / 1000,
-    cpuS: cpu1 - cpu0,
-    responderCpuS: rcpu1 - rcpu0,
-    start: first,
-    end: last,
+    seconds: countedSeconds,
+    // CPU per second of the window, over the counted span.
+    cpuS: ((cpu1 - cpu0) / windowS) * countedSeconds,
+    responderCpuS: ((rcpu1 - rcpu0) / windowS) * countedSeconds,
+    start: first.counts,
+    end: last.counts,
   };
 }
 
@@ -159,7 +174,7 @@ async function main(): Promise<void> {
       ...['--peer-key', PEER_KEY, '--peer-listen', `0.0.0.0:${udpPort}`],
       ...['--peer-max-rate', '100000'],
     ]);
-    await waitForLine(responder, /listening on 127\.0\.0\.1:\d+/, 30_000);
+    const responderLine = await waitForLine(responder, /listening on 127\.0\.0\.1:\d+/, 30_000);
 
     const prefix = `bench-${process.pid}`;
     const client = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
@@ -190,11 +205,25 @@ async function main(): Promise<void> {
         if (n[kind] === 0) continue;
         await addKind(kind);
       }
+      console.error(`phase: ${kind} (${n[kind]} targets)`);
       await sleep(warmupS * 1000);
       windows[kind] = await measure(prober, responder, metricsUrl, windowS);
       if (kind === 'tcp') timeWait = timeWaitSockets();
     }
     const rss = memory(prober);
+    const responderUrl = `http://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)/.exec(responderLine)?.[1]}/metrics`;
+    const refusedByResponder = parseSamples(
+      (await timedGet(responderUrl)).body,
+      (name) => name === 'netping_packets_ignored_total',
+    ).map((s) => `${s.labels.get('reason')} ${s.value}`);
+    const lostReasons = parseSamples(
+      (await timedGet(metricsUrl, 120_000)).body,
+      (name) => name === 'netping_errors_total',
+    ).reduce((m, s) => {
+      const r = s.labels.get('reason') ?? '?';
+      m.set(r, (m.get(r) ?? 0) + s.value);
+      return m;
+    }, new Map<string, number>());
     const lines: string[] = [];
     lines.push(
       `command: node dist/bench/probe-kinds.js --icmp ${n.icmp} --tcp ${n.tcp} --udp ${n.udp} --seconds ${windowS} --warmup ${warmupS}`,
@@ -241,6 +270,12 @@ async function main(): Promise<void> {
     );
     const refused = windows.tcp ? windows.tcp.end.refused - windows.tcp.start.refused : 0;
     lines.push(`- tcp probes answered by a refusal in the tcp window: ${refused}`);
+    lines.push(
+      `- packets the responder ignored, by reason: ${refusedByResponder.join(', ') || 'none'}`,
+    );
+    lines.push(
+      `- the prober's losses by reason (whole run): ${[...lostReasons].map(([r, v]) => `${r} ${v}`).join(', ') || 'none'}`,
+    );
     console.log(lines.join('\n'));
     client.disconnect();
     await stop(prober);

@@ -19,9 +19,11 @@ import {
 } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
+import { probeKind } from '../lib/probes/kinds.js';
 import {
   INTERVAL_BOUNDS_MS,
   makeProbeSpec,
+  parseSchedule,
   TIMEOUT_BOUNDS_MS,
   type ProbeOverrides,
   type ProbeSpec,
@@ -103,8 +105,47 @@ function probeFromFlags(o: ProbeFlags): ProbeSpec | undefined {
   return makeProbeSpec(o.probe, o.port);
 }
 
-const PROBE_HELP = 'probe these targets by KIND: icmp (default), tcp (needs --port) or udp';
-const PORT_HELP = 'the port of a tcp or udp probe (udp: default 9923)';
+const PROBE_HELP =
+  'probe these targets by KIND: icmp (default), tcp (needs --port), udp or throughput';
+const PORT_HELP = 'the port of a tcp, udp or throughput probe (udp, throughput: default 9923)';
+
+interface AddFlags extends ProbeFlags {
+  json?: boolean;
+  interval?: string;
+  timeout?: string;
+  every?: string;
+  duration?: string;
+  label?: string[];
+}
+
+/** add's --interval/--timeout or --every/--duration, checked against --probe's kind. */
+function overridesFromFlags(o: AddFlags, probe: ProbeSpec | undefined): ProbeOverrides {
+  const scheduled = o.every !== undefined || o.duration !== undefined;
+  if (scheduled && probe === undefined) {
+    throw new InvalidInputError('--every and --duration need --probe throughput');
+  }
+  const kind = probe?.kind ?? 'icmp';
+  const hasSchedule = probeKind(kind)?.schedule !== undefined;
+  if (hasSchedule && (o.interval !== undefined || o.timeout !== undefined)) {
+    throw new InvalidInputError(
+      `--interval and --timeout do not apply to ${kind} targets: they take --every and --duration`,
+    );
+  }
+  if (scheduled && !hasSchedule) {
+    throw new InvalidInputError(
+      `--every and --duration apply to throughput targets only, not to ${kind} ones`,
+    );
+  }
+  return {
+    ...(o.interval === undefined
+      ? {}
+      : { intervalMs: parseBoundedDurationMs(o.interval, 'interval', ...INTERVAL_BOUNDS_MS) }),
+    ...(o.timeout === undefined
+      ? {}
+      : { timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', ...TIMEOUT_BOUNDS_MS) }),
+    ...parseSchedule(kind, o.every, o.duration),
+  };
+}
 
 function buildProgram(): Command {
   const program = new Command('npcli')
@@ -160,34 +201,22 @@ function buildProgram(): Command {
     )
     .option('--probe <kind>', PROBE_HELP)
     .option('--port <port>', PORT_HELP)
+    .option('--every <duration>', 'throughput: time between tests (default 15m)')
+    .option('--duration <duration>', 'throughput: how long each direction is measured (default 5s)')
     .option('--json', 'print JSON')
-    .action(
-      async (
-        targets: string[],
-        o: { json?: boolean; interval?: string; timeout?: string; label?: string[] } & ProbeFlags,
-      ) => {
-        const labels = labelsFrom(o.label ?? []);
-        const probe = probeFromFlags(o);
-        const overrides: ProbeOverrides = {
-          ...(o.interval === undefined
-            ? {}
-            : {
-                intervalMs: parseBoundedDurationMs(o.interval, 'interval', ...INTERVAL_BOUNDS_MS),
-              }),
-          ...(o.timeout === undefined
-            ? {}
-            : { timeoutMs: parseBoundedDurationMs(o.timeout, 'timeout', ...TIMEOUT_BOUNDS_MS) }),
-        };
-        const results = await withStore(global(), (store) =>
-          addTargets(store, targets, {
-            ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
-            ...(probe ? { probe } : {}),
-            labels,
-          }),
-        );
-        print(o.json ? json(results) : renderChanges('added', results));
-      },
-    );
+    .action(async (targets: string[], o: AddFlags) => {
+      const labels = labelsFrom(o.label ?? []);
+      const probe = probeFromFlags(o);
+      const overrides = overridesFromFlags(o, probe);
+      const results = await withStore(global(), (store) =>
+        addTargets(store, targets, {
+          ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+          ...(probe ? { probe } : {}),
+          labels,
+        }),
+      );
+      print(o.json ? json(results) : renderChanges('added', results));
+    });
   program
     .command('remove')
     .alias('rm')

@@ -10,6 +10,7 @@ import type { InvalidMember } from './report.js';
 import { resolveTargetRequest, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
 import {
+  checkOverridesFit,
   parseTargetKey,
   parseTargetOptions,
   probeFields,
@@ -66,6 +67,8 @@ export async function addTargets(
       let target = opts.probe ? withProbe(resolved, opts.probe) : resolved;
       if (opts.overrides)
         target = { ...target, overrides: { ...target.overrides, ...opts.overrides } };
+      // Before anything is written: a member the daemon's parser would refuse never reaches the set.
+      checkOverridesFit(target);
       // --label adds to (and overrides) a member's own label.KEY=VALUE.
       if (opts.labels && Object.keys(opts.labels).length > 0) {
         target = { ...target, labels: sortedLabels({ ...target.labels, ...opts.labels }) };

@@ -85,9 +85,41 @@ export function formatOverrides(o: ProbeOverrides | undefined): string {
   const parts: string[] = [];
   if (o?.intervalMs !== undefined) parts.push(`interval=${o.intervalMs}ms`);
   if (o?.timeoutMs !== undefined) parts.push(`timeout=${o.timeoutMs}ms`);
-  if (o?.everyMs !== undefined) parts.push(`every=${o.everyMs}ms`);
-  if (o?.durationMs !== undefined) parts.push(`duration=${o.durationMs}ms`);
+  if (o?.everyMs !== undefined) parts.push(`every=${exactDuration(o.everyMs)}`);
+  if (o?.durationMs !== undefined) parts.push(`duration=${exactDuration(o.durationMs)}`);
   return parts.join('&');
+}
+
+/** "15m", "5s", "1500ms": the largest unit that holds `ms` exactly, so it parses back the same. */
+function exactDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/**
+ * Refuses overrides a target's kind does not take: interval and timeout on
+ * a kind with its own schedule (throughput), every and duration on one
+ * without. For npcli's flags, merged after the member was parsed.
+ */
+export function checkOverridesFit(t: Target): void {
+  const o = t.overrides;
+  const kind = probeKindOf(t);
+  const schedules = probeKind(kind)?.schedule !== undefined;
+  if (schedules && (o?.intervalMs !== undefined || o?.timeoutMs !== undefined)) {
+    throw new InvalidInputError(
+      `invalid target ${t.name}@${t.address}: ${kind} targets take every and duration (--every, --duration), not interval and timeout`,
+    );
+  }
+  if (!schedules && (o?.everyMs !== undefined || o?.durationMs !== undefined)) {
+    throw new InvalidInputError(
+      `invalid target ${t.name}@${t.address}: every and duration (--every, --duration) are options of throughput targets, not of ${kind} ones`,
+    );
+  }
 }
 
 /** "label.dc=fra1&label.role=lb", '' for none. */

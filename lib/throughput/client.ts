@@ -1,8 +1,10 @@
-// One throughput test against a peer's responder, over real sockets: an
-// echo connection for latency (idle first, then under load), a download,
-// then an upload. Each connection proves the key and checks the server's
-// proof before it trusts a byte (protocol.ts). Reads go into one reused
-// buffer (net's `onread`), so a download allocates nothing per chunk.
+// One throughput test against a peer's responder, over real sockets: a
+// session connection that holds the responder for the whole test, a
+// download, then an upload, with udp latency probes to the peer's udp
+// responder throughout (latency-probes.ts): idle first, then under load.
+// Each connection proves the key and checks the server's proof before it
+// trusts a byte (protocol.ts). Reads go into one reused buffer (net's
+// `onread`), so a download allocates nothing per chunk.
 
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -11,7 +13,6 @@ import { Meter, bitsPerSecond } from './meter.js';
 import {
   CHALLENGE_BYTES,
   decodeChallenge,
-  ECHO_BYTES,
   encodeRequest,
   FixedReader,
   REPLY_BYTES,
@@ -24,12 +25,13 @@ import {
   type Mode,
   type Request,
 } from './protocol.js';
+import { LatencyProbes, type RttPhase } from './latency-probes.js';
 import { streamUntil } from './stream.js';
 
 export type TestOutcome = 'ok' | 'busy' | 'refused' | 'timeout' | 'error';
 export const TEST_OUTCOMES: readonly TestOutcome[] = ['ok', 'busy', 'refused', 'timeout', 'error'];
 export type Direction = 'download' | 'upload';
-export type RttPhase = 'idle' | Direction;
+export type { RttPhase };
 
 export interface TestOptions {
   readonly host: string;
@@ -43,6 +45,8 @@ export interface TestOptions {
   readonly idleMs?: number;
   /** Time between latency probes. */
   readonly probeEveryMs?: number;
+  /** A latency probe not answered in this long is lost. */
+  readonly probeTimeoutMs?: number;
 }
 
 export interface DirectionResult {
@@ -60,7 +64,7 @@ export interface TestResult {
   readonly idleRttsMs: number[];
   readonly download?: DirectionResult;
   readonly upload?: DirectionResult;
-  /** Latency probes sent that never came back while the test ran. */
+  /** Latency probes sent in a phase (idle or under load) that were not answered in their time. */
   readonly probesLost: number;
 }
 
@@ -81,6 +85,11 @@ const READ_BUFFER_BYTES = 64 * 1024;
 const END_GRACE_MS = 3000;
 // The queue a download filled drains before the upload starts.
 const GAP_MS = 200;
+// Ten probes a second, as the engine's default interval; a probe waits up to
+// 2 s: a bloated modem's queue holds seconds, and an RTT of 1.5 s under load
+// is a figure to report, not a loss.
+const PROBE_EVERY_MS = 100;
+const PROBE_TIMEOUT_MS = 2000;
 
 /** An authenticated connection, past the reply; `onBytes` then sees each read. */
 interface Session {
@@ -218,73 +227,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Latency probes over the echo connection: one message per period, RTT per answer. */
-class EchoProbes {
-  readonly #session: Session;
-  readonly #sent: number[] = [];
-  readonly #phases: (RttPhase | undefined)[] = [];
-  readonly #answered = new Set<number>();
-  readonly #message = Buffer.alloc(ECHO_BYTES);
-  readonly #partial = Buffer.alloc(ECHO_BYTES);
-  #have = 0;
-  #timer: NodeJS.Timeout | undefined;
-  phase: RttPhase | undefined = undefined;
-  readonly samples: Record<RttPhase, number[]> = { idle: [], download: [], upload: [] };
-
-  constructor(
-    session: Session,
-    everyMs: number,
-    readonly onRtt: TestOptions['onRtt'],
-  ) {
-    this.#session = session;
-    session.onBytes = (buf, n) => this.#read(buf, n);
-    this.#timer = setInterval(() => this.#send(), everyMs);
-  }
-
-  #send(): void {
-    const seq = this.#sent.length;
-    if (seq >= 100_000) return; // bounded, whatever the duration
-    this.#sent.push(performance.now());
-    this.#phases.push(this.phase);
-    this.#message.writeUInt32BE(seq, 0);
-    // A copy per message: a write holds its buffer until sent, and these are 10 a second.
-    this.#session.socket.write(Buffer.from(this.#message));
-  }
-
-  #read(buf: Buffer, n: number): void {
-    const at = performance.now();
-    for (let i = 0; i < n; i++) {
-      this.#partial[this.#have++] = buf[i]!;
-      if (this.#have < ECHO_BYTES) continue;
-      this.#have = 0;
-      const seq = this.#partial.readUInt32BE(0);
-      const sentAt = this.#sent[seq];
-      if (sentAt === undefined || this.#answered.has(seq)) continue;
-      this.#answered.add(seq);
-      const phase = this.#phases[seq];
-      if (phase === undefined) continue;
-      const rtt = at - sentAt;
-      this.samples[phase].push(rtt);
-      this.onRtt?.(phase, rtt);
-    }
-  }
-
-  /** Probes sent in a phase that were never answered. */
-  get lost(): number {
-    let n = 0;
-    for (let seq = 0; seq < this.#sent.length; seq++)
-      if (this.#phases[seq] !== undefined && !this.#answered.has(seq)) n++;
-    return n;
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#session.socket.destroy();
-  }
-}
-
-async function download(opts: TestOptions, testId: Buffer): Promise<Measured> {
+/** `onStream`: the stream starts now (its warm-up first). */
+async function download(
+  opts: TestOptions,
+  testId: Buffer,
+  onStream: () => void,
+): Promise<Measured> {
   const s = await openSession(opts, testId, 'download', opts.durationMs);
+  onStream();
   const meter = new Meter(WARMUP_MS, s.grantedMs);
   s.onBytes = (_buf, n) => meter.add(performance.now(), n);
   try {
@@ -295,8 +245,9 @@ async function download(opts: TestOptions, testId: Buffer): Promise<Measured> {
   return meter.measured();
 }
 
-async function upload(opts: TestOptions, testId: Buffer): Promise<Measured> {
+async function upload(opts: TestOptions, testId: Buffer, onStream: () => void): Promise<Measured> {
   const s = await openSession(opts, testId, 'upload', opts.durationMs);
+  onStream();
   const reader = new FixedReader(RESULT_BYTES);
   let result: Buffer | undefined;
   s.onBytes = (buf, n) => {
@@ -320,39 +271,53 @@ async function upload(opts: TestOptions, testId: Buffer): Promise<Measured> {
 /** Runs one test; never throws: failures are outcomes. */
 export async function runThroughputTest(opts: TestOptions): Promise<TestResult> {
   const testId = randomBytes(16);
-  let echo: EchoProbes | undefined;
+  let hold: Session | undefined;
+  let probes: LatencyProbes | undefined;
   const results: Partial<Record<Direction, Measured>> = {};
-  let grantedMs: number | undefined;
   try {
-    const echoSession = await openSession(opts, testId, 'echo', opts.durationMs);
-    echo = new EchoProbes(echoSession, opts.probeEveryMs ?? 100, opts.onRtt);
-    echo.phase = 'idle';
+    // The test's slot at the responder, from the idle RTT to the upload's end:
+    // without it another tester could take the responder between directions.
+    // The echo it offers goes unused (TCP's head-of-line blocking: latency-probes.ts).
+    hold = await openSession(opts, testId, 'echo', opts.durationMs);
+    probes = await LatencyProbes.open({
+      host: opts.host,
+      port: opts.port,
+      key: opts.key,
+      everyMs: opts.probeEveryMs ?? PROBE_EVERY_MS,
+      timeoutMs: opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS,
+      onRtt: opts.onRtt,
+    });
+    probes.begin('idle');
     await sleep(opts.idleMs ?? 1000);
-    echo.phase = 'download';
-    results.download = await download(opts, testId);
-    echo.phase = undefined;
+    probes.end();
+    // Under load: from the end of each direction's warm-up, as its bytes are counted.
+    const loaded = (d: Direction) => () => probes!.begin(d, performance.now() + WARMUP_MS);
+    results.download = await download(opts, testId, loaded('download'));
+    probes.end();
     await sleep(GAP_MS);
-    echo.phase = 'upload';
-    results.upload = await upload(opts, testId);
-    echo.phase = undefined;
-    grantedMs = echoSession.grantedMs;
+    results.upload = await upload(opts, testId, loaded('upload'));
+    probes.end();
   } catch (err) {
-    echo?.stop();
+    hold?.socket.destroy();
+    probes?.close();
     const f = err instanceof TestFailure ? err : new TestFailure('error', String(err));
     return {
       outcome: f.outcome,
       detail: f.message,
-      idleRttsMs: echo?.samples.idle ?? [],
+      idleRttsMs: probes?.samples.idle ?? [],
       probesLost: 0,
     };
   }
+  const grantedMs = hold.grantedMs;
+  hold.socket.destroy();
   // Answers to the last probes may still be on their way.
-  await sleep(Math.min(500, 5 * (opts.probeEveryMs ?? 100)));
-  echo.stop();
+  await probes.settle();
+  probes.close();
+  const samples = probes.samples;
   const direction = (d: Direction): DirectionResult => ({
     bitsPerSecond: bitsPerSecond(results[d]!),
     measured: results[d]!,
-    rttsMs: echo.samples[d],
+    rttsMs: samples[d],
   });
   const download_ = direction('download');
   const upload_ = direction('upload');
@@ -361,9 +326,9 @@ export async function runThroughputTest(opts: TestOptions): Promise<TestResult> 
     outcome: ok ? 'ok' : 'error',
     ...(ok ? {} : { detail: 'too few bytes were counted to give a rate' }),
     grantedMs,
-    idleRttsMs: echo.samples.idle,
+    idleRttsMs: samples.idle,
     download: download_,
     upload: upload_,
-    probesLost: echo.lost,
+    probesLost: probes.lost,
   };
 }

@@ -10,6 +10,9 @@
 // client streams and ends, and the server answers with
 //   S→C  result     bytes(8) micros(8) mac(32)                                  48 bytes
 // and for `echo` each 8-byte message the client sends comes straight back.
+// Our client opens the echo first and keeps it, silent, to the test's end:
+// it holds the responder's slot between directions; latency goes by udp
+// probes to the peer responder instead (latency-probes.ts says why).
 // The challenge is all a connection gets before its request is proven: a
 // wrong or missing MAC closes it without another byte. Every MAC binds both
 // nonces, so nothing can be replayed into another connection; the server

@@ -194,3 +194,78 @@ describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
     assert.deepEqual(await members(), ['web@192.0.2.1']);
   });
 });
+
+describe('npcli with throughput targets', { skip: SKIP_NO_REDIS }, () => {
+  const prefix = uniquePrefix();
+  const cli = (...args: string[]) =>
+    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
+  let redis: Redis;
+  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+
+  before(() => {
+    redis = new Redis(TEST_REDIS_URL!);
+  });
+
+  after(async () => {
+    await redis?.del(`${prefix}:targets`);
+    redis?.disconnect();
+  });
+
+  const wan = ['add', 'wan@192.0.2.7', '--probe', 'throughput', '--port', '9923'];
+  for (const [what, args, message] of [
+    [
+      '--interval on a throughput target',
+      [...wan, '--interval', '5s'],
+      /^npcli: --interval and --timeout do not apply to throughput targets: they take --every and --duration$/,
+    ],
+    [
+      '--timeout on a throughput target',
+      [...wan, '--timeout', '2s'],
+      /^npcli: --interval and --timeout do not apply to throughput targets/,
+    ],
+    [
+      '--every on an icmp target',
+      ['add', 'wan@192.0.2.7', '--probe', 'icmp', '--every', '15m'],
+      /^npcli: --every and --duration apply to throughput targets only, not to icmp ones$/,
+    ],
+    [
+      '--duration without --probe',
+      ['add', 'wan@192.0.2.7', '--duration', '5s'],
+      /^npcli: --every and --duration need --probe throughput$/,
+    ],
+    [
+      'an every shorter than its bound',
+      [...wan, '--every', '1s'],
+      /^npcli: invalid every '1s': must be between 10s and/,
+    ],
+    [
+      '--interval on a member that names throughput',
+      ['add', 'wan@192.0.2.7?probe=throughput', '--interval', '5s'],
+      /^npcli: invalid target wan@192\.0\.2\.7: throughput targets take every and duration/,
+    ],
+  ] as const) {
+    it(`refuses ${what}: exit 2, one line, nothing written`, async () => {
+      const res = await cli(...args);
+      assert.equal(res.code, 2, res.stderr);
+      assert.equal(res.stdout, '');
+      assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr);
+      assert.match(res.stderr.trimEnd(), message);
+      assert.deepEqual(await members(), []);
+    });
+  }
+
+  it('adds one with --every and --duration, as the README shows', async () => {
+    const res = await cli(...wan, '--every', '15m', '--duration', '5s');
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(
+      res.stdout,
+      'added wan@192.0.2.7?probe=throughput&port=9923&every=15m&duration=5s\n',
+    );
+    assert.deepEqual(await members(), [
+      'wan@192.0.2.7?probe=throughput&port=9923&every=15m&duration=5s',
+    ]);
+    const list = await cli('list');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /│ wan +│ 192\.0\.2\.7 +│ throughput:9923 +│/);
+  });
+});

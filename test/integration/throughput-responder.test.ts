@@ -1,7 +1,8 @@
 // The throughput responder's safety on real sockets (127.0.0.1): a
 // connection that does not prove the key gets the challenge and nothing
 // else; a second test while one runs gets `busy` at once; a longer test
-// than --throughput-max-duration is cut to it.
+// than --throughput-max-duration is cut to it. The udp peer responder on the
+// same port number answers the test's latency probes, idle and under load.
 
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -9,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { runThroughputTest } from '../../lib/throughput/client.js';
 import { CHALLENGE_BYTES, REQUEST_BYTES } from '../../lib/throughput/protocol.js';
 import { ThroughputResponder } from '../../lib/throughput/responder.js';
+import { PeerResponder } from '../../lib/probes/udp/responder.js';
+import { LatencyProbes } from '../../lib/throughput/latency-probes.js';
 
 const KEY = Buffer.from('integration-peer-key-0123');
 
@@ -32,6 +35,7 @@ function bytesFor(port: number, send: Buffer): Promise<number> {
 
 describe('throughput responder safety', () => {
   let responder: ThroughputResponder;
+  let peer: PeerResponder;
 
   before(async () => {
     responder = await ThroughputResponder.start({
@@ -41,9 +45,14 @@ describe('throughput responder safety', () => {
       maxBytes: 1e12, // no cap on loopback's speed here; the policy's unit test covers caps
       log: () => {},
     });
+    peer = await PeerResponder.start({
+      key: KEY,
+      listen: { host: '127.0.0.1', port: responder.port },
+      maxRatePerS: 1000,
+    });
   });
 
-  after(() => responder.close());
+  after(() => Promise.all([responder.close(), peer.close()]));
 
   it('sends an unauthenticated connection its challenge and nothing more', async () => {
     assert.equal(
@@ -86,8 +95,33 @@ describe('throughput responder safety', () => {
     assert.equal(r.outcome, 'ok', r.detail);
     assert.equal(r.grantedMs, 1000);
     assert.ok(r.upload!.measured.micros <= 1.2e6, `upload window ${r.upload!.measured.micros} µs`);
+    // udp probes at 10 a second: ~3 in the 300 ms idle, ~10 in each 1 s measured direction.
+    assert.ok(r.idleRttsMs.length >= 2, `idle RTTs ${r.idleRttsMs.length}`);
+    for (const d of [r.download!, r.upload!])
+      assert.ok(d.rttsMs.length >= 5, `RTTs under load ${d.rttsMs.length}`);
+    assert.equal(r.probesLost, 0);
+    const samples = r.idleRttsMs.length + r.download!.rttsMs.length + r.upload!.rttsMs.length;
+    // Those sent in a warm-up or the gap are answered too, but not samples.
+    assert.ok(peer.answered >= samples, `answered ${peer.answered}, samples ${samples}`);
     // The server sees the echo's close a moment after the client's end.
     for (let i = 0; i < 50 && responder.busy; i++) await new Promise((res) => setTimeout(res, 20));
     assert.ok(!responder.busy, 'the slot is free after the test');
+  });
+
+  it('counts latency probes nobody answers as lost, and only those sent in a phase', async () => {
+    const wrongKey = await LatencyProbes.open({
+      host: '127.0.0.1',
+      port: peer.address().port,
+      key: Buffer.from('not-the-peer-key-at-all'),
+      everyMs: 50,
+      timeoutMs: 200,
+    });
+    await new Promise((r) => setTimeout(r, 120)); // unphased probes: not counted
+    wrongKey.begin('idle');
+    await new Promise((r) => setTimeout(r, 300));
+    await wrongKey.settle();
+    wrongKey.close();
+    assert.equal(wrongKey.samples.idle.length, 0);
+    assert.ok(wrongKey.lost >= 4 && wrongKey.lost <= 8, `lost ${wrongKey.lost}`);
   });
 });

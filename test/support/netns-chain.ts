@@ -41,11 +41,22 @@ export class NetnsChain {
     this.midFar = this.#links[2];
   }
 
-  create(): this {
+  /**
+   * Makes the namespaces and links. `congestionControl` is every namespace's
+   * TCP default from birth: a new namespace inherits the host's (often BBR,
+   * which keeps the bottleneck's queue near empty, so no bufferbloat shows),
+   * and outside the first namespace only the host's allowed algorithms
+   * (net.ipv4.tcp_allowed_congestion_control) may be set, so cubic is
+   * refused (EPERM) where reno, always allowed, is not.
+   */
+  create(congestionControl = 'reno'): this {
     const [nearLink, midNear, midFar, farLink] = this.#links;
     try {
       for (const ns of [this.near, this.mid, this.far]) {
         ipOrThrow(['netns', 'add', ns]);
+        // Before any process starts here: a socket takes the namespace's
+        // default when it is made, and an accepted one its listener's.
+        this.#congestionControl(ns, congestionControl);
         ipOrThrow(['-n', ns, 'link', 'set', 'lo', 'up']);
       }
       ipOrThrow(['link', 'add', nearLink, 'type', 'veth', 'peer', 'name', midNear]);
@@ -83,13 +94,14 @@ export class NetnsChain {
     }
   }
 
-  /** The TCP congestion control of the near and far ends (each namespace has its own). */
-  congestionControl(name: string): void {
-    for (const ns of [this.near, this.far]) {
-      const r = this.exec(ns, 'sysctl', ['-q', '-w', `net.ipv4.tcp_congestion_control=${name}`]);
-      if (r.status !== 0)
-        throw new Error(`congestion control ${name} in ${ns}: ${r.stderr.trim()}`);
-    }
+  #congestionControl(ns: string, name: string): void {
+    const r = this.exec(ns, 'sysctl', ['-q', '-w', `net.ipv4.tcp_congestion_control=${name}`]);
+    if (r.status !== 0) throw new Error(`congestion control ${name} in ${ns}: ${r.stderr.trim()}`);
+  }
+
+  /** The congestion control a namespace gives new sockets. */
+  congestionControlOf(ns: string): string {
+    return this.exec(ns, 'sysctl', ['-n', 'net.ipv4.tcp_congestion_control']).stdout.trim();
   }
 
   exec(ns: string, cmd: string, args: readonly string[], timeoutMs = 10_000): RunResult {

@@ -130,9 +130,20 @@ describe('throughput targets', () => {
     const t = parseTargetKey('wan@192.0.2.7?probe=throughput&port=9923&every=15m&duration=5s');
     assert.deepEqual(t.probe, { kind: 'throughput', port: 9923 });
     assert.deepEqual(t.overrides, { everyMs: 900_000, durationMs: 5000 });
+    // Written as given: the largest unit that holds the value exactly.
+    assert.equal(targetMember(t), 'wan@192.0.2.7?probe=throughput&port=9923&every=15m&duration=5s');
+    // Exact, so a member parses back the same: 80 s is not 1.333m.
+    for (const [every, duration] of [
+      ['80s', '1500ms'],
+      ['2h', '1m'],
+      ['900000ms', '5000ms'],
+    ] as const) {
+      const u = parseTargetKey(`w@192.0.2.7?probe=throughput&every=${every}&duration=${duration}`);
+      assert.deepEqual(parseTargetKey(targetMember(u)).overrides, u.overrides);
+    }
     assert.equal(
-      targetMember(t),
-      'wan@192.0.2.7?probe=throughput&port=9923&every=900000ms&duration=5000ms',
+      targetMember(parseTargetKey('w@192.0.2.7?probe=throughput&every=80s&duration=1500ms')),
+      'w@192.0.2.7?probe=throughput&port=9923&every=80s&duration=1500ms',
     );
     assert.deepEqual(parseTargetKey('wan@192.0.2.7?probe=throughput').probe, {
       kind: 'throughput',
