@@ -7,10 +7,16 @@ import { describeError, exitCodeOf, ExitCode, InvalidInputError } from '../lib/e
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { readToken, tokenPath } from '../lib/state/token.js';
 import { HttpTargetStore } from '../lib/store/http-store.js';
-import { keysFor } from '../lib/store/keys.js';
-import { RedisTargetStore } from '../lib/store/redis-store.js';
+import { keysFor, validateInstance } from '../lib/store/keys.js';
+import { RedisTargetStore, redactUrl } from '../lib/store/redis-store.js';
+import { savedReport, type SavedReport } from '../lib/saved-report.js';
 import type { TargetStore } from '../lib/store/target-store.js';
-import { addTargets, listTargets, removeTargets } from '../lib/target-changes.js';
+import {
+  addTargets,
+  listTargets,
+  NoSuchTargetError,
+  removeTargets,
+} from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { probeKind } from '../lib/probes/kinds.js';
@@ -22,7 +28,12 @@ import {
   type ProbeOverrides,
   type ProbeSpec,
 } from '../lib/target.js';
+import { labelsFrom, validateLabelName } from '../lib/labels.js';
+import { MESH_WINDOW_MS } from '../lib/mesh/summary.js';
+import { readMesh } from '../lib/mesh/read.js';
+import { meshJson, meshText } from '../lib/mesh/views.js';
 import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
+import { renderSavedStats } from './render-saved.js';
 
 interface GlobalOptions {
   redis?: string;
@@ -104,6 +115,7 @@ interface AddFlags extends ProbeFlags {
   timeout?: string;
   every?: string;
   duration?: string;
+  label?: string[];
 }
 
 /** add's --interval/--timeout or --every/--duration, checked against --probe's kind. */
@@ -182,18 +194,25 @@ function buildProgram(): Command {
       "probe these targets this often instead of at the daemon's interval",
     )
     .option('--timeout <duration>', "this timeout for these targets instead of the daemon's")
+    .option(
+      '--label <key=value>',
+      "a label for these targets' series (repeatable; also label.KEY=VALUE in a member)",
+      (v: string, previous: string[] = []) => [...previous, v],
+    )
     .option('--probe <kind>', PROBE_HELP)
     .option('--port <port>', PORT_HELP)
     .option('--every <duration>', 'throughput: time between tests (default 15m)')
     .option('--duration <duration>', 'throughput: how long each direction is measured (default 5s)')
     .option('--json', 'print JSON')
     .action(async (targets: string[], o: AddFlags) => {
+      const labels = labelsFrom(o.label ?? []);
       const probe = probeFromFlags(o);
       const overrides = overridesFromFlags(o, probe);
       const results = await withStore(global(), (store) =>
         addTargets(store, targets, {
           ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
           ...(probe ? { probe } : {}),
+          labels,
         }),
       );
       print(o.json ? json(results) : renderChanges('added', results));
@@ -227,14 +246,103 @@ function buildProgram(): Command {
     });
   program
     .command('stats')
-    .description("the daemon's statistics per target (from --url)")
+    .description(
+      "statistics per target: with --redis, each instance's as saved in Redis; otherwise the daemon's at --url",
+    )
+    .option('--instance <id>', 'with --redis: only this instance (default: every instance)')
     .option('--wide', 'every column, and names uncut (default: what fits 80 columns)')
     .option('--json', 'print JSON (times rounded to the microsecond)')
-    .action(async (o: { json?: boolean; wide?: boolean }) => {
-      const report = await new HttpTargetStore(global().url, undefined, '').report();
+    .action(async (o: { json?: boolean; wide?: boolean; instance?: string }) => {
+      const opts = global();
+      if (opts.redis) {
+        const saved = await redisStats(opts.redis, opts.prefix, o.instance);
+        print(
+          o.json
+            ? json({
+                instances: saved.map((s) => ({
+                  instance: s.instance,
+                  savedAt: s.savedAt === undefined ? null : new Date(s.savedAt).toISOString(),
+                  ...roundedReport(s.report),
+                })),
+              })
+            : renderSavedStats(saved, { wide: o.wide === true, now: Date.now() }),
+        );
+        return;
+      }
+      if (o.instance !== undefined) {
+        throw new InvalidInputError('--instance needs --redis: a daemon at --url is one instance');
+      }
+      const report = await new HttpTargetStore(opts.url, undefined, '').report();
       print(o.json ? json(roundedReport(report)) : renderStats(report, { wide: o.wide === true }));
     });
+  program
+    .command('mesh')
+    .description(
+      'the mesh of netpingd instances (--mesh) on this Redis: loss and median RTT, rows from, columns to',
+    )
+    .option('--group-by <label>', 'collapse instances to the values of this label (e.g. dc)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean; groupBy?: string }) => {
+      const opts = global();
+      if (!opts.redis) {
+        throw new InvalidInputError(
+          'npcli mesh reads the mesh from Redis: give --redis URL (or NETPING_REDIS_URL)',
+        );
+      }
+      const view = { groupBy: o.groupBy, windowMs: MESH_WINDOW_MS };
+      if (o.groupBy !== undefined) validateLabelName(o.groupBy);
+      const store = new RedisTargetStore({
+        url: validateRedisUrl(opts.redis),
+        keys: keysFor(opts.prefix),
+        mode: 'cli',
+      });
+      try {
+        const state = await readMesh(store, keysFor(opts.prefix));
+        print(o.json ? json(meshJson(state, view)) : meshText(state, view));
+      } finally {
+        await store.close();
+      }
+    });
   return program;
+}
+
+/** Each instance's saved statistics in Redis (or only `instance`'s). */
+async function redisStats(
+  url: string,
+  prefix: string,
+  instance: string | undefined,
+): Promise<SavedReport[]> {
+  const keys = keysFor(prefix);
+  if (instance !== undefined) validateInstance(instance);
+  const store = new RedisTargetStore({ url: validateRedisUrl(url), keys, mode: 'cli' });
+  try {
+    const all = (await store.scanKeys(keys.statsPattern)).map((k) =>
+      k.slice(keys.stats('').length),
+    );
+    const chosen = instance === undefined ? all : all.filter((i) => i === instance);
+    if (chosen.length === 0) {
+      throw new NoSuchTargetError(
+        instance === undefined
+          ? `no instance has saved statistics under prefix '${prefix}' in this Redis`
+          : `no statistics of instance '${instance}' in this Redis (instances: ${all.slice(0, 20).join(', ') || 'none'})`,
+      );
+    }
+    const out: SavedReport[] = [];
+    for (const id of chosen) {
+      out.push(
+        savedReport(
+          id,
+          await store.hashEntries(keys.stats(id)),
+          { kind: 'redis', location: redactUrl(url), up: true },
+          VERSION,
+          new Date(),
+        ),
+      );
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
 }
 
 async function main(): Promise<void> {

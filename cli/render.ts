@@ -1,6 +1,7 @@
 // Turns command results into what npcli prints: cli-table3 tables, or JSON.
 
 import Table from 'cli-table3';
+import { formatLabels } from '../lib/labels.js';
 import type { DaemonReport, TargetReport } from '../lib/report.js';
 import { renderColumns } from '../lib/render/columns.js';
 import { printable } from '../lib/render/printable.js';
@@ -39,13 +40,17 @@ export function renderChanges(verb: 'added' | 'removed', results: readonly Chang
 
 export function renderList(list: ListResult): string {
   const own = list.targets.some((t) => t.intervalMs !== undefined || t.timeoutMs !== undefined);
+  const labelled = list.targets.some((t) => t.labels !== undefined);
   const rows = list.targets.map((t) => {
     const row = [printable(t.name), t.address, probeCell(t)];
     if (own) row.push(formatOverrides(t).replace(/^\?/, '').replace('&', ' '));
+    if (labelled) row.push(formatLabels(t.labels) || '-');
     return row;
   });
   const head = ['Name', 'Address', 'Probe'];
-  const lines = [table(own ? [...head, 'Own settings'] : head, rows, 4)];
+  if (own) head.push('Own settings');
+  if (labelled) head.push('Labels');
+  const lines = [table(head, rows, head.length)];
   for (const bad of list.invalid)
     lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
   return lines.join('\n');

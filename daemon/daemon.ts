@@ -29,6 +29,11 @@ import { THROUGHPUT_KIND } from '../lib/throughput/kind.js';
 import { ThroughputResponder } from '../lib/throughput/responder.js';
 import { ThroughputRunner } from '../lib/throughput/runner.js';
 import { VERSION } from '../lib/version.js';
+import { meshReader } from '../lib/mesh/read.js';
+import type { MeshStore } from '../lib/store/mesh-store.js';
+import { defaultAdvertise } from './advertise.js';
+import { MeshKeeper, MESH_WINDOW_MS } from './mesh-keeper.js';
+import { meshPeerKey } from './mesh-peer-key.js';
 import type { DaemonConfig } from './options.js';
 import { HistoryKeeper } from './history-keeper.js';
 import { StatsKeeper } from './stats-keeper.js';
@@ -66,16 +71,55 @@ export class Daemon {
   /** Answers other peers' udp probes; only with a peer key. */
   #peer: PeerResponder | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
+  /** With --mesh: the registry, the peers as targets, the summaries. */
+  #mesh: MeshKeeper | undefined;
+  #meshStore: MeshStore | undefined;
   #stopping: Promise<void> | undefined;
 
-  /** Opens the sockets first: without the privilege nothing else is worth doing. */
-  static async create(config: DaemonConfig, log: Log): Promise<Daemon> {
-    const probers = await openProbers({
-      log,
-      payloadBytes: config.payloadBytes,
-      peerKey: config.peerKey,
-      tcpMaxInFlight: config.tcpMaxInFlight,
-    });
+  /**
+   * Opens the sockets first: without the privilege nothing else is worth
+   * doing. Only a meshed instance without --peer-key reads Redis before:
+   * the probers need the mesh's peer key when they open.
+   */
+  static async create(given: DaemonConfig, log: Log): Promise<Daemon> {
+    let config = given;
+    let advertised: string[] | undefined;
+    if (config.mesh) {
+      // Checked before anything is opened: a host with nothing to advertise is a usage error.
+      if (config.mesh.advertise) advertised = config.mesh.advertise;
+      else {
+        const found = defaultAdvertise();
+        log(`mesh: advertising ${found.addresses.join(', ')}: ${found.how}`);
+        advertised = found.addresses;
+      }
+    }
+    const redis = config.redisUrl
+      ? new RedisTargetStore({
+          url: config.redisUrl,
+          keys: config.keys,
+          instance: config.instance,
+          mode: 'daemon',
+          onLog: log,
+        })
+      : undefined;
+    let sharedPeerKey: string | undefined;
+    if (config.mesh && redis && config.peerKey === undefined) {
+      ensureStateDir(config.stateDir); // the key's copy is kept there
+      sharedPeerKey = await meshPeerKey(redis, config.keys, config.stateDir, log);
+      config = { ...config, peerKey: Buffer.from(sharedPeerKey, 'utf8') };
+    }
+    let probers: Record<string, Prober>;
+    try {
+      probers = await openProbers({
+        log,
+        payloadBytes: config.payloadBytes,
+        peerKey: config.peerKey,
+        tcpMaxInFlight: config.tcpMaxInFlight,
+      });
+    } catch (err) {
+      await redis?.close();
+      throw err;
+    }
     try {
       ensureStateDir(config.stateDir);
       for (const dir of [config.stateDir, path.join(config.stateDir, HISTORY_DIR)]) {
@@ -83,18 +127,15 @@ export class Daemon {
           log(`removed ${name}, left in ${dir} by a write that was cut off`);
       }
       const token = config.token ?? loadOrCreateToken(config.stateDir);
-      const store: Store = config.redisUrl
-        ? new RedisTargetStore({
-            url: config.redisUrl,
-            keys: config.keys,
-            instance: config.instance,
-            mode: 'daemon',
-            onLog: log,
-          })
-        : await EmbeddedStore.open(config.stateDir, log);
-      return new Daemon(config, log, probers, store, token);
+      const store: Store = redis ?? (await EmbeddedStore.open(config.stateDir, log));
+      const mesh =
+        config.mesh && redis && advertised
+          ? { store: redis, addresses: advertised, sharedPeerKey }
+          : undefined;
+      return new Daemon(config, log, probers, store, token, mesh);
     } catch (err) {
       Object.values(probers).forEach((p) => p.close());
+      await redis?.close();
       throw err;
     }
   }
@@ -105,6 +146,7 @@ export class Daemon {
     probers: Record<string, Prober>,
     store: Store,
     token: string,
+    mesh: { store: MeshStore; addresses: string[]; sharedPeerKey: string | undefined } | undefined,
   ) {
     this.#config = config;
     this.#log = log;
@@ -180,6 +222,30 @@ export class Daemon {
         : undefined,
       log,
     });
+    if (config.mesh && mesh) {
+      const sync = this.#sync;
+      this.#meshStore = mesh.store;
+      this.#mesh = new MeshKeeper({
+        store: mesh.store,
+        keys: config.keys,
+        self: {
+          id: config.instance,
+          addresses: mesh.addresses,
+          peerPort: config.peerListen.port,
+          labels: config.labels,
+          version: VERSION,
+          startedAt: new Date().toISOString(),
+        },
+        probes: config.mesh.probes,
+        refreshMs: config.mesh.refreshMs,
+        expiryMs: config.mesh.expiryMs,
+        sharedPeerKey: mesh.sharedPeerKey,
+        setTargets: (targets) => sync.setGenerated(targets),
+        probed: (key) => engine.get(key),
+        nowMs: () => systemClock.nowMs(),
+        log,
+      });
+    }
   }
 
   /** The state for the HTTP pages: each target read when a page gets to it. */
@@ -223,6 +289,9 @@ export class Daemon {
         live: () => this.#engine.sortedTargets(),
         nowMs: Date.now,
       },
+      mesh: this.#meshStore
+        ? { read: meshReader(this.#meshStore, this.#config.keys), windowMs: MESH_WINDOW_MS }
+        : undefined,
     });
     // Before the HTTP listener: once "listening on" is logged, peers are answered too.
     if (this.#config.peerKey) {
@@ -270,6 +339,7 @@ export class Daemon {
     );
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
+    this.#mesh?.start();
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
     this.#scheduleMinute();
   }
@@ -311,7 +381,8 @@ export class Daemon {
    * minute's) and the store's goodbye, each bounded by the store's timeout.
    */
   stopBudgetMs(): number {
-    return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + 4 * STORE_STEP_BUDGET_MS + 1000;
+    const steps = this.#mesh ? 6 : 4; // the mesh: a round in progress, then two deletes
+    return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + steps * STORE_STEP_BUDGET_MS + 1000;
   }
 
   /** Stops sending, lets probes in flight end (each by its own timeout), saves, closes everything. Idempotent. */
@@ -333,6 +404,8 @@ export class Daemon {
         () => this.#keeper.save(),
         // The open minute is closed as it is: a restart within it adds to it.
         () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
+        // Peers drop us now rather than at expiry.
+        () => this.#mesh?.stop() ?? Promise.resolve(),
         () => closeServer(this.#server),
         () => this.#peer?.close() ?? Promise.resolve(),
         () => this.#store.close(),

@@ -3,7 +3,11 @@
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseBoundedDurationMs } from '../lib/duration.js';
+import { canonicalAddress, familyOf } from '../lib/address.js';
 import { InvalidInputError } from '../lib/errors.js';
+import { labelsFrom, parseLabelList, type Labels } from '../lib/labels.js';
+import { DEFAULT_MESH_PROBES, meshKindAvailable } from '../lib/mesh/mesh-targets.js';
+import { MAX_ADVERTISED } from '../lib/mesh/registration.js';
 import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/packet.js';
 import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
@@ -42,6 +46,21 @@ export interface DaemonConfig {
   throughputMaxDurationMs: number;
   /** ... and at most this many bytes per direction of a test. */
   throughputMaxBytes: number;
+  /** What describes this instance (--label, NETPING_LABELS). */
+  labels: Labels;
+  /** The mesh of netpingd instances through Redis; undefined without --mesh. */
+  mesh: MeshConfig | undefined;
+}
+
+export interface MeshConfig {
+  /** Where peers should probe us; undefined: the addresses of the default routes' interfaces. */
+  advertise: string[] | undefined;
+  /** The probe kinds every peer is probed with. */
+  probes: string[];
+  /** How often the registration and the summary are written and the registry read. */
+  refreshMs: number;
+  /** How long a registration (and a summary) outlives its last refresh. */
+  expiryMs: number;
 }
 
 interface RawOptions {
@@ -65,6 +84,12 @@ interface RawOptions {
   tcpMaxInFlight: string;
   throughputMaxDuration: string;
   throughputMaxBytes: string;
+  label: string[];
+  mesh?: boolean;
+  advertise?: string;
+  meshProbes?: string;
+  meshRefresh: string;
+  meshExpiry: string;
 }
 
 /**
@@ -230,6 +255,48 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         'NETPING_THROUGHPUT_MAX_BYTES',
         '2G',
       ),
+    )
+    .addOption(
+      new Option(
+        '--label <key=value>',
+        'describes this instance (repeatable; env NETPING_LABELS=dc=fra1,az=b); with --mesh its peers label its series with it',
+      )
+        .argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v])
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        '--mesh',
+        'join the mesh of netpingd instances on this Redis: register, and probe every other live instance (needs --redis; env NETPING_MESH=1)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--advertise <addr,...>',
+        'with --mesh: the addresses peers probe (default: those of the interfaces holding the default routes)',
+      ).env('NETPING_ADVERTISE'),
+    )
+    .addOption(
+      new Option(
+        '--mesh-probes <kinds>',
+        `with --mesh: the probe kinds peers are probed with, from icmp,udp,tcp (default ${DEFAULT_MESH_PROBES.join(',')})`,
+      ).env('NETPING_MESH_PROBES'),
+    )
+    .addOption(
+      opt(
+        '--mesh-refresh <duration>',
+        'with --mesh: re-register, re-read the registry and write the summary this often',
+        'NETPING_MESH_REFRESH',
+        '5s',
+      ),
+    )
+    .addOption(
+      opt(
+        '--mesh-expiry <duration>',
+        'with --mesh: how long a registration outlives its last refresh (a dead instance leaves then)',
+        'NETPING_MESH_EXPIRY',
+        '20s',
+      ),
     );
   try {
     program.parse([...argv], { from: 'node' });
@@ -245,9 +312,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     throw err;
   }
   const o = program.opts<RawOptions>();
+  const redisUrl = o.redis ? validateRedisUrl(o.redis) : undefined;
+  const labels = {
+    ...parseLabelList(process.env.NETPING_LABELS ?? ''),
+    ...labelsFrom(o.label),
+  };
   return {
     // Empty means unset, so a service manager can pass an empty variable.
-    redisUrl: o.redis ? validateRedisUrl(o.redis) : undefined,
+    redisUrl,
     keys: keysFor(o.prefix),
     instance: validateInstance(o.instance),
     stateDir: o.stateDir,
@@ -272,7 +344,81 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
       60_000,
     ),
     throughputMaxBytes: byteCount(o.throughputMaxBytes, 'throughput byte cap', 1e6, 1e12),
+    labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
+    mesh: meshConfig(o, redisUrl),
   };
+}
+
+function meshConfig(o: RawOptions, redisUrl: string | undefined): MeshConfig | undefined {
+  // No .env() on --mesh: commander would take any value, even 0, as set.
+  const on = o.mesh === true || environmentFlag('NETPING_MESH', process.env);
+  if (!on) return undefined;
+  if (redisUrl === undefined) {
+    throw new InvalidInputError(
+      '--mesh needs --redis URL: instances find each other in Redis (there is no mesh with the embedded store)',
+    );
+  }
+  const refreshMs = parseBoundedDurationMs(o.meshRefresh, 'mesh refresh', 100, 60_000);
+  const expiryMs = parseBoundedDurationMs(o.meshExpiry, 'mesh expiry', 300, 600_000);
+  if (expiryMs < 2 * refreshMs) {
+    throw new InvalidInputError(
+      `invalid mesh expiry ${expiryMs} ms: at least twice the refresh (${refreshMs} ms), or a live instance would flicker out`,
+    );
+  }
+  return {
+    advertise: o.advertise ? parseAdvertise(o.advertise) : undefined,
+    probes: o.meshProbes
+      ? parseMeshProbes(o.meshProbes)
+      : DEFAULT_MESH_PROBES.filter(meshKindAvailable),
+    refreshMs,
+    expiryMs,
+  };
+}
+
+function parseAdvertise(text: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (list.length === 0 || list.length > MAX_ADVERTISED) {
+    throw new InvalidInputError(
+      `invalid --advertise: 1 to ${MAX_ADVERTISED} addresses, comma-separated`,
+    );
+  }
+  return list.map((a) => {
+    if (familyOf(a) === undefined || a.includes('%')) {
+      throw new InvalidInputError(
+        `invalid --advertise address '${a.slice(0, 60)}': an IPv4 or IPv6 address without a zone`,
+      );
+    }
+    return canonicalAddress(a);
+  });
+}
+
+const MESH_KINDS = ['icmp', 'udp', 'tcp'];
+
+function parseMeshProbes(text: string): string[] {
+  const kinds = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
+  if (kinds.length === 0)
+    throw new InvalidInputError('invalid --mesh-probes: name at least one kind');
+  for (const kind of kinds) {
+    if (!MESH_KINDS.includes(kind)) {
+      throw new InvalidInputError(
+        `invalid --mesh-probes kind '${kind.slice(0, 20)}': expected some of ${MESH_KINDS.join(',')}`,
+      );
+    }
+    if (!meshKindAvailable(kind)) {
+      throw new InvalidInputError(`invalid --mesh-probes: this netpingd has no ${kind} probes`);
+    }
+  }
+  return kinds;
 }
 
 /** A yes/no variable: 1/true/yes/on or 0/false/no/off, unset and empty meaning no. */
@@ -309,7 +455,7 @@ export function byteCount(text: string, what: string, min: number, max: number):
 }
 
 /** A peer key is a secret: at least 16 printable characters, never echoed. */
-function validatePeerKey(key: string | undefined): Buffer | undefined {
+export function validatePeerKey(key: string | undefined): Buffer | undefined {
   if (key === undefined || key === '') return undefined;
   if (!/^[\x21-\x7e]{16,256}$/.test(key)) {
     throw new InvalidInputError(

@@ -1,4 +1,6 @@
-// Keeps the engine's targets equal to the store's set. Every change is a
+// Keeps the engine's targets equal to the store's set plus the targets the
+// daemon generates itself (the mesh's peers, never written into the set:
+// setGenerated). Every change is a
 // full re-read of the set, serialised: a re-read issued after a change
 // notice always sees that change, so no ordering of notices, reconnects and
 // periodic re-reads can leave the daemon wrong, and an unchanged target
@@ -54,6 +56,10 @@ export class TargetSync {
   #reportedOverLimit = false;
   /** The valid members of the last read, parsed. */
   #parsed = new Map<string, Target>();
+  /** The members last applied, so a change of the generated targets can be applied alone. */
+  #lastMembers: readonly string[] = [];
+  /** Targets of the daemon's own (the mesh), by key. */
+  #generated = new Map<string, Target>();
   /** Resolves when the first successful read has been applied. */
   readonly firstLoad: Promise<void>;
   #markLoaded: () => void = () => {};
@@ -117,8 +123,19 @@ export class TargetSync {
     return cached.length;
   }
 
-  /** Makes the sink hold exactly the valid members. */
+  /**
+   * The targets the daemon probes besides the store's set, replacing the
+   * previous ones. A member of the set with the same key wins: the user's
+   * settings for it stand.
+   */
+  setGenerated(targets: readonly Target[]): void {
+    this.#generated = new Map(targets.map((t) => [targetKey(t), t]));
+    this.apply(this.#lastMembers);
+  }
+
+  /** Makes the sink hold exactly the valid members and the generated targets. */
   apply(members: readonly string[]): void {
+    this.#lastMembers = members;
     const wanted = new Map<string, Target>();
     const invalid: InvalidMember[] = [];
     const parsed = new Map<string, Target>();
@@ -173,6 +190,9 @@ export class TargetSync {
         );
       this.#reportedOverLimit = true;
     }
+    // Not counted against --max-targets: a mesh is small, and its peers
+    // must not push the user's targets out.
+    for (const [key, target] of this.#generated) if (!wanted.has(key)) wanted.set(key, target);
     this.#parsed = parsed;
     this.#invalid = invalid;
     const runners = this.#opts.runners ?? {};

@@ -4,6 +4,7 @@
 
 import type { ProbedTarget } from './engine/probe-engine.js';
 import type { HistogramSnapshot } from './stats/histogram.js';
+import type { Labels } from './labels.js';
 import type { ProbeSpec } from './target.js';
 import type { Direction } from './throughput/client.js';
 import type { ThroughputReport } from './throughput/runner.js';
@@ -29,6 +30,8 @@ export interface TargetReport {
   errors: Record<string, number>;
   /** Received probes whose answer was not the usual one, by answer (`tcp:refused`). */
   answers: Record<string, number>;
+  /** The target's labels (lib/labels.ts), when it has any: label.KEY=VALUE, or a mesh peer's. */
+  labels?: Labels;
   /** Of the probes that have ended (received + lost); undefined before any has. */
   successPct: number | undefined;
   lossPct: number | undefined;
@@ -102,6 +105,8 @@ export interface DaemonView {
   address(i: number): string;
   /** Undefined for ICMP. */
   probe(i: number): ProbeSpec | undefined;
+  /** The target's own labels, sorted by name; undefined for none. */
+  labels(i: number): Labels | undefined;
   /** RTTs under load of head.throughput[i], by direction. */
   throughputHistograms?(i: number): Readonly<Record<Direction, HistogramSnapshot>>;
 }
@@ -121,6 +126,7 @@ export function viewOf(snapshot: DaemonSnapshot): DaemonView {
     name: (i) => targets[i]!.name,
     address: (i) => targets[i]!.address,
     probe: (i) => probeSpecOf(targets[i]!),
+    labels: (i) => targets[i]!.labels,
   };
 }
 
@@ -145,6 +151,7 @@ export function liveView(
     name: (i) => probed[i]!.target.name,
     address: (i) => probed[i]!.target.address,
     probe: (i) => probed[i]!.target.probe,
+    labels: (i) => probed[i]!.target.labels,
   };
 }
 
@@ -159,7 +166,7 @@ export function targetReport(p: ProbedTarget): TargetReport {
   const s = p.stats.summary();
   const ended = s.received + s.lost;
   const port = p.target.probe?.port;
-  return {
+  const report: TargetReport = {
     name: p.target.name,
     address: p.target.address,
     // Written out, not spread from probeFields(): this runs for every row of every page.
@@ -186,6 +193,9 @@ export function targetReport(p: ProbedTarget): TargetReport {
     maxMs: s.maxMs,
     lastMs: s.lastMs,
   };
+  // Set only when present, so unlabelled targets' JSON is as it was.
+  if (p.target.labels !== undefined) report.labels = p.target.labels;
+  return report;
 }
 
 /** The head of a report about to be read from live targets. */

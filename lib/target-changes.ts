@@ -5,6 +5,7 @@
 import { quoted } from './render/printable.js';
 import { canonicalAddress, sortByAddress, familyOf } from './address.js';
 import { InvalidInputError, NetpingError } from './errors.js';
+import { sortedLabels, type Labels } from './labels.js';
 import type { InvalidMember } from './report.js';
 import { resolveTargetRequest, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
@@ -45,6 +46,8 @@ export interface AddOptions {
   overrides?: ProbeOverrides;
   /** How every target of the change is probed, over what an argument says (npcli --probe/--port). */
   probe?: ProbeSpec;
+  /** Labels for every target of the change, over those an argument gives itself (npcli --label). */
+  labels?: Labels;
 }
 
 /**
@@ -66,6 +69,10 @@ export async function addTargets(
         target = { ...target, overrides: { ...target.overrides, ...opts.overrides } };
       // Before anything is written: a member the daemon's parser would refuse never reaches the set.
       checkOverridesFit(target);
+      // --label adds to (and overrides) a member's own label.KEY=VALUE.
+      if (opts.labels && Object.keys(opts.labels).length > 0) {
+        target = { ...target, labels: sortedLabels({ ...target.labels, ...opts.labels }) };
+      }
       byKey.set(targetKey(target), target);
     }
   }
@@ -211,6 +218,8 @@ export interface ListedTarget {
   /** Only where the target has its own. */
   intervalMs?: number;
   timeoutMs?: number;
+  /** Only where the target has labels (label.KEY=VALUE). */
+  labels?: Labels;
 }
 
 export interface ListResult {
@@ -223,8 +232,14 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   for (const member of await store.members()) {
     try {
       const target = parseTargetKey(member);
-      const { name, address, overrides } = target;
-      result.targets.push({ name, address, ...probeFields(target), ...overrides });
+      const { name, address, overrides, labels } = target;
+      result.targets.push({
+        name,
+        address,
+        ...probeFields(target),
+        ...overrides,
+        ...(labels ? { labels } : {}),
+      });
     } catch (err) {
       result.invalid.push({ member, error: err instanceof Error ? err.message : String(err) });
     }

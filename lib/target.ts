@@ -1,6 +1,7 @@
 import { canonicalAddress, familyOf, zoneOf, type Family } from './address.js';
 import { parseBoundedDurationMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
+import { MAX_LABELS, parseLabel, sameLabels, sortedLabels, type Labels } from './labels.js';
 import { DEFAULT_PROBE_KIND, probeKind, PROBE_KIND_NAMES } from './probes/kinds.js';
 import { quoted } from './render/printable.js';
 
@@ -13,6 +14,8 @@ export interface Target {
   readonly probe?: ProbeSpec;
   /** This target's own interval and timeout, where it does not use the daemon's. */
   readonly overrides?: ProbeOverrides;
+  /** Labels its series carry (lib/labels.ts); not part of its identity. */
+  readonly labels?: Labels;
 }
 
 /** A probe kind (lib/probes/kinds.ts) and, for the kinds that need one, a port. */
@@ -64,7 +67,11 @@ export function targetKey(t: Pick<Target, 'name' | 'address' | 'probe'>): string
  * target's own "interval=…&timeout=…" when it has them.
  */
 export function targetMember(t: Target): string {
-  const options = [formatProbe(t.probe), formatOverrides(t.overrides)].filter((s) => s !== '');
+  const options = [
+    formatProbe(t.probe),
+    formatOverrides(t.overrides),
+    formatTargetLabels(t.labels),
+  ].filter((s) => s !== '');
   return `${t.name}@${t.address}${options.length > 0 ? `?${options.join('&')}` : ''}`;
 }
 
@@ -115,14 +122,22 @@ export function checkOverridesFit(t: Target): void {
   }
 }
 
-/** What follows the '?' of a member or a request: how to probe, and how often. */
+/** "label.dc=fra1&label.role=lb", '' for none. */
+function formatTargetLabels(labels: Labels | undefined): string {
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `label.${k}=${v}`)
+    .join('&');
+}
+
+/** What follows the '?' of a member or a request: how to probe, how often, and labels. */
 export interface TargetOptions {
   readonly probe?: ProbeSpec;
   readonly overrides?: ProbeOverrides;
+  readonly labels?: Labels;
 }
 
 const OPTIONS_HELP =
-  'expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION ' +
+  'expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE ' +
   '(throughput: every=DURATION&duration=DURATION), each optional';
 
 /** Parses "probe=tcp&port=443&interval=5s&timeout=2s" (every part optional). */
@@ -133,9 +148,19 @@ export function parseTargetOptions(text: string): TargetOptions {
   let duration: string | undefined;
   let kind: string | undefined;
   let port: string | undefined;
+  const labels: Record<string, string> = {};
   for (const part of text.split('&')) {
     const [key, value = ''] = part.split('=', 2) as [string, string | undefined];
-    if (key === 'every' && every === undefined) {
+    if (key.startsWith('label.')) {
+      const [name, labelValue] = parseLabel(part.slice('label.'.length));
+      if (name in labels) {
+        throw new InvalidInputError(`invalid target options: label '${name}' given twice`);
+      }
+      if (Object.keys(labels).length >= MAX_LABELS) {
+        throw new InvalidInputError(`invalid target options: more than ${MAX_LABELS} labels`);
+      }
+      labels[name] = labelValue;
+    } else if (key === 'every' && every === undefined) {
       every = value;
     } else if (key === 'duration' && duration === undefined) {
       duration = value;
@@ -167,6 +192,7 @@ export function parseTargetOptions(text: string): TargetOptions {
   return {
     ...(probe === undefined ? {} : { probe }),
     ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels: sortedLabels(labels) } : {}),
   };
 }
 
@@ -269,7 +295,14 @@ export function withOptions(t: Target, o: TargetOptions | undefined): Target {
     result = { ...result, probe: o.probe };
   const v = o?.overrides;
   if (v && Object.values(v).some((x) => x !== undefined)) result = { ...result, overrides: v };
+  if (o?.labels !== undefined && Object.keys(o.labels).length > 0)
+    result = { ...result, labels: o.labels };
   return result;
+}
+
+/** Whether two targets of one key differ in labels (the engine then takes the new target). */
+export function labelsChanged(a: Target, b: Target): boolean {
+  return !sameLabels(a.labels, b.labels);
 }
 
 export function validateName(name: string): string {
@@ -332,10 +365,11 @@ export type TargetRequest =
   | { kind: 'address'; target: Target }
   | { kind: 'host'; name: string; host: string; options: TargetOptions | undefined };
 
-const MAX_OPTIONS_LENGTH = 128;
+const MAX_OPTIONS_LENGTH = 512; // room for a few labels
 
 export function parseTargetRequest(input: string): TargetRequest {
-  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + MAX_OPTIONS_LENGTH) {
+  const optionsRoom = input.includes('?') ? 1 + MAX_OPTIONS_LENGTH : 0;
+  if (input.length > MAX_NAME_LENGTH + 1 + MAX_HOST_LENGTH + optionsRoom) {
     throw new InvalidInputError(`invalid target: ${input.length} characters is too long`);
   }
   const firstAt = input.indexOf('@');

@@ -6,7 +6,7 @@
 import { addressSortKey, canonicalAddress, withoutZone } from '../address.js';
 import { SendError, type Prober, type ProbeSink } from '../probes/prober.js';
 import { INTERRUPTED_REASON, TargetStats } from '../stats/target-stats.js';
-import { probeKindOf, probeLabel, targetKey, type Target } from '../target.js';
+import { labelsChanged, probeKindOf, probeLabel, targetKey, type Target } from '../target.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { ProbeLedger } from './probe-ledger.js';
 import { FirstProbeQueue } from './first-probes.js';
@@ -68,7 +68,8 @@ class TargetRun implements ProbedTarget {
   nextSendMs = 0;
 
   constructor(
-    readonly target: Target,
+    /** Replaced when only its labels change (the key stays). */
+    public target: Target,
     public settings: ProbeSettings,
     readonly token: number,
   ) {
@@ -171,6 +172,7 @@ export class ProbeEngine {
     const key = targetKey(target);
     const live = this.#runs.get(key);
     if (live) {
+      if (labelsChanged(live.target, target)) live.target = target;
       if (!sameSettings(live.settings, settings)) this.#schedule(live, settings);
       return false;
     }
@@ -178,6 +180,7 @@ export class ProbeEngine {
     if (draining) {
       this.#draining.delete(key);
       draining.draining = false;
+      draining.target = target;
       this.#runs.set(key, draining);
       this.#sorted = undefined;
       this.#schedule(draining, settings);

@@ -4,7 +4,10 @@
 // no reader, authenticated or not, holds the probes up.
 
 import { Hono } from 'hono';
+import { InvalidInputError, StoreUnavailableError } from '../errors.js';
 import type { Log } from '../log.js';
+import type { MeshState } from '../mesh/read.js';
+import { meshJson, meshText, type MeshViewOptions } from '../mesh/views.js';
 import { reportJson, type DaemonView } from '../report.js';
 import { summaryTablePieces } from '../render/summary-table.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
@@ -27,6 +30,11 @@ export interface AppDeps {
   control?: ControlDeps;
   /** History for /api/history and the browser view; without it those are absent. */
   history?: HistoryDeps;
+  /** The mesh matrix for /mesh and /api/mesh; without it (no --mesh) those are absent. */
+  mesh?: {
+    read: () => Promise<MeshState>;
+    windowMs: number;
+  };
   log?: Log;
 }
 
@@ -78,10 +86,27 @@ export function createApp(deps: AppDeps): Hono {
       log,
     ),
   );
+  const mesh = deps.mesh;
+  if (mesh) {
+    // A mesh is tens of instances, so its matrix is one small body.
+    const options = (groupBy: string | undefined): MeshViewOptions => ({
+      groupBy: groupBy === '' ? undefined : groupBy,
+      windowMs: mesh.windowMs,
+    });
+    app.get('/mesh', async (c) => {
+      const text = meshText(await mesh.read(), options(c.req.query('group-by')));
+      return c.body(text, 200, { 'Content-Type': TEXT });
+    });
+    app.get('/api/mesh', async (c) =>
+      c.json(meshJson(await mesh.read(), options(c.req.query('group-by')))),
+    );
+  }
   app.get('/healthz', (c) => c.text('ok\n'));
   if (deps.control) addControlRoutes(app, deps.control);
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => {
+    if (err instanceof InvalidInputError) return c.text(`${err.message}\n`, 400);
+    if (err instanceof StoreUnavailableError) return c.text(`${err.message}\n`, 503);
     log(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`);
     return c.text('internal error\n', 500);
   });

@@ -7,6 +7,7 @@
 // so to the probes) between chunks (lib/slicing.ts).
 
 import type { DaemonView } from '../report.js';
+import type { Labels } from '../labels.js';
 import type { ProbeSpec } from '../target.js';
 import { throughputFamilies } from '../throughput/exposition.js';
 
@@ -69,6 +70,7 @@ export function targetLabels(
   name: string,
   address: string,
   probe: ProbeSpec | undefined,
+  own?: Labels,
 ): [string, string][] {
   const labels: [string, string][] = [
     ['target', name],
@@ -76,7 +78,18 @@ export function targetLabels(
     ['probe', probe?.kind ?? 'icmp'],
   ];
   if (probe?.port !== undefined) labels.push(['port', String(probe.port)]);
+  // Then the target's own (label.KEY=VALUE, a mesh peer's), sorted by name;
+  // lib/labels.ts keeps ours (above, and reason, le) out of them.
+  if (own) for (const name of Object.keys(own)) labels.push([name, own[name]!]);
   return labels;
+}
+
+/** A target's own labels as `,name="value"…`; '' for none. */
+function ownLabels(own: Labels | undefined): string {
+  if (own === undefined) return '';
+  let text = '';
+  for (const name of Object.keys(own)) text += `,${name}="${escapeLabelValue(own[name]!)}"`;
+  return text;
 }
 
 function header(name: string, type: string, help: string): string {
@@ -98,7 +111,8 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
     labels.push(
       `target="${escapeLabelValue(view.name(i))}",address="${escapeLabelValue(view.address(i))}",` +
         `probe="${escapeLabelValue(probe?.kind ?? 'icmp')}"` +
-        (probe?.port === undefined ? '' : `,port="${probe.port}"`),
+        (probe?.port === undefined ? '' : `,port="${probe.port}"`) +
+        ownLabels(view.labels(i)),
     );
     yield ''; // a pause point: 10,000 labels are a few ms
   }

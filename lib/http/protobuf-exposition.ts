@@ -55,10 +55,12 @@ export async function* protobufExposition(
   const size = view.size;
   const { head } = view;
   const labels: LabelPair[][] = Array.from({ length: size }, (_, i) =>
-    targetLabels(view.name(i), view.address(i), view.probe(i)).map(([name, value]) => ({
-      name,
-      value,
-    })),
+    targetLabels(view.name(i), view.address(i), view.probe(i), view.labels(i)).map(
+      ([name, value]) => ({
+        name,
+        value,
+      }),
+    ),
   );
 
   async function* family(

@@ -3,7 +3,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
+import { Slices } from '../slicing.js';
 import type { Keys } from './keys.js';
+import type { MeshStore } from './mesh-store.js';
 import type { HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
 
@@ -47,7 +49,14 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
 }
 
-export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore {
+// A SCAN or SSCAN step asks for about this many, and MGET reads as many at
+// once: replies of a few kB, parsed between slices of the event loop.
+const MESH_BATCH = 100;
+// The most keys or members read at once: a Redis full of junk under our
+// prefix must not cost unbounded memory and time.
+const MESH_MAX_KEYS = 10_000;
+
+export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, MeshStore {
   readonly #opts: RedisStoreOptions;
   readonly #client: Redis;
   #subscriber: Redis | undefined;
@@ -160,6 +169,102 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore {
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for history');
     return this.#opts.instance;
+  }
+
+  async putExpiring(
+    key: string,
+    text: string,
+    ttlMs: number,
+    index?: { key: string; member: string },
+  ): Promise<void> {
+    const px = Math.max(1, Math.round(ttlMs));
+    const result = await this.#run(() => {
+      const tx = this.#client.multi().set(key, text, 'PX', px);
+      if (index) tx.sadd(index.key, index.member);
+      return tx.exec();
+    });
+    for (const [err] of result ?? [[new Error('transaction aborted')]]) {
+      if (err) throw this.#unavailable(err);
+    }
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    const slices = new Slices();
+    const members = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#run(() =>
+        this.#client.sscan(key, cursor, 'COUNT', MESH_BATCH),
+      );
+      cursor = next;
+      for (const m of batch) if (members.size < MESH_MAX_KEYS) members.add(m);
+      await slices.pause();
+    } while (cursor !== '0' && members.size < MESH_MAX_KEYS);
+    return [...members].sort();
+  }
+
+  async values(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const slices = new Slices();
+    const out: (string | undefined)[] = [];
+    for (let i = 0; i < keys.length; i += MESH_BATCH) {
+      const batch = keys.slice(i, i + MESH_BATCH);
+      const got = await this.#run(() => this.#client.mget(...batch));
+      for (const v of got) out.push(typeof v === 'string' ? v : undefined);
+      await slices.pause();
+    }
+    return out;
+  }
+
+  async removeMembers(key: string, members: readonly string[]): Promise<void> {
+    if (members.length === 0) return;
+    await this.#run(() => this.#client.srem(key, ...members));
+  }
+
+  async deleteKey(key: string): Promise<void> {
+    await this.#run(() => this.#client.del(key));
+  }
+
+  async claimOnce(key: string, candidate: string): Promise<string> {
+    const result = await this.#run(() =>
+      this.#client.multi().set(key, candidate, 'NX').get(key).exec(),
+    );
+    const [err, value] = result?.[1] ?? [new Error('transaction aborted'), null];
+    if (err) throw this.#unavailable(err);
+    if (typeof value !== 'string') throw this.#unavailable(new Error(`${key} vanished`));
+    return value;
+  }
+
+  /** The keys matching `pattern` (at most MESH_MAX_KEYS), sorted; SCAN in batches. */
+  async scanKeys(pattern: string): Promise<string[]> {
+    const slices = new Slices();
+    const keys = new Set<string>();
+    let cursor = '0';
+    // SCAN may return a key twice and ends when the cursor is back at 0.
+    do {
+      const [next, batch] = await this.#run(() =>
+        this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', MESH_BATCH),
+      );
+      cursor = next;
+      for (const k of batch) if (keys.size < MESH_MAX_KEYS) keys.add(k);
+      await slices.pause();
+    } while (cursor !== '0' && keys.size < MESH_MAX_KEYS);
+    return [...keys].sort();
+  }
+
+  /** Every field of a hash, read with HSCAN in batches (a stats hash may hold 10,000 fields). */
+  async hashEntries(key: string): Promise<Map<string, string>> {
+    const slices = new Slices();
+    const out = new Map<string, string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#run(() =>
+        this.#client.hscan(key, cursor, 'COUNT', STATS_FIELDS_PER_COMMAND),
+      );
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
+      await slices.pause();
+    } while (cursor !== '0');
+    return out;
   }
 
   async watch(onChange: () => void): Promise<void> {

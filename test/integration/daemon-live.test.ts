@@ -60,24 +60,26 @@ describe('netpingd with live targets', { skip }, () => {
     assert.ok(lo.minMs! > 0 && lo.minMs! < 50, `loopback RTT ${lo.minMs} ms`);
   });
 
+  // Without --redis: with it, npcli stats reads the instances' saved statistics
+  // from Redis instead (redis-stats.test.ts).
   it('npcli stats shows the daemon report as a table and as JSON', async () => {
-    const asJson = await cli('--url', daemon.baseUrl, 'stats', '--json');
+    const asJson = await runCli(['--url', daemon.baseUrl, 'stats', '--json']);
     assert.equal(asJson.code, 0, asJson.stderr);
     const rep = JSON.parse(asJson.stdout) as DaemonReport;
     const lo = row(rep, 'lo', '127.0.0.1');
     assert.ok((lo?.received ?? 0) > 0);
     for (const value of [lo?.minMs, lo?.avg15mMs, lo?.lastMs])
       assert.match(String(value), /^\d+(\.\d{1,3})?$/, 'rounded to the microsecond');
-    const asTable = await cli('--url', daemon.baseUrl, 'stats');
+    const asTable = await runCli(['--url', daemon.baseUrl, 'stats']);
     assert.equal(asTable.code, 0, asTable.stderr);
     assert.match(asTable.stdout, /^Name +Address +Probe +Loss +Avg15m +Avg24h +Last\n-+ +-+ /);
     assert.match(asTable.stdout, /^lo +127\.0\.0\.1 +icmp +\d/m);
     assert.equal(lo?.probe, 'icmp');
-    const wide = await cli('--url', daemon.baseUrl, 'stats', '--wide');
+    const wide = await runCli(['--url', daemon.baseUrl, 'stats', '--wide']);
     assert.equal(wide.code, 0, wide.stderr);
     assert.match(wide.stdout, /^Name +Address +Probe +Sent +Recv +Succ +Loss +Late +Dup +Min /);
     const port = await freePort(); // free: nothing listens there
-    const down = await cli('--url', `http://127.0.0.1:${port}`, 'stats');
+    const down = await runCli(['--url', `http://127.0.0.1:${port}`, 'stats']);
     assert.equal(down.code, 3);
     assert.match(
       down.stderr,

@@ -21,6 +21,12 @@ import {
   NETPING_GAUGES,
   NETPING_HISTOGRAMS,
 } from '../support/exported-metrics.js';
+import { decodeFamilies } from '../support/protobuf-metrics.js';
+import { FakeMeshStore } from '../support/fake-mesh-store.js';
+import { meshReader } from '../../lib/mesh/read.js';
+import { encodeRegistration } from '../../lib/mesh/registration.js';
+import { encodeSummary } from '../../lib/mesh/summary.js';
+import { keysFor } from '../../lib/store/keys.js';
 
 function target(over: Partial<TargetReport>): TargetReport {
   return {
@@ -295,5 +301,129 @@ describe('probe kinds over HTTP', () => {
     assert.ok(!('port' in icmp!));
     assert.deepEqual([tcp!.probe, tcp!.port, tcp!.answers], ['tcp', 443, { 'tcp:refused': 4 }]);
     assert.deepEqual([udp!.probe, udp!.port, udp!.answers], ['udp', 9923, {}]);
+  });
+});
+
+describe("a target's labels on its series", () => {
+  const snap = snapshot([
+    target({ name: 'web', address: '192.0.2.1', labels: { dc: 'fra"1', role: 'lb' } }),
+    target({ name: 'plain', address: '192.0.2.2' }),
+  ]);
+  const exporter = new MetricsExporter(() => viewOf(snap), {
+    version: '9.9.9',
+    processMetrics: false,
+  });
+
+  it('come after target, address and probe on every series of that target only, escaped', async () => {
+    let text = '';
+    for await (const c of exporter.chunks()) text += c;
+    const web = 'target="web",address="192.0.2.1",probe="icmp",dc="fra\\"1",role="lb"';
+    const lines = text.split('\n');
+    for (const family of ['netping_sent_total', 'netping_lost_total', 'netping_rtt_seconds_count'])
+      assert.ok(
+        lines.some((l) => l.startsWith(`${family}{${web}}`)),
+        `${family} of web`,
+      );
+    assert.ok(lines.some((l) => l.startsWith(`netping_rtt_seconds_bucket{${web},le="`)));
+    assert.ok(
+      lines.includes('netping_sent_total{target="plain",address="192.0.2.2",probe="icmp"} 10'),
+    );
+  });
+
+  it('reach the protobuf exposition too', async () => {
+    const parts: Uint8Array[] = [];
+    for await (const c of exporter.protobufChunks()) parts.push(c);
+    const sent = decodeFamilies(Buffer.concat(parts)).find((f) => f.name === 'netping_sent_total')!;
+    const web = (sent.metric ?? []).find((m) => (m.label ?? []).some((l) => l.value === 'web'))!;
+    assert.deepEqual(
+      (web.label ?? []).map((l) => `${l.name}=${l.value}`),
+      ['target=web', 'address=192.0.2.1', 'probe=icmp', 'dc=fra"1', 'role=lb'],
+    );
+  });
+
+  it('are in /api/targets for labelled targets only', async () => {
+    const app = createApp({
+      view: () => viewOf(snap),
+      metrics: () => [],
+      metricsContentType: 'text/plain',
+    });
+    const body = (await (await app.request('/api/targets')).json()) as DaemonReport;
+    assert.deepEqual(body.targets[0]?.labels, { dc: 'fra"1', role: 'lb' });
+    assert.equal('labels' in body.targets[1]!, false);
+  });
+});
+
+describe('/mesh and /api/mesh', () => {
+  const keys = keysFor('t');
+  const store = new FakeMeshStore();
+  const app = createApp({
+    view: () => viewOf(snapshot([])),
+    metrics: () => [],
+    metricsContentType: 'text/plain',
+    mesh: { read: meshReader(store, keys), windowMs: 60_000 },
+  });
+  const register = (id: string, dc: string) =>
+    store.putExpiring(
+      keys.mesh.instance(id),
+      encodeRegistration({
+        id,
+        addresses: ['10.0.0.1'],
+        peerPort: 9923,
+        labels: { dc },
+        version: '1',
+        startedAt: '',
+      }),
+      1000,
+      { key: keys.mesh.instances, member: id },
+    );
+
+  it('serves the matrix as text and JSON, grouped with ?group-by', async () => {
+    await register('a', 'fra1');
+    await register('b', 'ams1');
+    await store.putExpiring(
+      keys.mesh.summary('a'),
+      encodeSummary({
+        from: 'a',
+        at: '',
+        windowMs: 60_000,
+        rows: [{ to: 'b', probe: 'icmp', sent: 4, received: 4, lost: 0, buckets: [100, 4] }],
+      }),
+      1000,
+    );
+    const text = await (await app.request('/mesh')).text();
+    assert.match(text, /^a\s+icmp\s+·\s+0% [\d.]+ms$/m);
+    const json = (await (await app.request('/api/mesh')).json()) as {
+      instances: { id: string }[];
+      pairs: { from: string; to: string; sent: number }[];
+    };
+    assert.deepEqual(
+      json.instances.map((i) => i.id),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      json.pairs.map((p) => [p.from, p.to, p.sent]),
+      [['a', 'b', 4]],
+    );
+    const grouped = (await (await app.request('/api/mesh?group-by=dc')).json()) as {
+      pairs: { from: string; to: string }[];
+    };
+    assert.deepEqual(
+      grouped.pairs.map((p) => [p.from, p.to]),
+      [['fra1', 'ams1']],
+    );
+  });
+
+  it('says 400 for a bad label name and 503 while Redis is down, in one line', async () => {
+    const bad = await app.request('/api/mesh?group-by=job');
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /^invalid label name 'job'.*\n$/);
+    store.failing = true;
+    try {
+      const down = await app.request('/mesh');
+      assert.equal(down.status, 503);
+      assert.equal(await down.text(), 'cannot reach Redis at fake: ECONNREFUSED\n');
+    } finally {
+      store.failing = false;
+    }
   });
 });

@@ -290,3 +290,41 @@ describe('TargetSync: per-target interval and timeout', () => {
     assert.match(sync.invalid[1]!.error, /invalid target options 'colour=red'/);
   });
 });
+
+describe('TargetSync with generated targets (the mesh)', () => {
+  const peer = (name: string, address: string): Target => ({
+    name,
+    address,
+    family: 4,
+    labels: { peer: 'true' },
+  });
+
+  it('probes generated targets beside the set, and drops them when no longer generated', async () => {
+    const { store, sink, sync } = rig({ maxTargets: 1 });
+    store.members_ = ['a@127.0.0.1'];
+    await sync.request();
+    sink.take();
+    sync.setGenerated([peer('m2', '10.0.0.2'), peer('m3', '10.0.0.3')]);
+    // Not counted against --max-targets (1 here): the user's target stays too.
+    assert.deepEqual(sink.take(), ['+m2@10.0.0.2', '+m3@10.0.0.3']);
+    await sync.request();
+    assert.deepEqual(sink.take(), [], 'a re-read of the set keeps the generated targets');
+    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    assert.deepEqual(sink.take(), ['-m3@10.0.0.3']);
+    assert.equal(sync.invalid.length, 0);
+  });
+
+  it("leaves a member of the set with a generated target's key to the set's settings", async () => {
+    const { store, sink, sync } = rig();
+    store.members_ = ['m2@10.0.0.2?interval=5s'];
+    await sync.request();
+    sink.take();
+    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    assert.deepEqual(sink.take(), []);
+    assert.equal(sink.settings.get('m2@10.0.0.2')?.intervalMs, 5000);
+    store.members_ = [];
+    await sync.request();
+    // Removed from the set, still a peer: probed on with the daemon's settings.
+    assert.deepEqual(sink.take(), ['~m2@10.0.0.2']);
+  });
+});

@@ -257,8 +257,9 @@ describe('parseTargetRequest: bad input', () => {
   });
 
   it('rejects input too long to be name@host?options at all', () => {
-    const text = `${'n'.repeat(100)}@${'h'.repeat(254)}?${'o'.repeat(128)}`;
-    assertInvalid(() => parseTargetRequest(text), 'invalid target: 484 characters is too long');
+    // Options have room for a few labels (512 characters).
+    const text = `${'n'.repeat(100)}@${'h'.repeat(254)}?${'o'.repeat(512)}`;
+    assertInvalid(() => parseTargetRequest(text), 'invalid target: 868 characters is too long');
   });
 });
 
@@ -296,7 +297,7 @@ describe('per-target options', () => {
   it('refuses unknown, repeated-out-of-bounds and empty options', () => {
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?colour=red'),
-      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION (throughput: every=DURATION&duration=DURATION), each optional",
+      "invalid target options 'colour=red': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE (throughput: every=DURATION&duration=DURATION), each optional",
     );
     assertInvalid(
       () => parseTargetKey('a@127.0.0.1?interval=5ms'),
@@ -308,7 +309,7 @@ describe('per-target options', () => {
     );
     assertInvalid(
       () => parseTargetRequest('a@127.0.0.1?'),
-      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION (throughput: every=DURATION&duration=DURATION), each optional",
+      "invalid target options '': expected probe=KIND&port=PORT&interval=DURATION&timeout=DURATION&label.KEY=VALUE (throughput: every=DURATION&duration=DURATION), each optional",
     );
   });
 });
