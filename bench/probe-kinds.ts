@@ -212,6 +212,7 @@ async function main(): Promise<void> {
     const windows: Partial<Record<Kind, Window>> = {};
     let timeWait = 0;
     let drops = { rcvbuf: 0, inErrors: 0 };
+    let udpSockets: string[] = [];
     for (const kind of KINDS) {
       if (kind !== 'icmp') {
         if (n[kind] === 0) continue;
@@ -222,6 +223,11 @@ async function main(): Promise<void> {
       const before = udpDrops();
       windows[kind] = await measure(prober, responder, metricsUrl, windowS);
       if (kind === 'udp') {
+        udpSockets = execFileSync('ss', ['-Huanmp'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((l) => l.includes(`:${udpPort}`) || /"node",pid=/.test(l))
+          .map((l) => l.replace(/\s+/g, ' ').trim())
+          .filter((l) => l.includes('skmem'));
         const after = udpDrops();
         drops = {
           rcvbuf: after.rcvbuf - before.rcvbuf,
@@ -316,6 +322,8 @@ async function main(): Promise<void> {
     lines.push(
       `- late answers by kind (whole run): ${[...lateByKind].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     );
+    lines.push('- udp sockets at the end of the udp window (ss -uanmp: Recv-Q, skmem d = drops):');
+    for (const l of udpSockets) lines.push(`    ${l}`);
     console.log(lines.join('\n'));
     client.disconnect();
     await stop(prober);
