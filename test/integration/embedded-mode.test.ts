@@ -4,12 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { IS_ROOT } from '../support/env.js';
+import { freePort } from '../support/ops-harness.js';
 import { promtoolComplaints } from '../support/promtool.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
@@ -25,19 +25,6 @@ async function report(d: RunningDaemon): Promise<DaemonReport> {
 
 function row(r: DaemonReport, name: string, address: string): TargetReport | undefined {
   return r.targets.find((t) => t.name === name && t.address === address);
-}
-
-/** A port on 127.0.0.1 where nothing listens (it was free a moment ago). */
-function deadPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The `sent` counter per member in the daemon's stats.json. */
@@ -121,7 +108,7 @@ describe('netpingd with its embedded store, driven by npcli', { skip }, () => {
   });
 
   it('exits 3 with one line when nothing listens at --url', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const res = await runCli([
       '--url',
       `http://127.0.0.1:${port}`,

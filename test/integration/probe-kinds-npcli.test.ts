@@ -5,12 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { IS_ROOT } from '../support/env.js';
+import { freePort } from '../support/ops-harness.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const skip = !IS_ROOT && 'raw ICMP sockets need root: run the suite as root';
@@ -20,19 +20,6 @@ async function rowOf(d: RunningDaemon, name: string): Promise<TargetReport | und
   const res = await fetch(`${d.baseUrl}/api/targets`);
   assert.equal(res.status, 200);
   return ((await res.json()) as DaemonReport).targets.find((t) => t.name === name);
-}
-
-/** A loopback port nothing listens on (it was free a moment ago). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A free udp port for a peer responder, found the same way. */
@@ -108,7 +95,7 @@ describe('probe kinds through npcli', { skip }, () => {
   });
 
   it('shows a closed port as answered by tcp:refused, in the JSON and in npcli stats', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there now
     const added = await cli('add', 'shut@127.0.0.1', '--probe', 'tcp', '--port', String(port));
     assert.equal(added.code, 0, added.stderr);
     const row = await eventually(
