@@ -12,7 +12,8 @@ import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/pac
 import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
-import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
+import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/store/keys.js';
+import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
 import { VERSION } from '../lib/version.js';
 
@@ -110,7 +111,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     .addOption(
       new Option(
         '--redis <url>',
-        'take targets from this Redis (redis://, rediss://, with password and db); default: embedded store',
+        'take targets from this Redis (redis://, rediss://, redis+sentinel://, redis+cluster://; see README); default: embedded store',
       ).env('NETPING_REDIS_URL'),
     )
     .addOption(
@@ -473,20 +474,8 @@ function validateToken(token: string | undefined): string | undefined {
   return token;
 }
 
+/** Checks a --redis URL (any form of lib/store/redis-url.ts); returns it unchanged. */
 export function validateRedisUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Not echoed: it may hold a password.
-    throw new InvalidInputError(
-      'invalid Redis URL: expected redis://[user:password@]host[:port][/db]',
-    );
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new InvalidInputError(
-      `invalid Redis URL: the scheme must be redis:// or rediss://, not ${parsed.protocol}//`,
-    );
-  }
+  parseRedisUrl(url);
   return url;
 }
