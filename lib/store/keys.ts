@@ -51,8 +51,6 @@ export interface GroupKeys {
   readonly events: string;
   /** The group's saved statistics, target key → JSON: a moved target's counters go with it. */
   readonly stats: string;
-  /** The group's saved history chunks, as `history(instance)` but shared by the members. */
-  readonly history: string;
 }
 
 export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
@@ -78,7 +76,6 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
       members: `${p}:group:${name}:members`,
       events: `${p}:group:${name}:events`,
       stats: `${p}:gstats:${name}`,
-      history: `${p}:ghistory:${name}`,
     }),
   };
 }

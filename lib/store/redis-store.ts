@@ -23,10 +23,11 @@ export interface RedisStoreOptions {
   /** The daemon instance whose statistics loadStats/saveStats read and write. */
   readonly instance?: string;
   /**
-   * Where loadStats/saveStats and the history go instead of the instance's
-   * hashes: a group's shared ones (keys.group(name).stats and .history).
+   * Where loadStats/saveStats/statsOf go instead of the instance's hash: a
+   * group's shared one (keys.group(name).stats). History stays per instance:
+   * its chunks hold all of an instance's targets at once.
    */
-  readonly shared?: { readonly stats: string; readonly history: string };
+  readonly sharedStats?: string;
   readonly onLog?: (line: string) => void;
 }
 
@@ -228,7 +229,7 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 
   #statsKey(): string {
-    if (this.#opts.shared) return this.#opts.shared.stats;
+    if (this.#opts.sharedStats !== undefined) return this.#opts.sharedStats;
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for statistics');
     return this.#opts.keys.stats(this.#opts.instance);
@@ -292,7 +293,6 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 
   #historyKey(): string {
-    if (this.#opts.shared) return this.#opts.shared.history;
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for history');
     return this.#opts.keys.history(this.#opts.instance);
