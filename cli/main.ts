@@ -349,10 +349,9 @@ async function redisStats(
       k.slice(keys.stats('').length),
     );
     const groupStats = keys.group('').stats;
-    const groups = (await store.scanKeys(`${groupStats}*`)).map((k) =>
-      k.slice(groupStats.length),
-    );
-    const chosen = group !== undefined ? [] : all.filter((i) => instance === undefined || i === instance);
+    const groups = (await store.scanKeys(`${groupStats}*`)).map((k) => k.slice(groupStats.length));
+    const chosen =
+      group !== undefined ? [] : all.filter((i) => instance === undefined || i === instance);
     const chosenGroups =
       instance !== undefined ? [] : groups.filter((g) => group === undefined || g === group);
     if (chosen.length === 0 && chosenGroups.length === 0) {

@@ -26,7 +26,8 @@ export function decodeMember(text: string): GroupMember {
     throw new InvalidInputError('group registration is not JSON');
   }
   const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  if (o.v !== 1) throw new InvalidInputError(`group registration of unknown version ${String(o.v)}`);
+  if (o.v !== 1)
+    throw new InvalidInputError(`group registration of unknown version ${String(o.v)}`);
   if (typeof o.id !== 'string') throw new InvalidInputError('group registration without an id');
   if (typeof o.startedAt !== 'string' || o.startedAt.length > 64) {
     throw new InvalidInputError('group registration without a start time');
@@ -59,7 +60,8 @@ export async function readMembers(
       if (m.id === id) out.push(m);
       else if (skipped.length < 5) skipped.push(`the entry of ${id} names ${m.id}`);
     } catch (err) {
-      if (skipped.length < 5) skipped.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
+      if (skipped.length < 5)
+        skipped.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
   return out;

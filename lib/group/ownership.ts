@@ -53,11 +53,7 @@ export class Ownership {
     await this.#computing;
   }
 
-  *#compute(
-    keys: readonly string[],
-    members: Members,
-    into: Map<string, string>,
-  ): Generator<void> {
+  *#compute(keys: readonly string[], members: Members, into: Map<string, string>): Generator<void> {
     for (const key of keys) {
       // No members (before this one has settled, with nobody else): nobody
       // owns it, which is an answer too ('' is no valid id).

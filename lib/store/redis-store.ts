@@ -366,7 +366,8 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     const slices = new Slices();
     const keys = new Set<string>();
     const client = this.#client;
-    if (client instanceof Cluster && client.status === 'wait') await this.#run(() => client.connect());
+    if (client instanceof Cluster && client.status === 'wait')
+      await this.#run(() => client.connect());
     const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
     for (const node of nodes) {
       let cursor = '0';
