@@ -92,12 +92,32 @@ function clientFor(target: RedisTarget, mode: 'cli' | 'daemon'): Client {
           // Sharded pub/sub (SSUBSCRIBE) subscribes at the shard that owns
           // the channel's slot; our channels share the prefix's slot.
           shardedSubscribers: true,
+          // Not the single-server options: the cluster makes and retries
+          // its node connections itself (lazy ones, a retry strategy of
+          // their own, break it: commands to a node then never connect).
           redisOptions: {
-            ...options,
+            connectTimeout: CLI_TIMEOUT_MS,
+            maxRetriesPerRequest: 0,
             password: target.password,
           },
         },
       );
+  }
+}
+
+/**
+ * One SCAN step on one server. A cluster's node connection that is just
+ * being made (by the cluster, at the same moment) refuses a command with
+ * "already connecting": asked again shortly, it answers.
+ */
+async function scanStep(node: Redis, cursor: string, pattern: string): Promise<[string, string[]]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await node.scan(cursor, 'MATCH', pattern, 'COUNT', MESH_BATCH);
+    } catch (err) {
+      if (attempt >= 20 || !/already connecting/i.test(String(err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 
@@ -366,16 +386,14 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     const slices = new Slices();
     const keys = new Set<string>();
     const client = this.#client;
-    if (client instanceof Cluster && client.status === 'wait')
-      await this.#run(() => client.connect());
+    // Connected first (#run connects): a cluster knows its masters once ready.
+    if (client instanceof Cluster) await this.#run(() => Promise.resolve());
     const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
     for (const node of nodes) {
       let cursor = '0';
       // SCAN may return a key twice and ends when the cursor is back at 0.
       do {
-        const [next, batch] = await this.#run(() =>
-          node.scan(cursor, 'MATCH', pattern, 'COUNT', MESH_BATCH),
-        );
+        const [next, batch] = await this.#run(() => scanStep(node, cursor, pattern));
         cursor = next;
         for (const k of batch) if (keys.size < MESH_MAX_KEYS) keys.add(k);
         await slices.pause();

@@ -54,7 +54,8 @@ describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`{${prefix}}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
@@ -99,7 +100,8 @@ describe('npcli --probe and --port', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`{${prefix}}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(() => {
     redis = new Redis(TEST_REDIS_URL!);
@@ -147,7 +149,8 @@ describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`{${prefix}}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
@@ -200,7 +203,8 @@ describe('npcli with throughput targets', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`{${prefix}}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(() => {
     redis = new Redis(TEST_REDIS_URL!);
