@@ -58,7 +58,7 @@ export function ownerOf(key: string, members: Members): string | undefined {
   let best = -1;
   let owner: string | undefined;
   for (let i = 0; i < members.ids.length; i++) {
-    const score = hash32(key, members.seeds[i]!);
+    const score = hash32(key, members.seeds[i]);
     // Ids are sorted, so a strict > keeps the smaller id on a tie.
     if (score > best) {
       best = score;
