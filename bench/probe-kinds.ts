@@ -9,7 +9,7 @@
 //   node dist/bench/probe-kinds.js --icmp 10000 --tcp 2000 --udp 2000 --seconds 20 --warmup 8
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,17 @@ function delta(w: Window, which: 'sent' | 'lost', kind: string): number {
   return (w.end[which].get(kind) ?? 0) - (w.start[which].get(kind) ?? 0);
 }
 
+/** The host's UDP receive-buffer and other input errors (/proc/net/snmp), IPv4. */
+function udpDrops(): { rcvbuf: number; inErrors: number } {
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/).map(Number);
+  const at = (name: string): number => values[names.indexOf(name)] ?? NaN;
+  return { rcvbuf: at('RcvbufErrors'), inErrors: at('InErrors') };
+}
+
 function timeWaitSockets(): number {
   const out = execFileSync('ss', ['-Htan', 'state', 'time-wait'], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.trim() !== '').length;
@@ -200,6 +211,8 @@ async function main(): Promise<void> {
 
     const windows: Partial<Record<Kind, Window>> = {};
     let timeWait = 0;
+    let drops = { rcvbuf: 0, inErrors: 0 };
+    let udpSockets: string[] = [];
     for (const kind of KINDS) {
       if (kind !== 'icmp') {
         if (n[kind] === 0) continue;
@@ -207,7 +220,20 @@ async function main(): Promise<void> {
       }
       console.error(`phase: ${kind} (${n[kind]} targets)`);
       await sleep(warmupS * 1000);
+      const before = udpDrops();
       windows[kind] = await measure(prober, responder, metricsUrl, windowS);
+      if (kind === 'udp') {
+        udpSockets = execFileSync('ss', ['-Huanmp'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((l) => l.includes(`:${udpPort}`) || /"node",pid=/.test(l))
+          .map((l) => l.replace(/\s+/g, ' ').trim())
+          .filter((l) => l.includes('skmem'));
+        const after = udpDrops();
+        drops = {
+          rcvbuf: after.rcvbuf - before.rcvbuf,
+          inErrors: after.inErrors - before.inErrors,
+        };
+      }
       if (kind === 'tcp') timeWait = timeWaitSockets();
     }
     const rss = memory(prober);
@@ -216,6 +242,19 @@ async function main(): Promise<void> {
       (await timedGet(responderUrl)).body,
       (name) => name === 'netping_packets_ignored_total',
     ).map((s) => `${s.labels.get('reason')} ${s.value}`);
+    const proberBody = (await timedGet(metricsUrl, 120_000)).body;
+    const proberIgnored = parseSamples(
+      proberBody,
+      (name) => name === 'netping_packets_ignored_total',
+    ).map((s) => `${s.labels.get('reason')} ${s.value}`);
+    const lateByKind = parseSamples(proberBody, (name) => name === 'netping_late_total').reduce(
+      (m, s) => {
+        const k = s.labels.get('probe') ?? '?';
+        m.set(k, (m.get(k) ?? 0) + s.value);
+        return m;
+      },
+      new Map<string, number>(),
+    );
     const lostReasons = parseSamples(
       (await timedGet(metricsUrl, 120_000)).body,
       (name) => name === 'netping_errors_total',
@@ -264,6 +303,9 @@ async function main(): Promise<void> {
         `- responder netpingd: ${((answering / answered) * 1e6).toFixed(1)} µs of CPU per udp probe answered (${(answered / u.seconds).toFixed(0)}/s), beyond its idle ${(100 * idlePerS).toFixed(1)} % of a core`,
       );
     }
+    lines.push(
+      `- UDP datagrams the host dropped in the udp window (IPv4, /proc/net/snmp): ${drops.rcvbuf} for a full receive buffer, ${drops.inErrors} input errors in all`,
+    );
     lines.push(`- TIME_WAIT sockets on the host at the end of the tcp window: ${timeWait}`);
     lines.push(
       `- prober RSS at the end: ${rss.rssMb.toFixed(1)} MB (peak ${rss.peakRssMb.toFixed(1)} MB)`,
@@ -276,6 +318,12 @@ async function main(): Promise<void> {
     lines.push(
       `- the prober's losses by reason (whole run): ${[...lostReasons].map(([r, v]) => `${r} ${v}`).join(', ') || 'none'}`,
     );
+    lines.push(`- packets the prober ignored, by reason: ${proberIgnored.join(', ') || 'none'}`);
+    lines.push(
+      `- late answers by kind (whole run): ${[...lateByKind].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    );
+    lines.push('- udp sockets at the end of the udp window (ss -uanmp: Recv-Q, skmem d = drops):');
+    for (const l of udpSockets) lines.push(`    ${l}`);
     console.log(lines.join('\n'));
     client.disconnect();
     await stop(prober);
