@@ -75,8 +75,9 @@ function clientFor(target: RedisTarget, mode: 'cli' | 'daemon'): Client {
         ...options,
         sentinels: target.sentinels.map((s) => ({ ...s })),
         name: target.name,
+        // The master's password. Not the sentinels': AUTH to a sentinel
+        // without one is refused, and that is the common set-up.
         password: target.password,
-        sentinelPassword: target.password,
         db: target.db,
         // Watches the sentinels for +switch-master instead of waiting for
         // the old master's connection to fail.
