@@ -194,7 +194,7 @@ async function main(): Promise<void> {
       const port = kind === 'tcp' ? tcpPort : udpPort;
       const all = members(kind, n[kind], port);
       for (let i = 0; i < all.length; i += 1000)
-        await client.sadd(`${prefix}:targets`, ...all.slice(i, i + 1000));
+        await client.sadd(`{${prefix}}:targets`, ...all.slice(i, i + 1000));
     };
     await addKind('icmp');
     const total = n.icmp + n.tcp + n.udp;

@@ -7,7 +7,9 @@ import { describeError, exitCodeOf, ExitCode, InvalidInputError } from '../lib/e
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { readToken, tokenPath } from '../lib/state/token.js';
 import { HttpTargetStore } from '../lib/store/http-store.js';
-import { keysFor, validateInstance } from '../lib/store/keys.js';
+import { keysFor, validateGroup, validateInstance } from '../lib/store/keys.js';
+import { groupReports } from '../lib/group/group-report.js';
+import { readMembers } from '../lib/group/member.js';
 import { RedisTargetStore, redactUrl } from '../lib/store/redis-store.js';
 import { savedReport, type SavedReport } from '../lib/saved-report.js';
 import type { TargetStore } from '../lib/store/target-store.js';
@@ -250,27 +252,48 @@ function buildProgram(): Command {
       "statistics per target: with --redis, each instance's as saved in Redis; otherwise the daemon's at --url",
     )
     .option('--instance <id>', 'with --redis: only this instance (default: every instance)')
+    .option(
+      '--group <name>',
+      "with --redis: only this group's targets, by owner (default: every instance and group)",
+    )
     .option('--wide', 'every column, and names uncut (default: what fits 80 columns)')
     .option('--json', 'print JSON (times rounded to the microsecond)')
-    .action(async (o: { json?: boolean; wide?: boolean; instance?: string }) => {
+    .action(async (o: { json?: boolean; wide?: boolean; instance?: string; group?: string }) => {
       const opts = global();
       if (opts.redis) {
-        const saved = await redisStats(opts.redis, opts.prefix, o.instance);
+        if (o.instance !== undefined && o.group !== undefined) {
+          throw new InvalidInputError('give --instance or --group, not both');
+        }
+        const saved = await redisStats(opts.redis, opts.prefix, o.instance, o.group);
+        const savedAt = (s: SavedReport): string | null =>
+          s.savedAt === undefined ? null : new Date(s.savedAt).toISOString();
         print(
           o.json
             ? json({
-                instances: saved.map((s) => ({
-                  instance: s.instance,
-                  savedAt: s.savedAt === undefined ? null : new Date(s.savedAt).toISOString(),
-                  ...roundedReport(s.report),
-                })),
+                instances: saved
+                  .filter((s) => s.group === undefined)
+                  .map((s) => ({
+                    instance: s.instance,
+                    savedAt: savedAt(s),
+                    ...roundedReport(s.report),
+                  })),
+                groups: saved
+                  .filter((s) => s.group !== undefined)
+                  .map((s) => ({
+                    group: s.group,
+                    owner: s.owner ?? null,
+                    savedAt: savedAt(s),
+                    ...roundedReport(s.report),
+                  })),
               })
             : renderSavedStats(saved, { wide: o.wide === true, now: Date.now() }),
         );
         return;
       }
-      if (o.instance !== undefined) {
-        throw new InvalidInputError('--instance needs --redis: a daemon at --url is one instance');
+      if (o.instance !== undefined || o.group !== undefined) {
+        throw new InvalidInputError(
+          '--instance and --group need --redis: a daemon at --url is one instance',
+        );
       }
       const report = await new HttpTargetStore(opts.url, undefined, '').report();
       print(o.json ? json(roundedReport(report)) : renderStats(report, { wide: o.wide === true }));
@@ -306,38 +329,51 @@ function buildProgram(): Command {
   return program;
 }
 
-/** Each instance's saved statistics in Redis (or only `instance`'s). */
+/**
+ * Each instance's saved statistics in Redis, then each group's split by
+ * owner (or only `instance`'s, or only `group`'s).
+ */
 async function redisStats(
   url: string,
   prefix: string,
   instance: string | undefined,
+  group: string | undefined,
 ): Promise<SavedReport[]> {
   const keys = keysFor(prefix);
   if (instance !== undefined) validateInstance(instance);
+  if (group !== undefined) validateGroup(group);
   const store = new RedisTargetStore({ url: validateRedisUrl(url), keys, mode: 'cli' });
+  const location = { kind: 'redis' as const, location: redactUrl(url), up: true };
   try {
     const all = (await store.scanKeys(keys.statsPattern)).map((k) =>
       k.slice(keys.stats('').length),
     );
-    const chosen = instance === undefined ? all : all.filter((i) => i === instance);
-    if (chosen.length === 0) {
+    const groupStats = keys.group('').stats;
+    const groups = (await store.scanKeys(`${groupStats}*`)).map((k) => k.slice(groupStats.length));
+    const chosen =
+      group !== undefined ? [] : all.filter((i) => instance === undefined || i === instance);
+    const chosenGroups =
+      instance !== undefined ? [] : groups.filter((g) => group === undefined || g === group);
+    if (chosen.length === 0 && chosenGroups.length === 0) {
       throw new NoSuchTargetError(
-        instance === undefined
-          ? `no instance has saved statistics under prefix '${prefix}' in this Redis`
-          : `no statistics of instance '${instance}' in this Redis (instances: ${all.slice(0, 20).join(', ') || 'none'})`,
+        instance !== undefined
+          ? `no statistics of instance '${instance}' in this Redis (instances: ${all.slice(0, 20).join(', ') || 'none'})`
+          : group !== undefined
+            ? `no statistics of group '${group}' in this Redis (groups: ${groups.slice(0, 20).join(', ') || 'none'})`
+            : `no instance or group has saved statistics under prefix '${prefix}' in this Redis`,
       );
     }
     const out: SavedReport[] = [];
     for (const id of chosen) {
       out.push(
-        savedReport(
-          id,
-          await store.hashEntries(keys.stats(id)),
-          { kind: 'redis', location: redactUrl(url), up: true },
-          VERSION,
-          new Date(),
-        ),
+        savedReport(id, await store.hashEntries(keys.stats(id)), location, VERSION, new Date()),
       );
+    }
+    for (const name of chosenGroups) {
+      const gkeys = keys.group(name);
+      const members = (await readMembers(store, gkeys)).map((m) => m.id);
+      const entries = await store.hashEntries(gkeys.stats);
+      out.push(...groupReports(name, entries, members, location, VERSION, new Date()));
     }
     return out;
   } finally {
@@ -364,8 +400,13 @@ async function main(): Promise<void> {
   }
 }
 
+/** Exits once stdout is written out: a pipe takes a large report (over 64 kB) in several turns. */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
 main().then(
-  () => process.exit(ExitCode.ok),
+  () => exitAfterOutput(ExitCode.ok),
   (err: unknown) => {
     process.stderr.write(`npcli: ${describeError(err)}\n`);
     process.exit(exitCodeOf(err));

@@ -16,7 +16,13 @@ export function renderSavedStats(
         s.savedAt === undefined
           ? 'nothing saved'
           : `saved ${Math.max(0, Math.round((opts.now - s.savedAt) / 1000))} s ago`;
-      return `instance ${printable(s.instance)} (${age})\n${renderStats(s.report, { wide: opts.wide })}`;
+      const head =
+        s.group === undefined
+          ? `instance ${printable(s.instance)}`
+          : s.owner === undefined
+            ? `group ${printable(s.group)}, no live member (owner: none)`
+            : `group ${printable(s.group)}, owner ${printable(s.owner)}`;
+      return `${head} (${age})\n${renderStats(s.report, { wide: opts.wide })}`;
     })
     .join('\n\n');
 }

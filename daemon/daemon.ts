@@ -37,6 +37,8 @@ import { meshPeerKey } from './mesh-peer-key.js';
 import type { DaemonConfig } from './options.js';
 import { HistoryKeeper } from './history-keeper.js';
 import { StatsKeeper } from './stats-keeper.js';
+import { GroupKeeper } from './group-keeper.js';
+import { Ownership } from '../lib/group/ownership.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
 
 export type { Log };
@@ -74,6 +76,8 @@ export class Daemon {
   /** With --mesh: the registry, the peers as targets, the summaries. */
   #mesh: MeshKeeper | undefined;
   #meshStore: MeshStore | undefined;
+  /** With --group: the members, and so this member's share of the set. */
+  #group: GroupKeeper | undefined;
   #stopping: Promise<void> | undefined;
 
   /**
@@ -98,6 +102,7 @@ export class Daemon {
           url: config.redisUrl,
           keys: config.keys,
           instance: config.instance,
+          ...(config.group ? { sharedStats: config.keys.group(config.group.name).stats } : {}),
           mode: 'daemon',
           onLog: log,
         })
@@ -132,7 +137,7 @@ export class Daemon {
         config.mesh && redis && advertised
           ? { store: redis, addresses: advertised, sharedPeerKey }
           : undefined;
-      return new Daemon(config, log, probers, store, token, mesh);
+      return new Daemon(config, log, probers, store, token, mesh, redis);
     } catch (err) {
       Object.values(probers).forEach((p) => p.close());
       await redis?.close();
@@ -147,6 +152,7 @@ export class Daemon {
     store: Store,
     token: string,
     mesh: { store: MeshStore; addresses: string[]; sharedPeerKey: string | undefined } | undefined,
+    redis: RedisTargetStore | undefined,
   ) {
     this.#config = config;
     this.#log = log;
@@ -167,12 +173,21 @@ export class Daemon {
       },
     });
     const engine = this.#engine;
+    const ownership = config.group && redis ? new Ownership(config.instance) : undefined;
     this.#keeper = new StatsKeeper({
       store,
       live: () => engine.allTargets(),
       nowMs: () => systemClock.nowMs(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
+      ...(ownership && redis
+        ? {
+            shared: {
+              fetch: (keys) => redis.statsOf(keys),
+              inSet: (key) => this.#sync.inSet(key),
+            },
+          }
+        : {}),
       log,
     });
     const keeper = this.#keeper;
@@ -220,8 +235,23 @@ export class Daemon {
       cache: config.redisUrl
         ? new TargetCache(config.stateDir, config.keys.prefix, log)
         : undefined,
+      ...(ownership ? { group: ownership } : {}),
       log,
     });
+    if (config.group && ownership && redis) {
+      const sync = this.#sync;
+      this.#group = new GroupKeeper({
+        store: redis,
+        keys: config.keys.group(config.group.name),
+        self: config.instance,
+        refreshMs: config.group.refreshMs,
+        expiryMs: config.group.expiryMs,
+        ownership,
+        setKeys: () => sync.setKeys(),
+        changed: () => sync.reapply(),
+        log,
+      });
+    }
     if (config.mesh && mesh) {
       const sync = this.#sync;
       this.#meshStore = mesh.store;
@@ -340,6 +370,7 @@ export class Daemon {
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
     this.#mesh?.start();
+    this.#group?.start();
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
     this.#scheduleMinute();
   }
@@ -381,7 +412,8 @@ export class Daemon {
    * minute's) and the store's goodbye, each bounded by the store's timeout.
    */
   stopBudgetMs(): number {
-    const steps = this.#mesh ? 6 : 4; // the mesh: a round in progress, then two deletes
+    // The mesh: a round in progress, then two deletes; the group: a round, a delete, a notice.
+    const steps = 4 + (this.#mesh ? 2 : 0) + (this.#group ? 3 : 0);
     return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + steps * STORE_STEP_BUDGET_MS + 1000;
   }
 
@@ -390,6 +422,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#timers.forEach(clearInterval);
       clearTimeout(this.#minuteTimer);
+      this.#keeper.close();
       this.#engine.stopSending();
       // A throughput test running now is cut off: its result would come after the save.
       void this.#throughput.stop();
@@ -402,6 +435,9 @@ export class Daemon {
       for (const step of [
         // The counters first: they matter most if the store is slow.
         () => this.#keeper.save(),
+        // Then leave the group: the others take our share over now and
+        // find the counters just saved.
+        () => this.#group?.stop() ?? Promise.resolve(),
         // The open minute is closed as it is: a restart within it adds to it.
         () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
         // Peers drop us now rather than at expiry.

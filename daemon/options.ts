@@ -12,7 +12,8 @@ import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/pac
 import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
-import { keysFor, validateInstance, type Keys } from '../lib/store/keys.js';
+import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/store/keys.js';
+import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
 import { VERSION } from '../lib/version.js';
 
@@ -50,6 +51,16 @@ export interface DaemonConfig {
   labels: Labels;
   /** The mesh of netpingd instances through Redis; undefined without --mesh. */
   mesh: MeshConfig | undefined;
+  /** A group of daemons splitting the target set; undefined without --group. */
+  group: GroupConfig | undefined;
+}
+
+export interface GroupConfig {
+  readonly name: string;
+  /** How often the registration is written and the members read. */
+  readonly refreshMs: number;
+  /** How long a registration outlives its last refresh: a killed member's targets move then. */
+  readonly expiryMs: number;
 }
 
 export interface MeshConfig {
@@ -90,6 +101,9 @@ interface RawOptions {
   meshProbes?: string;
   meshRefresh: string;
   meshExpiry: string;
+  group?: string;
+  groupRefresh: string;
+  groupExpiry: string;
 }
 
 /**
@@ -110,7 +124,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     .addOption(
       new Option(
         '--redis <url>',
-        'take targets from this Redis (redis://, rediss://, with password and db); default: embedded store',
+        'take targets from this Redis (redis://, rediss://, redis+sentinel://, redis+cluster://; see README); default: embedded store',
       ).env('NETPING_REDIS_URL'),
     )
     .addOption(
@@ -297,6 +311,28 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         'NETPING_MESH_EXPIRY',
         '20s',
       ),
+    )
+    .addOption(
+      new Option(
+        '--group <name>',
+        "share the target set with the other live daemons of this group on this Redis: each probes its share (rendezvous hashing), a dead member's share moves to the others (needs --redis)",
+      ).env('NETPING_GROUP'),
+    )
+    .addOption(
+      opt(
+        '--group-refresh <duration>',
+        'with --group: re-register and re-read the members this often',
+        'NETPING_GROUP_REFRESH',
+        '2s',
+      ),
+    )
+    .addOption(
+      opt(
+        '--group-expiry <duration>',
+        "with --group: how long a registration outlives its last refresh (a killed member's targets move then)",
+        'NETPING_GROUP_EXPIRY',
+        '8s',
+      ),
     );
   try {
     program.parse([...argv], { from: 'node' });
@@ -346,7 +382,27 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     throughputMaxBytes: byteCount(o.throughputMaxBytes, 'throughput byte cap', 1e6, 1e12),
     labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
     mesh: meshConfig(o, redisUrl),
+    group: groupConfig(o, redisUrl),
   };
+}
+
+function groupConfig(o: RawOptions, redisUrl: string | undefined): GroupConfig | undefined {
+  // Empty means unset, as for the other variables.
+  if (o.group === undefined || o.group === '') return undefined;
+  const name = validateGroup(o.group);
+  if (redisUrl === undefined) {
+    throw new InvalidInputError(
+      '--group needs --redis URL: the members of a group find each other, and share statistics, in Redis',
+    );
+  }
+  const refreshMs = parseBoundedDurationMs(o.groupRefresh, 'group refresh', 100, 60_000);
+  const expiryMs = parseBoundedDurationMs(o.groupExpiry, 'group expiry', 300, 600_000);
+  if (expiryMs < 2 * refreshMs) {
+    throw new InvalidInputError(
+      `invalid group expiry ${expiryMs} ms: at least twice the refresh (${refreshMs} ms), or a live member would flicker out`,
+    );
+  }
+  return { name, refreshMs, expiryMs };
 }
 
 function meshConfig(o: RawOptions, redisUrl: string | undefined): MeshConfig | undefined {
@@ -473,20 +529,8 @@ function validateToken(token: string | undefined): string | undefined {
   return token;
 }
 
+/** Checks a --redis URL (any form of lib/store/redis-url.ts); returns it unchanged. */
 export function validateRedisUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Not echoed: it may hold a password.
-    throw new InvalidInputError(
-      'invalid Redis URL: expected redis://[user:password@]host[:port][/db]',
-    );
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new InvalidInputError(
-      `invalid Redis URL: the scheme must be redis:// or rediss://, not ${parsed.protocol}//`,
-    );
-  }
+  parseRedisUrl(url);
   return url;
 }

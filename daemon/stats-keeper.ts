@@ -17,6 +17,17 @@ export interface StatsKeeperOptions {
   readonly nowMs: () => number; // the engine's monotonic clock
   readonly wallNowMs: () => number;
   readonly forgetAfterMs: number;
+  /**
+   * With --group: the statistics are the group's (one hash, all members),
+   * so they are not read whole at start; a target this member takes over
+   * has its own entry fetched (at start, or moved from another member), and
+   * a target given up is saved once, at once, then left to its new owner.
+   */
+  readonly shared?: {
+    fetch(keys: readonly string[]): Promise<Map<string, string>>;
+    /** Whether the target is in the group's set still (owned by some member). */
+    inSet(key: string): boolean;
+  };
   readonly log: (line: string) => void;
 }
 
@@ -29,7 +40,13 @@ export interface LiveTarget {
 interface Held {
   readonly saved: SavedStats;
   readonly sinceWallMs: number;
+  /** Shared mode: written to the store since it was released. */
+  written?: boolean;
 }
+
+// A target given up in a group is saved this soon, with any others given up
+// at the same time, so its new owner finds its latest counters.
+const HANDOVER_SAVE_DELAY_MS = 50;
 
 export class StatsKeeper {
   readonly #opts: StatsKeeperOptions;
@@ -41,6 +58,12 @@ export class StatsKeeper {
   #loading: Promise<boolean> | undefined;
   /** Targets whose saved statistics were merged back, at load or on add. */
   #restored = 0;
+  /** Shared mode: targets taken on whose saved entry is not read yet; never saved before it is. */
+  readonly #pending = new Set<string>();
+  #fetching: Promise<void> | undefined;
+  #fetchFailing = false;
+  #handoverTimer: NodeJS.Timeout | undefined;
+  #closed = false;
   /** Resolves once the saved statistics have been read. */
   readonly whenLoaded: Promise<void>;
   #markLoaded: () => void = () => {};
@@ -62,6 +85,12 @@ export class StatsKeeper {
 
   async #load(): Promise<boolean> {
     if (this.#loaded) return true;
+    if (this.#opts.shared) {
+      // Nothing read whole: each target's entry is fetched as it is taken on.
+      this.#loaded = true;
+      this.#markLoaded();
+      return true;
+    }
     let entries: Map<string, string>;
     try {
       entries = await this.#opts.store.loadStats();
@@ -114,6 +143,7 @@ export class StatsKeeper {
 
   /** Saved statistics for a target being added, if any; they are handed over once. */
   take(key: string): SavedStats | undefined {
+    if (this.#opts.shared) return this.#takeShared(key);
     const held = this.#held.get(key);
     this.#held.delete(key);
     this.#toForget.delete(key);
@@ -121,10 +151,94 @@ export class StatsKeeper {
     return held?.saved;
   }
 
+  /**
+   * Shared mode: a held entry not yet written is the latest there is (this
+   * member gave the target up and gets it back before saving); otherwise
+   * the store's entry is, whoever wrote it: fetched, and merged on arrival.
+   */
+  #takeShared(key: string): SavedStats | undefined {
+    const held = this.#held.get(key);
+    this.#held.delete(key);
+    this.#toForget.delete(key);
+    if (held && !held.written) {
+      this.#restored++;
+      return held.saved;
+    }
+    this.#pending.add(key);
+    void this.fetchPending();
+    return undefined;
+  }
+
+  /** Reads the saved entries of the targets taken on, and merges each into its live target. */
+  fetchPending(): Promise<void> {
+    this.#fetching ??= this.#fetch().finally(() => (this.#fetching = undefined));
+    return this.#fetching;
+  }
+
+  async #fetch(): Promise<void> {
+    const shared = this.#opts.shared;
+    // Let a whole apply's worth of take() calls gather first.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (shared && this.#pending.size > 0) {
+      const keys = [...this.#pending];
+      let entries: Map<string, string>;
+      try {
+        entries = await shared.fetch(keys);
+      } catch (err) {
+        // Left pending (and unsaved); the next save retries.
+        if (!this.#fetchFailing)
+          this.#opts.log(
+            `cannot read the saved statistics of ${count(keys.length, 'target')} taken on: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        this.#fetchFailing = true;
+        return;
+      }
+      this.#fetchFailing = false;
+      const live = new Map([...this.#opts.live()].map((t) => [t.key, t.stats]));
+      for (const key of keys) {
+        if (!this.#pending.delete(key)) continue;
+        const text = entries.get(key);
+        const stats = live.get(key);
+        if (text === undefined || !stats) continue;
+        try {
+          stats.mergeSaved(parseSavedStats(text), this.#opts.nowMs(), this.#opts.wallNowMs());
+          this.#restored++;
+        } catch (err) {
+          this.#opts.log(
+            `skipping saved statistics of ${quoted(key.slice(0, 200))}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
+    }
+  }
+
   /** Keeps a removed target's statistics for the grace period. */
   release(key: string, stats: TargetStats): void {
     const wall = this.#opts.wallNowMs();
-    this.#held.set(key, { saved: stats.toSaved(this.#opts.nowMs(), wall), sinceWallMs: wall });
+    this.#pending.delete(key);
+    this.#held.set(key, {
+      saved: stats.toSaved(this.#opts.nowMs(), wall),
+      sinceWallMs: wall,
+      written: false,
+    });
+    if (this.#opts.shared && !this.#closed) {
+      // Handed over: its new owner reads it from the store, so now.
+      this.#handoverTimer ??= setTimeout(() => {
+        this.#handoverTimer = undefined;
+        this.save().catch((err: unknown) =>
+          this.#opts.log(
+            `cannot save statistics at handover: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
+      }, HANDOVER_SAVE_DELAY_MS);
+    }
+  }
+
+  /** Stops the handover timer (the daemon's stop saves anyway). */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#handoverTimer);
+    this.#handoverTimer = undefined;
   }
 
   /** Saves now; concurrent calls share one save. */
@@ -145,19 +259,29 @@ export class StatsKeeper {
 
   async #save(): Promise<void> {
     if (!(await this.load())) return;
+    const shared = this.#opts.shared;
+    if (shared && this.#pending.size > 0) await this.fetchPending();
     const wall = this.#opts.wallNowMs();
-    const entries = await runSliced(this.#serialise([...this.#opts.live()], wall));
+    // Not the targets whose saved entry is unread: a fresh count would overwrite it.
+    const live = [...this.#opts.live()].filter((t) => !this.#pending.has(t.key));
+    const entries = await runSliced(this.#serialise(live, wall));
+    const written: Held[] = [];
     for (const [key, held] of this.#held) {
       if (wall - held.sinceWallMs > this.#opts.forgetAfterMs) {
-        this.#toForget.add(key);
+        // In a group, a target out of our share but in the set is another
+        // member's now: its entry is theirs.
+        if (!shared?.inSet(key)) this.#toForget.add(key);
         this.#held.delete(key);
-      } else if (!entries.has(key)) {
+      } else if (!entries.has(key) && !(shared && held.written)) {
+        // Shared: written once, at handover; later the new owner's saves rule.
         entries.set(key, JSON.stringify(held.saved));
+        written.push(held);
       }
     }
     const forget = [...this.#toForget].filter((key) => !entries.has(key));
     await this.#opts.store.saveStats(entries, forget);
     forget.forEach((key) => this.#toForget.delete(key));
+    for (const held of written) held.written = true;
   }
 }
 

@@ -40,6 +40,16 @@ export interface TargetSyncOptions {
     load(): Promise<string[] | undefined>;
     save(members: readonly string[]): Promise<void>;
   };
+  /**
+   * With --group: which of the set's targets this member probes
+   * (lib/group/ownership.ts). A target whose owner is not computed yet is
+   * left out and the set applied again once it is: hashing a large set
+   * happens in slices, off the probe path.
+   */
+  readonly group?: {
+    owns(key: string): boolean | undefined;
+    need(keys: Iterable<string>): Promise<void>;
+  };
   readonly log: (line: string) => void;
 }
 
@@ -58,6 +68,8 @@ export class TargetSync {
   #parsed = new Map<string, Target>();
   /** The members last applied, so a change of the generated targets can be applied alone. */
   #lastMembers: readonly string[] = [];
+  /** The keys of the set's valid members at the last apply, before the group's share was taken. */
+  #setKeys = new Set<string>();
   /** Targets of the daemon's own (the mesh), by key. */
   #generated = new Map<string, Target>();
   /** Resolves when the first successful read has been applied. */
@@ -133,6 +145,21 @@ export class TargetSync {
     this.apply(this.#lastMembers);
   }
 
+  /** The keys of the whole set's targets (a group's ownership is computed over them). */
+  setKeys(): readonly string[] {
+    return [...this.#setKeys];
+  }
+
+  /** Whether the whole set (not only this member's share) holds the target. */
+  inSet(key: string): boolean {
+    return this.#setKeys.has(key);
+  }
+
+  /** Applies the last members read again: the group's member list changed. */
+  reapply(): void {
+    this.apply(this.#lastMembers);
+  }
+
   /** Makes the sink hold exactly the valid members and the generated targets. */
   apply(members: readonly string[]): void {
     this.#lastMembers = members;
@@ -173,6 +200,24 @@ export class TargetSync {
       }
       skip(dropped, `another member names the same target, ${quoted(kept.slice(0, 200))} is used`);
     }
+    this.#setKeys = new Set(wanted.keys());
+    const group = this.#opts.group;
+    if (group) {
+      const unknown: string[] = [];
+      for (const key of this.#setKeys) {
+        const owns = group.owns(key);
+        if (owns === true) continue;
+        wanted.delete(key);
+        if (owns === undefined) unknown.push(key);
+      }
+      if (unknown.length > 0) {
+        void group.need(unknown).then(
+          () => this.apply(this.#lastMembers),
+          (err: unknown) => this.#opts.log(`group: cannot compute owners: ${String(err)}`),
+        );
+      }
+    }
+    // With a group, the limit is on this member's share.
     if (wanted.size > this.#opts.maxTargets) {
       const over = [...wanted.keys()].sort().slice(this.#opts.maxTargets);
       for (const key of over) {

@@ -13,6 +13,9 @@ export interface SavedReport {
   /** The latest save among its entries (wall-clock ms), undefined if none. */
   readonly savedAt: number | undefined;
   readonly report: DaemonReport;
+  /** A group's statistics (lib/group/group-report.ts): the group, and the member owning these targets now (undefined: no live member). */
+  readonly group?: string;
+  readonly owner?: string | undefined;
 }
 
 export function savedReport(

@@ -11,7 +11,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the tests use, by the command that proves each is there.
 declare -A need=(
-  [redis-server]=redis-server   # the store, real
+  [redis-server]=redis-server   # the store, real (also redis-cli, and cluster mode)
+  [redis-sentinel]=redis-sentinel # Sentinel failover under a running netpingd
   [promtool]=prometheus         # checks a real /metrics scrape, rules
   [prometheus]=prometheus       # scrapes netpingd, text and protobuf (native histograms)
   [ip]=iproute2                 # network namespaces for fault tests

@@ -76,9 +76,9 @@ export async function benchNetpingd(o: NetpingdOptions): Promise<Row> {
       await client.connect();
       for (let i = 0; i < o.addresses.length; i += SADD_CHUNK) {
         const members = o.addresses.slice(i, i + SADD_CHUNK).map((a, j) => `t${i + j}@${a}`);
-        await client.sadd(`${prefix}:targets`, ...members);
+        await client.sadd(`{${prefix}}:targets`, ...members);
       }
-      const count = await client.scard(`${prefix}:targets`);
+      const count = await client.scard(`{${prefix}}:targets`);
       if (count !== o.addresses.length) throw new Error(`redis holds ${count} targets`);
     } finally {
       client.disconnect();

@@ -3,7 +3,13 @@ import { InvalidInputError } from '../errors.js';
 export const DEFAULT_PREFIX = 'netping';
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-/** Every Redis key and channel name netping uses, from one prefix. */
+/**
+ * Every Redis key and channel name netping uses, from one prefix. Each name
+ * starts with the prefix in braces, `{P}:…`: a Redis Cluster hashes only
+ * what is inside the braces, so all keys of one prefix share a hash slot,
+ * and transactions over several of them (add + notice, register + index)
+ * and sharded change notices work there as on a single server.
+ */
 export interface Keys {
   readonly prefix: string;
   /** The set of "name@address" members to ping. */
@@ -31,28 +37,55 @@ export interface Keys {
     /** The peer key of the mesh, set once (SET NX) by the first instance. */
     readonly peerKey: string;
   };
+  /** A group of daemons splitting the target set (lib/group/). */
+  group(name: string): GroupKeys;
+}
+
+export interface GroupKeys {
+  readonly name: string;
+  /** One member's registration (JSON, lib/group/member.ts), with a short expiry. */
+  member(id: string): string;
+  /** The index set of member ids, like the mesh's. */
+  readonly members: string;
+  /** Joins and leaves are announced here, so the others re-read at once. */
+  readonly events: string;
+  /** The group's saved statistics, target key → JSON: a moved target's counters go with it. */
+  readonly stats: string;
 }
 
 export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
+  validatePrefix(prefix);
+  const p = `{${prefix}}`;
+  return {
+    prefix,
+    targets: `${p}:targets`,
+    events: `${p}:events`,
+    stats: (instance) => `${p}:stats:${instance}`,
+    // SCAN's glob: braces are literal there (only * ? [ ] \ are special).
+    statsPattern: `${p}:stats:*`,
+    history: (instance) => `${p}:history:${instance}`,
+    mesh: {
+      instance: (id) => `${p}:mesh:instance:${id}`,
+      instances: `${p}:mesh:instances`,
+      summary: (id) => `${p}:mesh:summary:${id}`,
+      peerKey: `${p}:mesh:peer-key`,
+    },
+    group: (name) => ({
+      name,
+      member: (id) => `${p}:group:${name}:member:${id}`,
+      members: `${p}:group:${name}:members`,
+      events: `${p}:group:${name}:events`,
+      stats: `${p}:gstats:${name}`,
+    }),
+  };
+}
+
+function validatePrefix(prefix: string): void {
   if (!PREFIX.test(prefix)) {
     throw new InvalidInputError(
       `invalid prefix '${prefix}': use 1-64 characters from A-Z a-z 0-9 _ . : -`,
     );
   }
-  return {
-    prefix,
-    targets: `${prefix}:targets`,
-    events: `${prefix}:events`,
-    stats: (instance) => `${prefix}:stats:${instance}`,
-    statsPattern: `${prefix}:stats:*`,
-    history: (instance) => `${prefix}:history:${instance}`,
-    mesh: {
-      instance: (id) => `${prefix}:mesh:instance:${id}`,
-      instances: `${prefix}:mesh:instances`,
-      summary: (id) => `${prefix}:mesh:summary:${id}`,
-      peerKey: `${prefix}:mesh:peer-key`,
-    },
-  };
 }
 
 const INSTANCE = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -65,4 +98,16 @@ export function validateInstance(instance: string): string {
     );
   }
   return instance;
+}
+
+const GROUP = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** A group's name (--group): part of key names, so a restricted alphabet. */
+export function validateGroup(group: string): string {
+  if (!GROUP.test(group)) {
+    throw new InvalidInputError(
+      `invalid group '${group.slice(0, 64)}': use 1-64 characters from A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return group;
 }

@@ -1,10 +1,12 @@
 // The only file that imports ioredis.
 
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import { Slices } from '../slicing.js';
 import type { Keys } from './keys.js';
+import { migrateLegacyKeys } from './migrate.js';
+import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
 import type { MeshStore } from './mesh-store.js';
 import type { HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
@@ -20,6 +22,12 @@ export interface RedisStoreOptions {
   readonly mode: 'cli' | 'daemon';
   /** The daemon instance whose statistics loadStats/saveStats read and write. */
   readonly instance?: string;
+  /**
+   * Where loadStats/saveStats/statsOf go instead of the instance's hash: a
+   * group's shared one (keys.group(name).stats). History stays per instance:
+   * its chunks hold all of an instance's targets at once.
+   */
+  readonly sharedStats?: string;
   readonly onLog?: (line: string) => void;
 }
 
@@ -43,11 +51,79 @@ function optionsFor(mode: 'cli' | 'daemon'): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: CLI_TIMEOUT_MS,
+    // After a Sentinel failover the old master, demoted, answers writes
+    // with READONLY until ioredis asks the sentinels again: reconnect then.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
   };
   return mode === 'cli'
-    ? { ...common, retryStrategy: () => null }
-    : { ...common, retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) };
+    ? { ...common, retryStrategy: () => null, sentinelRetryStrategy: () => null }
+    : { ...common, retryStrategy: backoff, sentinelRetryStrategy: backoff };
 }
+
+function backoff(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times, 6), 5000);
+}
+
+/** A client for any form of --redis: one server, a master found through Sentinel, a Cluster. */
+function clientFor(target: RedisTarget, mode: 'cli' | 'daemon'): Client {
+  const options = optionsFor(mode);
+  switch (target.kind) {
+    case 'single':
+      return new Redis(target.url, options);
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: target.sentinels.map((s) => ({ ...s })),
+        name: target.name,
+        // The master's password. Not the sentinels': AUTH to a sentinel
+        // without one is refused, and that is the common set-up.
+        password: target.password,
+        db: target.db,
+        // Watches the sentinels for +switch-master instead of waiting for
+        // the old master's connection to fail.
+        failoverDetector: mode === 'daemon',
+      });
+    case 'cluster':
+      return new Cluster(
+        target.nodes.map((n) => ({ ...n })),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: mode === 'cli' ? () => null : backoff,
+          // Sharded pub/sub (SSUBSCRIBE) subscribes at the shard that owns
+          // the channel's slot; our channels share the prefix's slot.
+          shardedSubscribers: true,
+          // Not the single-server options: the cluster makes and retries
+          // its node connections itself (lazy ones, a retry strategy of
+          // their own, break it: commands to a node then never connect).
+          redisOptions: {
+            connectTimeout: CLI_TIMEOUT_MS,
+            maxRetriesPerRequest: 0,
+            password: target.password,
+          },
+        },
+      );
+  }
+}
+
+/**
+ * One SCAN step on one server. A cluster's node connection that is just
+ * being made (by the cluster, at the same moment) refuses a command with
+ * "already connecting": asked again shortly, it answers.
+ */
+async function scanStep(node: Redis, cursor: string, pattern: string): Promise<[string, string[]]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await node.scan(cursor, 'MATCH', pattern, 'COUNT', MESH_BATCH);
+    } catch (err) {
+      if (attempt >= 20 || !/already connecting/i.test(String(err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** ioredis's client for one server (or Sentinel's master), or for a Cluster: the same commands. */
+type Client = Redis | Cluster;
 
 // A SCAN or SSCAN step asks for about this many, and MGET reads as many at
 // once: replies of a few kB, parsed between slices of the event loop.
@@ -58,18 +134,30 @@ const MESH_MAX_KEYS = 10_000;
 
 export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, MeshStore {
   readonly #opts: RedisStoreOptions;
-  readonly #client: Redis;
-  #subscriber: Redis | undefined;
+  readonly #target: RedisTarget;
+  readonly #client: Client;
+  #subscriber: Client | undefined;
+  /** Channel → what to call on each notice there, and on each (re)subscription. */
+  readonly #channels = new Map<string, () => void>();
+  /** Cluster mode publishes with SPUBLISH (sharded) until a server says it has none. */
+  #sharded: boolean;
+  #migrated: Promise<void> | undefined;
   #lastError = '';
   #closing: Promise<void> | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.#opts = opts;
+    this.#target = parseRedisUrl(opts.url);
+    this.#sharded = this.#target.kind === 'cluster';
     this.#client = this.#connection();
   }
 
-  #connection(): Redis {
-    const client = new Redis(this.#opts.url, optionsFor(this.#opts.mode));
+  get kind(): RedisTarget['kind'] {
+    return this.#target.kind;
+  }
+
+  #connection(): Client {
+    const client = clientFor(this.#target, this.#opts.mode);
     // Without a listener ioredis prints every connection error; we report
     // them once through the command that failed, or the daemon's log.
     client.on('error', (err: Error) => {
@@ -94,7 +182,29 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 
   async members(): Promise<string[]> {
+    await this.#migrate();
     return this.#run(() => this.#client.smembers(this.#opts.keys.targets));
+  }
+
+  /**
+   * Once per process, before the first read: keys of an older netping
+   * (`P:targets`, without the hash tag) are copied to their new names
+   * (lib/store/migrate.ts). A Cluster never held them: an older netping
+   * could not use one. A failure is retried by the next read.
+   */
+  #migrate(): Promise<void> {
+    const client = this.#client;
+    if (client instanceof Cluster) return Promise.resolve();
+    this.#migrated ??= this.#run(() =>
+      migrateLegacyKeys(client, this.#opts.keys.prefix, {
+        all: this.#opts.mode === 'daemon',
+        log: (line) => this.#opts.onLog?.(line),
+      }),
+    ).catch((err: unknown) => {
+      this.#migrated = undefined;
+      throw err;
+    });
+    return this.#migrated;
   }
 
   async add(members: readonly string[]): Promise<number> {
@@ -107,26 +217,47 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
 
   async #change(change: TargetChange): Promise<number> {
     if (change.members.length === 0) return 0;
+    await this.#migrate();
     const { targets, events } = this.#opts.keys;
-    const result = await this.#run(() => {
-      const tx = this.#client.multi();
-      if (change.op === 'add') tx.sadd(targets, ...change.members);
-      else tx.srem(targets, ...change.members);
-      tx.publish(events, JSON.stringify(change));
-      return tx.exec();
-    });
+    const attempt = async (): Promise<[Error | null, unknown][] | null> =>
+      this.#run(() => {
+        const tx = this.#client.multi();
+        if (change.op === 'add') tx.sadd(targets, ...change.members);
+        else tx.srem(targets, ...change.members);
+        if (this.#sharded) tx.spublish(events, JSON.stringify(change));
+        else tx.publish(events, JSON.stringify(change));
+        return tx.exec();
+      });
+    let result: [Error | null, unknown][] | null;
+    try {
+      result = await attempt();
+    } catch (err) {
+      if (!this.#sharded || !/unknown command|EXECABORT/i.test(String(err))) throw err;
+      // A cluster of Redis < 7: no sharded pub/sub; PUBLISH reaches every node.
+      this.#sharded = false;
+      result = await attempt();
+    }
     const [err, count] = result?.[0] ?? [new Error('transaction aborted'), 0];
     if (err) throw this.#unavailable(err);
     return Number(count);
   }
 
+  /** Announces `text` on `channel` (sharded in a cluster), outside any transaction. */
+  async publish(channel: string, text: string): Promise<void> {
+    await this.#run(() =>
+      this.#sharded ? this.#client.spublish(channel, text) : this.#client.publish(channel, text),
+    );
+  }
+
   #statsKey(): string {
+    if (this.#opts.sharedStats !== undefined) return this.#opts.sharedStats;
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for statistics');
     return this.#opts.keys.stats(this.#opts.instance);
   }
 
   async loadStats(): Promise<Map<string, string>> {
+    await this.#migrate();
     const all = await this.#run(() => this.#client.hgetall(this.#statsKey()));
     return new Map(Object.entries(all));
   }
@@ -144,18 +275,35 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     });
   }
 
+  /** The saved statistics of these targets only (HMGET in batches): a group's hash is shared and large. */
+  async statsOf(members: readonly string[]): Promise<Map<string, string>> {
+    const key = this.#statsKey();
+    const slices = new Slices();
+    const out = new Map<string, string>();
+    for (let i = 0; i < members.length; i += STATS_FIELDS_PER_COMMAND) {
+      const batch = members.slice(i, i + STATS_FIELDS_PER_COMMAND);
+      const got = await this.#run(() => this.#client.hmget(key, ...batch));
+      got.forEach((text, j) => {
+        if (typeof text === 'string') out.set(batch[j]!, text);
+      });
+      await slices.pause();
+    }
+    return out;
+  }
+
   async historyChunkNames(): Promise<string[]> {
-    const key = this.#opts.keys.history(this.#instance());
+    await this.#migrate();
+    const key = this.#historyKey();
     return this.#run(() => this.#client.hkeys(key));
   }
 
   async loadHistoryChunk(name: string): Promise<string | undefined> {
-    const key = this.#opts.keys.history(this.#instance());
+    const key = this.#historyKey();
     return (await this.#run(() => this.#client.hget(key, name))) ?? undefined;
   }
 
   async saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
-    const key = this.#opts.keys.history(this.#instance());
+    const key = this.#historyKey();
     await this.#run(async () => {
       const pipeline = this.#client.pipeline();
       // One chunk per command: a chunk is up to a few MB at 1,000 targets.
@@ -165,10 +313,10 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     });
   }
 
-  #instance(): string {
+  #historyKey(): string {
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for history');
-    return this.#opts.instance;
+    return this.#opts.keys.history(this.#opts.instance);
   }
 
   async putExpiring(
@@ -234,20 +382,24 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     return value;
   }
 
-  /** The keys matching `pattern` (at most MESH_MAX_KEYS), sorted; SCAN in batches. */
+  /** The keys matching `pattern` (at most MESH_MAX_KEYS), sorted; SCAN in batches, on every master of a cluster. */
   async scanKeys(pattern: string): Promise<string[]> {
     const slices = new Slices();
     const keys = new Set<string>();
-    let cursor = '0';
-    // SCAN may return a key twice and ends when the cursor is back at 0.
-    do {
-      const [next, batch] = await this.#run(() =>
-        this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', MESH_BATCH),
-      );
-      cursor = next;
-      for (const k of batch) if (keys.size < MESH_MAX_KEYS) keys.add(k);
-      await slices.pause();
-    } while (cursor !== '0' && keys.size < MESH_MAX_KEYS);
+    const client = this.#client;
+    // Connected first (#run connects): a cluster knows its masters once ready.
+    if (client instanceof Cluster) await this.#run(() => Promise.resolve());
+    const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+    for (const node of nodes) {
+      let cursor = '0';
+      // SCAN may return a key twice and ends when the cursor is back at 0.
+      do {
+        const [next, batch] = await this.#run(() => scanStep(node, cursor, pattern));
+        cursor = next;
+        for (const k of batch) if (keys.size < MESH_MAX_KEYS) keys.add(k);
+        await slices.pause();
+      } while (cursor !== '0' && keys.size < MESH_MAX_KEYS);
+    }
     return [...keys].sort();
   }
 
@@ -268,23 +420,45 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 
   async watch(onChange: () => void): Promise<void> {
-    const channel = this.#opts.keys.events;
-    const sub = (this.#subscriber ??= this.#connection());
-    sub.on('message', (from: string) => {
-      if (from === channel) onChange();
-    });
+    this.subscribe(this.#opts.keys.events, onChange);
+    return Promise.resolve();
+  }
+
+  /**
+   * Calls `onEvent` on every notice on `channel`, and each time the
+   * subscription is (re)established (notices may have been missed while it
+   * was not). One subscriber connection serves every channel.
+   */
+  subscribe(channel: string, onEvent: () => void): void {
+    this.#channels.set(channel, onEvent);
+    if (this.#subscriber) {
+      if (this.#subscriber.status === 'ready') this.#subscribeTo(this.#subscriber, channel);
+      return;
+    }
+    const sub = (this.#subscriber = this.#connection());
+    const onMessage = (from: string): void => this.#channels.get(from)?.();
+    sub.on('message', onMessage);
+    sub.on('smessage', onMessage);
     // 'ready' fires before ioredis re-sends SUBSCRIBE after a reconnect; only
     // once our own SUBSCRIBE is answered can no change slip between the
-    // subscription and the re-read that onChange triggers.
+    // subscription and the re-read that onEvent triggers.
     sub.on('ready', () => {
-      sub.subscribe(channel).then(onChange, (err: unknown) => {
-        this.#opts.onLog?.(`redis: subscribe failed: ${String(err)}`);
-      });
+      for (const name of this.#channels.keys()) this.#subscribeTo(sub, name);
     });
     sub.connect().catch(() => {
       // retryStrategy keeps trying; 'error' already logged why.
     });
-    return Promise.resolve();
+  }
+
+  #subscribeTo(sub: Client, channel: string): void {
+    const subscribed = this.#sharded ? sub.ssubscribe(channel) : sub.subscribe(channel);
+    subscribed.then(
+      () => this.#channels.get(channel)?.(),
+      (err: unknown) => {
+        // The periodic re-read (--resync, the group's refresh) is the fallback.
+        this.#opts.onLog?.(`redis: subscribe to ${channel} failed: ${String(err)}`);
+      },
+    );
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
@@ -336,13 +510,4 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
+export { redactUrl };

@@ -245,7 +245,7 @@ describe('a mesh of netpingd instances in network namespaces', { skip: skip ?? f
       '-p',
       String(REDIS_PORT),
       'GET',
-      `${PREFIX}:mesh:peer-key`,
+      `{${PREFIX}}:mesh:peer-key`,
     ]);
     assert.match(key.stdout.trim(), /^[\x21-\x7e]{16,256}$/);
   });

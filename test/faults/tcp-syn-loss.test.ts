@@ -148,7 +148,7 @@ describe('tcp probes through SYN loss', { skip: skip ?? false }, () => {
       5_000,
       () => 'redis-server',
     );
-    redisCli(['sadd', `${prefix}:targets`, ...Object.values(member)]);
+    redisCli(['sadd', `{${prefix}}:targets`, ...Object.values(member)]);
 
     daemon = pair.spawn(
       pair.near,
@@ -182,7 +182,7 @@ describe('tcp probes through SYN loss', { skip: skip ?? false }, () => {
     assert.equal(exit?.code, 0, `netpingd did not stop cleanly:\n${daemon.tail()}`);
     for (const [name, m] of Object.entries(member)) {
       const key = m.replace(/&interval=.*$/, '');
-      const text = redisCli(['hget', `${prefix}:stats:${INSTANCE}`, key]).trim();
+      const text = redisCli(['hget', `{${prefix}}:stats:${INSTANCE}`, key]).trim();
       assert.ok(text !== '', `no saved statistics for ${key}`);
       saved.set(name, parseSavedStats(text));
     }

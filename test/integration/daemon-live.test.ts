@@ -31,7 +31,7 @@ describe('netpingd with live targets', { skip }, () => {
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
-    await redis.sadd(`${prefix}:targets`, 'lo@127.0.0.1');
+    await redis.sadd(`{${prefix}}:targets`, 'lo@127.0.0.1');
     daemon = await startDaemon([
       '--redis',
       TEST_REDIS_URL!,
@@ -46,7 +46,7 @@ describe('netpingd with live targets', { skip }, () => {
 
   after(async () => {
     const code = await daemon?.stop();
-    await redis?.del(`${prefix}:targets`);
+    await redis?.del(`{${prefix}}:targets`);
     redis?.disconnect();
     assert.equal(code, 0, `netpingd should exit 0 on SIGTERM; log:\n${daemon?.log()}`);
   });
@@ -161,14 +161,14 @@ describe('netpingd with live targets', { skip }, () => {
   it('survives a garbage member written by hand and shows it as an error row', async () => {
     const huge = `${'h'.repeat(10_000)}@127.0.0.1`;
     await redis.sadd(
-      `${prefix}:targets`,
+      `{${prefix}}:targets`,
       'no-at-sign',
       'x@999.1.1.1',
       '@127.0.0.1',
       'bad\nname@127.0.0.1',
       huge,
     );
-    await redis.publish(`${prefix}:events`, 'garbage that is not JSON');
+    await redis.publish(`{${prefix}}:events`, 'garbage that is not JSON');
     const r = await eventually('invalid members reported', async () => {
       const rep = await report(daemon);
       return rep.invalid.length === 5 ? rep : undefined;
@@ -221,7 +221,7 @@ describe('netpingd with live targets', { skip }, () => {
       500,
       'a change without --timeout goes back to the daemon timeout',
     );
-    const members = await redis.smembers(`${prefix}:targets`);
+    const members = await redis.smembers(`{${prefix}}:targets`);
     assert.deepEqual(
       members.filter((m) => m.startsWith('fast@')),
       ['fast@127.0.0.4?interval=40ms'],
@@ -278,10 +278,10 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
-    await redis.sadd(`${prefix}:targets`, 'keep@127.0.0.1');
+    await redis.sadd(`{${prefix}}:targets`, 'keep@127.0.0.1');
   });
   after(async () => {
-    await redis.del(`${prefix}:targets`);
+    await redis.del(`{${prefix}}:targets`);
     redis.disconnect();
   });
 
@@ -302,7 +302,7 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
-      assert.deepEqual(await redis.smembers(`${prefix}:targets`), ['keep@127.0.0.1']);
+      assert.deepEqual(await redis.smembers(`{${prefix}}:targets`), ['keep@127.0.0.1']);
     });
   }
 
@@ -316,7 +316,7 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
     const r = await cli('remove', 'ghost');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no target matches "ghost"/);
-    assert.deepEqual(await redis.smembers(`${prefix}:targets`), ['keep@127.0.0.1']);
+    assert.deepEqual(await redis.smembers(`{${prefix}}:targets`), ['keep@127.0.0.1']);
   });
 
   it('exits 3 at once when Redis is unreachable', async () => {

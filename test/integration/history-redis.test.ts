@@ -13,7 +13,7 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
   const prefix = uniquePrefix();
   const redis = new Redis(TEST_REDIS_URL!, { lazyConnect: true });
   after(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
+    const keys = await redis.keys(`{${prefix}}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
@@ -37,7 +37,7 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
       assert.deepEqual(await store.historyChunkNames(), ['m:1']);
       assert.equal(await store.loadHistoryChunk('m:1'), 'c');
       assert.equal(await store.loadHistoryChunk('h:2'), undefined);
-      assert.deepEqual(await redis.hgetall(`${prefix}:history:one`), { 'm:1': 'c' });
+      assert.deepEqual(await redis.hgetall(`{${prefix}}:history:one`), { 'm:1': 'c' });
     } finally {
       await store.close();
     }
@@ -48,7 +48,7 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
     { skip: !IS_ROOT && 'needs root' },
     async () => {
       const args = ['--redis', TEST_REDIS_URL!, '--prefix', prefix, '--instance', 'two'];
-      await redis.sadd(`${prefix}:targets`, 'lo@127.0.0.1');
+      await redis.sadd(`{${prefix}}:targets`, 'lo@127.0.0.1');
       const sent = async (url: string): Promise<number> => {
         const res = await fetch(`${url}/api/history?target=lo@127.0.0.1&range=1h`);
         if (res.status !== 200) return 0;
@@ -64,7 +64,7 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
       } finally {
         assert.equal(await daemon.stop(), 0, daemon.log());
       }
-      const fields = Object.keys(await redis.hgetall(`${prefix}:history:two`));
+      const fields = Object.keys(await redis.hgetall(`{${prefix}}:history:two`));
       assert.ok(
         fields.some((f) => f.startsWith('m:')),
         fields.join(' '),

@@ -48,7 +48,7 @@ describe('netpingd when things around it go wrong', { skip }, () => {
       const prefix = uniquePrefix();
       const redis = new Redis(TEST_REDIS_URL!, { lazyConnect: true });
       try {
-        await redis.sadd(`${prefix}:targets`, 'lo@127.0.0.1');
+        await redis.sadd(`{${prefix}}:targets`, 'lo@127.0.0.1');
         const stateDir = stateDirWith({});
         dirs.push(stateDir);
         const d = await startDaemon([
@@ -61,8 +61,8 @@ describe('netpingd when things around it go wrong', { skip }, () => {
         // The reader of its stderr goes away, as a dead log pipe or a closed terminal would.
         d.child.stderr!.destroy();
         // Something to log: a member that does not parse, each logged once.
-        for (let i = 0; i < 3; i++) await redis.sadd(`${prefix}:targets`, `bad member ${i}`);
-        await redis.publish(`${prefix}:events`, 'changed');
+        for (let i = 0; i < 3; i++) await redis.sadd(`{${prefix}}:targets`, `bad member ${i}`);
+        await redis.publish(`{${prefix}}:events`, 'changed');
         await new Promise((r) => setTimeout(r, 500));
         const cpuBefore = cpuSeconds(pid);
         await new Promise((r) => setTimeout(r, 2000));
@@ -70,21 +70,21 @@ describe('netpingd when things around it go wrong', { skip }, () => {
         // Spinning on EPIPE took 65-100 % of a core; probing one target takes ~1 %.
         assert.ok(cpu < 0.5, `used ${cpu.toFixed(2)} s of CPU in 2 s with stderr gone`);
         // Still probing, still taking changes.
-        await redis.sadd(`${prefix}:targets`, 'two@127.0.0.2');
-        await redis.publish(`${prefix}:events`, 'changed');
+        await redis.sadd(`{${prefix}}:targets`, 'two@127.0.0.2');
+        await redis.publish(`{${prefix}}:events`, 'changed');
         await eventually('the new target probed', async () => {
           const t = (await report(d)).targets.find((x) => x.name === 'two');
           return t && t.received > 0 ? t : undefined;
         });
         // Still saving.
         const saved = await eventually('a save after stderr went', async () => {
-          const s = await redis.hget(`${prefix}:stats:stderr`, 'two@127.0.0.2');
+          const s = await redis.hget(`{${prefix}}:stats:stderr`, 'two@127.0.0.2');
           return s ?? undefined;
         });
         assert.ok(saved.length > 0);
         assert.equal(await d.stop('SIGTERM'), 0, 'a clean stop');
       } finally {
-        const keys = await redis.keys(`${prefix}:*`);
+        const keys = await redis.keys(`{${prefix}}:*`);
         if (keys.length > 0) await redis.del(...keys);
         redis.disconnect();
       }

@@ -54,7 +54,8 @@ describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
@@ -63,7 +64,7 @@ describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
   });
 
   after(async () => {
-    await redis?.del(`${prefix}:targets`);
+    await redis?.del(`{${prefix}}:targets`);
     redis?.disconnect();
   });
 
@@ -99,14 +100,15 @@ describe('npcli --probe and --port', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(() => {
     redis = new Redis(TEST_REDIS_URL!);
   });
 
   after(async () => {
-    await redis?.del(`${prefix}:targets`);
+    await redis?.del(`{${prefix}}:targets`);
     redis?.disconnect();
   });
 
@@ -147,7 +149,8 @@ describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(async () => {
     redis = new Redis(TEST_REDIS_URL!);
@@ -156,7 +159,7 @@ describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
   });
 
   after(async () => {
-    await redis?.del(`${prefix}:targets`);
+    await redis?.del(`{${prefix}}:targets`);
     redis?.disconnect();
   });
 
@@ -200,14 +203,15 @@ describe('npcli with throughput targets', { skip: SKIP_NO_REDIS }, () => {
   const cli = (...args: string[]) =>
     runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
   let redis: Redis;
-  const members = async (): Promise<string[]> => (await redis.smembers(`${prefix}:targets`)).sort();
+  const members = async (): Promise<string[]> =>
+    (await redis.smembers(`{${prefix}}:targets`)).sort();
 
   before(() => {
     redis = new Redis(TEST_REDIS_URL!);
   });
 
   after(async () => {
-    await redis?.del(`${prefix}:targets`);
+    await redis?.del(`{${prefix}}:targets`);
     redis?.disconnect();
   });
 

@@ -74,7 +74,7 @@ void test('Prometheus reads netping_rtt_seconds as a native histogram', async (t
   const dir = mkdtempSync(path.join(tmpdir(), 'netping-native-'));
   const processes: Spawned[] = [];
   try {
-    redisCli(redisUrl, ['sadd', `${prefix}:targets`, 'lo@127.0.0.1', 'six@::1']);
+    redisCli(redisUrl, ['sadd', `{${prefix}}:targets`, 'lo@127.0.0.1', 'six@::1']);
     const daemonPort = await freePort();
     const daemon = new Spawned(process.execPath, [
       daemonMain,

@@ -46,7 +46,7 @@ void test('Prometheus scrapes netpingd: loopback p50 under 10 ms, no loss', asyn
   const dir = mkdtempSync(path.join(tmpdir(), 'netping-prom-'));
   const processes: Spawned[] = [];
   try {
-    redisCli(redisUrl, ['sadd', `${prefix}:targets`, 'lo@127.0.0.1']);
+    redisCli(redisUrl, ['sadd', `{${prefix}}:targets`, 'lo@127.0.0.1']);
 
     const daemonPort = await freePort();
     const daemon = new Spawned(process.execPath, [

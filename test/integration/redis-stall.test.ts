@@ -46,7 +46,7 @@ describe('netpingd with a Redis that stops answering', { skip }, () => {
     await redis.start();
     stateDir = mkdtempSync(path.join(tmpdir(), 'netping-stall-'));
     const client = new Redis(redis.url, { lazyConnect: true });
-    await client.sadd(`${prefix}:targets`, 'lo@127.0.0.1');
+    await client.sadd(`{${prefix}}:targets`, 'lo@127.0.0.1');
     client.disconnect();
   });
 
@@ -130,8 +130,8 @@ describe('netpingd with a Redis that stops answering', { skip }, () => {
     );
     const client = new Redis(redis.url, { lazyConnect: true });
     try {
-      await client.sadd(`${prefix}:targets`, 'two@127.0.0.2');
-      await client.publish(`${prefix}:events`, 'changed');
+      await client.sadd(`{${prefix}}:targets`, 'two@127.0.0.2');
+      await client.publish(`{${prefix}}:events`, 'changed');
     } finally {
       client.disconnect();
     }

@@ -95,7 +95,7 @@ describe('netpingd through store and process failures', { skip }, () => {
     );
     await redis.start();
     await client.connect();
-    await client.sadd(`${prefix}:targets`, 'a@127.0.0.1', 'b@127.0.0.2');
+    await client.sadd(`{${prefix}}:targets`, 'a@127.0.0.1', 'b@127.0.0.2');
     const r = await eventually(
       'targets from the late Redis',
       async () => {
@@ -132,9 +132,9 @@ describe('netpingd through store and process failures', { skip }, () => {
     await redis.start();
     // Changes land before the daemon has reconnected and re-subscribed: the
     // notices reach nobody, the re-read after re-subscribing must find them.
-    await client.srem(`${prefix}:targets`, 'b@127.0.0.2');
-    await client.sadd(`${prefix}:targets`, 'c@127.0.0.3');
-    await client.publish(`${prefix}:events`, 'lost notice');
+    await client.srem(`{${prefix}}:targets`, 'b@127.0.0.2');
+    await client.sadd(`{${prefix}}:targets`, 'c@127.0.0.3');
+    await client.publish(`{${prefix}}:events`, 'lost notice');
     const r = await eventually(
       'the changes applied',
       async () => {
@@ -187,7 +187,7 @@ describe('netpingd through store and process failures', { skip }, () => {
       (byName(await report(d), 'a')?.sent ?? 0) > 0 ? true : undefined,
     );
     assert.equal(await d.stop('SIGTERM'), 0);
-    const saved = new Map(Object.entries(await client.hgetall(`${prefix}:stats:resilience`)));
+    const saved = new Map(Object.entries(await client.hgetall(`{${prefix}}:stats:resilience`)));
     const savedA = JSON.parse(saved.get('a@127.0.0.1') ?? '{}') as {
       sent?: number;
       received?: number;
@@ -210,7 +210,7 @@ describe('netpingd through store and process failures', { skip }, () => {
 
   it('skips garbage saved statistics and still restores the good ones', async () => {
     await client.hset(
-      `${prefix}:stats:resilience`,
+      `{${prefix}}:stats:resilience`,
       'c@127.0.0.3',
       'not json',
       'zz@127.0.0.9',

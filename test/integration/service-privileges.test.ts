@@ -105,7 +105,7 @@ void test('as user nobody with only CAP_NET_RAW, netpingd pings 127.0.0.1', asyn
   const app = readableAppDir();
   let daemon: Spawned | undefined;
   try {
-    redisCli(redisUrl, ['sadd', `${prefix}:targets`, 'lo@127.0.0.1']);
+    redisCli(redisUrl, ['sadd', `{${prefix}}:targets`, 'lo@127.0.0.1']);
     const port = await freePort();
     daemon = new Spawned(
       'setpriv',
@@ -149,7 +149,7 @@ void test('without CAP_NET_RAW, netpingd exits 4 with one line naming CAP_NET_RA
   const app = readableAppDir();
   let daemon: Spawned | undefined;
   try {
-    redisCli(redisUrl, ['sadd', `${prefix}:targets`, 'lo@127.0.0.1']);
+    redisCli(redisUrl, ['sadd', `{${prefix}}:targets`, 'lo@127.0.0.1']);
     const port = await freePort();
     daemon = new Spawned(
       'setpriv',

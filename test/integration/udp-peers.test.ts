@@ -51,7 +51,8 @@ describe('udp probes between netpingd peers', { skip }, () => {
     redis = new Redis(TEST_REDIS_URL!);
     peerPort = await freePort(); // a TCP port free a moment ago: likely free for UDP too
     const member = `b@127.0.0.1?probe=udp&port=${peerPort}`;
-    for (const p of [prefixes.a, prefixes.c, prefixes.d]) await redis.sadd(`${p}:targets`, member);
+    for (const p of [prefixes.a, prefixes.c, prefixes.d])
+      await redis.sadd(`{${p}}:targets`, member);
     // The peer with the key, answering on loopback only; the key from the environment.
     b = await start(prefixes.b, ['--peer-listen', `127.0.0.1:${peerPort}`], {
       NETPING_PEER_KEY: KEY,

@@ -164,7 +164,7 @@ export class FaultRig {
       ),
     ];
     const peer = this.#udpLogPaths.size > 0 ? ['--peer-key', PEER_KEY] : [];
-    this.redisCli(['sadd', `${prefix}:targets`, ...members]);
+    this.redisCli(['sadd', `{${prefix}}:targets`, ...members]);
     const d = this.pair.spawn(
       this.pair.near,
       process.execPath,

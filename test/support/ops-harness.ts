@@ -163,7 +163,7 @@ export function redisCli(url: string, args: readonly string[]): string {
 
 /** Deletes every key under `prefix:` (bounded: one SCAN pass). */
 export function redisDeletePrefix(url: string, prefix: string): void {
-  const keys = redisCli(url, ['--scan', '--pattern', `${prefix}:*`])
+  const keys = redisCli(url, ['--scan', '--pattern', `{${prefix}}:*`])
     .split('\n')
     .filter((k) => k.length > 0)
     .slice(0, 10_000);
