@@ -7,6 +7,30 @@ import { Redis } from 'ioredis';
 import { SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
 import { runCli } from '../support/processes.js';
 
+/**
+ * npcli on a fresh prefix of the test Redis, and that prefix's target set,
+ * removed after the suite.
+ */
+function redisTargetSet(): {
+  cli: (...args: string[]) => ReturnType<typeof runCli>;
+  members: () => Promise<string[]>;
+} {
+  const prefix = uniquePrefix();
+  const key = `{${prefix}}:targets`;
+  let redis: Redis | undefined;
+  before(() => {
+    redis = new Redis(TEST_REDIS_URL!);
+  });
+  after(async () => {
+    await redis?.del(key);
+    redis?.disconnect();
+  });
+  return {
+    cli: (...args) => runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]),
+    members: async () => (await redis!.smembers(key)).sort(),
+  };
+}
+
 describe('npcli help', () => {
   it('`npcli help add` prints the help of add and exits 0, like `npcli add --help`', async () => {
     const viaHelp = await runCli(['help', 'add']);
@@ -50,22 +74,11 @@ describe('npcli --url it cannot use', () => {
 });
 
 describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
-  const prefix = uniquePrefix();
-  const cli = (...args: string[]) =>
-    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
-  let redis: Redis;
-  const members = async (): Promise<string[]> =>
-    (await redis.smembers(`{${prefix}}:targets`)).sort();
+  const { cli, members } = redisTargetSet();
 
   before(async () => {
-    redis = new Redis(TEST_REDIS_URL!);
     const added = await cli('add', 'a@127.0.0.1', 'b@127.0.0.1', 'c@127.0.0.2');
     assert.equal(added.code, 0, added.stderr);
-  });
-
-  after(async () => {
-    await redis?.del(`{${prefix}}:targets`);
-    redis?.disconnect();
   });
 
   it('refuses, exit 2 and nothing removed, an address that names several targets', async () => {
@@ -96,21 +109,7 @@ describe('npcli remove on a Redis set', { skip: SKIP_NO_REDIS }, () => {
 });
 
 describe('npcli --probe and --port', { skip: SKIP_NO_REDIS }, () => {
-  const prefix = uniquePrefix();
-  const cli = (...args: string[]) =>
-    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
-  let redis: Redis;
-  const members = async (): Promise<string[]> =>
-    (await redis.smembers(`{${prefix}}:targets`)).sort();
-
-  before(() => {
-    redis = new Redis(TEST_REDIS_URL!);
-  });
-
-  after(async () => {
-    await redis?.del(`{${prefix}}:targets`);
-    redis?.disconnect();
-  });
+  const { cli, members } = redisTargetSet();
 
   for (const [what, args, message] of [
     [
@@ -145,22 +144,11 @@ describe('npcli --probe and --port', { skip: SKIP_NO_REDIS }, () => {
 });
 
 describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
-  const prefix = uniquePrefix();
-  const cli = (...args: string[]) =>
-    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
-  let redis: Redis;
-  const members = async (): Promise<string[]> =>
-    (await redis.smembers(`{${prefix}}:targets`)).sort();
+  const { cli, members } = redisTargetSet();
 
   before(async () => {
-    redis = new Redis(TEST_REDIS_URL!);
     const added = await cli('add', 'web@192.0.2.1');
     assert.equal(added.code, 0, added.stderr);
-  });
-
-  after(async () => {
-    await redis?.del(`{${prefix}}:targets`);
-    redis?.disconnect();
   });
 
   it('refuses --probe tcp without a port: exit 2, nothing written', async () => {
@@ -199,21 +187,7 @@ describe('npcli with tcp targets', { skip: SKIP_NO_REDIS }, () => {
 });
 
 describe('npcli with throughput targets', { skip: SKIP_NO_REDIS }, () => {
-  const prefix = uniquePrefix();
-  const cli = (...args: string[]) =>
-    runCli(['--redis', TEST_REDIS_URL!, '--prefix', prefix, ...args]);
-  let redis: Redis;
-  const members = async (): Promise<string[]> =>
-    (await redis.smembers(`{${prefix}}:targets`)).sort();
-
-  before(() => {
-    redis = new Redis(TEST_REDIS_URL!);
-  });
-
-  after(async () => {
-    await redis?.del(`{${prefix}}:targets`);
-    redis?.disconnect();
-  });
+  const { cli, members } = redisTargetSet();
 
   const wan = ['add', 'wan@192.0.2.7', '--probe', 'throughput', '--port', '9923'];
   for (const [what, args, message] of [
