@@ -6,7 +6,7 @@
 // killed run left.
 
 import { CLI_JS } from './env.js';
-import { NETNS_PREFIX, exitOf } from './netns.js';
+import { NETNS_PREFIX, exitOf, killAllIn } from './netns.js';
 import { run, Spawned, type RunResult } from './ops-harness.js';
 
 export const HUB4 = '10.201.0.1';
@@ -118,17 +118,7 @@ export class MeshNet {
 
   destroyNamespaces(): void {
     for (const ns of [...this.#members, this.hub]) {
-      const pids = run('ip', ['netns', 'pids', ns], { timeoutMs: 10_000 })
-        .stdout.split('\n')
-        .filter((p) => /^\d+$/.test(p))
-        .slice(0, 100);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killAllIn(ns);
       run('ip', ['netns', 'del', ns], { timeoutMs: 10_000 });
     }
     this.#members.length = 0;

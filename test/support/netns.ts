@@ -73,7 +73,7 @@ export function removeStaleNamespaces(): void {
 }
 
 /** SIGKILLs the processes left in a namespace (only ever ones a test started there). */
-function killAllIn(ns: string): void {
+export function killAllIn(ns: string): void {
   const pids = ip(['netns', 'pids', ns])
     .stdout.split('\n')
     .filter((p) => /^\d+$/.test(p))
