@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { parseSamples } from './support/prometheus.js';
+import { sumByLabel, sumOf } from './support/prometheus.js';
 import {
   cpuSeconds,
   freePort,
@@ -55,21 +55,16 @@ interface Counts {
 
 /** netping_sent_total and netping_lost_total summed by the probe label (`all` when there is none). */
 function countsOf(body: string): Counts {
-  const sent = new Map<string, number>();
-  const lost = new Map<string, number>();
-  let refused = 0;
-  for (const s of parseSamples(body, (n) =>
-    ['netping_sent_total', 'netping_lost_total', 'netping_received_by_reason_total'].includes(n),
-  )) {
-    if (s.name === 'netping_received_by_reason_total') {
-      refused += s.value;
-      continue;
-    }
-    const into = s.name === 'netping_sent_total' ? sent : lost;
-    const kind = s.labels.get('probe') ?? 'all';
-    into.set(kind, (into.get(kind) ?? 0) + s.value);
-  }
-  return { sent, lost, refused };
+  return {
+    sent: sumByLabel(body, 'netping_sent_total', 'probe', 'all'),
+    lost: sumByLabel(body, 'netping_lost_total', 'probe', 'all'),
+    refused: sumOf(body, 'netping_received_by_reason_total'),
+  };
+}
+
+/** "foreign 4, bad-mac 2", or "none". */
+function listed(sums: ReadonlyMap<string, number>): string {
+  return [...sums].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
 }
 
 interface Window {
@@ -223,11 +218,12 @@ async function main(): Promise<void> {
       const before = udpDrops();
       windows[kind] = await measure(prober, responder, metricsUrl, windowS);
       if (kind === 'udp') {
+        // ss -m puts each socket's skmem on a continuation line (a tab first).
         udpSockets = execFileSync('ss', ['-Huanmp'], { encoding: 'utf8' })
+          .replace(/\n\t/g, ' ')
           .split('\n')
           .filter((l) => l.includes(`:${udpPort}`) || /"node",pid=/.test(l))
-          .map((l) => l.replace(/\s+/g, ' ').trim())
-          .filter((l) => l.includes('skmem'));
+          .map((l) => l.replace(/\s+/g, ' ').trim());
         const after = udpDrops();
         drops = {
           rcvbuf: after.rcvbuf - before.rcvbuf,
@@ -238,31 +234,15 @@ async function main(): Promise<void> {
     }
     const rss = memory(prober);
     const responderUrl = `http://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)/.exec(responderLine)?.[1]}/metrics`;
-    const refusedByResponder = parseSamples(
+    const refusedByResponder = sumByLabel(
       (await timedGet(responderUrl)).body,
-      (name) => name === 'netping_packets_ignored_total',
-    ).map((s) => `${s.labels.get('reason')} ${s.value}`);
-    const proberBody = (await timedGet(metricsUrl, 120_000)).body;
-    const proberIgnored = parseSamples(
-      proberBody,
-      (name) => name === 'netping_packets_ignored_total',
-    ).map((s) => `${s.labels.get('reason')} ${s.value}`);
-    const lateByKind = parseSamples(proberBody, (name) => name === 'netping_late_total').reduce(
-      (m, s) => {
-        const k = s.labels.get('probe') ?? '?';
-        m.set(k, (m.get(k) ?? 0) + s.value);
-        return m;
-      },
-      new Map<string, number>(),
+      'netping_packets_ignored_total',
+      'reason',
     );
-    const lostReasons = parseSamples(
-      (await timedGet(metricsUrl, 120_000)).body,
-      (name) => name === 'netping_errors_total',
-    ).reduce((m, s) => {
-      const r = s.labels.get('reason') ?? '?';
-      m.set(r, (m.get(r) ?? 0) + s.value);
-      return m;
-    }, new Map<string, number>());
+    const proberBody = (await timedGet(metricsUrl, 120_000)).body;
+    const proberIgnored = sumByLabel(proberBody, 'netping_packets_ignored_total', 'reason');
+    const lateByKind = sumByLabel(proberBody, 'netping_late_total', 'probe');
+    const lostReasons = sumByLabel(proberBody, 'netping_errors_total', 'reason');
     const lines: string[] = [];
     lines.push(
       `command: node dist/bench/probe-kinds.js --icmp ${n.icmp} --tcp ${n.tcp} --udp ${n.udp} --seconds ${windowS} --warmup ${warmupS}`,
@@ -312,16 +292,10 @@ async function main(): Promise<void> {
     );
     const refused = windows.tcp ? windows.tcp.end.refused - windows.tcp.start.refused : 0;
     lines.push(`- tcp probes answered by a refusal in the tcp window: ${refused}`);
-    lines.push(
-      `- packets the responder ignored, by reason: ${refusedByResponder.join(', ') || 'none'}`,
-    );
-    lines.push(
-      `- the prober's losses by reason (whole run): ${[...lostReasons].map(([r, v]) => `${r} ${v}`).join(', ') || 'none'}`,
-    );
-    lines.push(`- packets the prober ignored, by reason: ${proberIgnored.join(', ') || 'none'}`);
-    lines.push(
-      `- late answers by kind (whole run): ${[...lateByKind].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
-    );
+    lines.push(`- packets the responder ignored, by reason: ${listed(refusedByResponder)}`);
+    lines.push(`- the prober's losses by reason (whole run): ${listed(lostReasons)}`);
+    lines.push(`- packets the prober ignored, by reason: ${listed(proberIgnored)}`);
+    lines.push(`- late answers by kind (whole run): ${listed(lateByKind)}`);
     lines.push('- udp sockets at the end of the udp window (ss -uanmp: Recv-Q, skmem d = drops):');
     for (const l of udpSockets) lines.push(`    ${l}`);
     console.log(lines.join('\n'));

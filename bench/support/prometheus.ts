@@ -28,6 +28,21 @@ export function sumOf(text: string, name: string): number {
   return parseSamples(text, (n) => n === name).reduce((sum, s) => sum + s.value, 0);
 }
 
+/** A metric summed per value of one of its labels (`fallback` for series without it). */
+export function sumByLabel(
+  text: string,
+  name: string,
+  label: string,
+  fallback = '?',
+): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const s of parseSamples(text, (n) => n === name)) {
+    const key = s.labels.get(label) ?? fallback;
+    sums.set(key, (sums.get(key) ?? 0) + s.value);
+  }
+  return sums;
+}
+
 /** Bucket upper bound (as exported) to how many observations fell in (lower, upper]. */
 export type Buckets = Map<string, { lower: number; upper: number; count: number }>;
 
