@@ -8,6 +8,22 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './ops-harness.js';
 
+/**
+ * A redis-server on 127.0.0.1:`port` keeping its files in `dir`, without
+ * RDB snapshots; persistence and the rest come in `extra`.
+ */
+export function spawnRedisServer(
+  port: number,
+  dir: string,
+  extra: readonly string[],
+): ChildProcess {
+  return spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...extra],
+    { stdio: 'ignore' },
+  );
+}
+
 export class OwnRedis {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'netping-redis-'));
   #child: ChildProcess | undefined;
@@ -24,24 +40,12 @@ export class OwnRedis {
   }
 
   async start(timeoutMs = 5000): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--dir',
-        this.dir,
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = spawnRedisServer(this.port, this.dir, [
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ]);
     this.#child = child;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -4,11 +4,12 @@
 // dispose(); every wait is bounded.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ops-harness.js';
+import { spawnRedisServer } from './redis-server.js';
 
 export function commandMissing(...commands: string[]): string | false {
   for (const c of commands) {
@@ -36,24 +37,8 @@ export class Topology {
     const p = port ?? (await freePort());
     const dir = path.join(this.dir, String(p));
     rmSync(dir, { recursive: true, force: true });
-    spawnSync('mkdir', ['-p', dir]);
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(p),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        ...extra,
-      ],
-      { stdio: 'ignore' },
-    );
+    mkdirSync(dir, { recursive: true });
+    const child = spawnRedisServer(p, dir, ['--appendonly', 'no', ...extra]);
     this.#children.set(p, child);
     await this.#answers(p);
     return p;
