@@ -25,7 +25,9 @@ export interface ProbeSink {
   /**
    * An answer to probe `seq` of the target with `token`, read at `atMs`.
    * `source` is the address it came from, checked against the target's
-   * (undefined where the transport guarantees it, as a TCP connection does).
+   * (undefined where the answer proves its origin already: a TCP connection,
+   * or the HMAC of a udp answer, which a responder may send from another of
+   * its addresses).
    * `answer` names an unusual but valid answer (e.g. `tcp:refused`): the
    * probe counts as received, and by that name.
    */
