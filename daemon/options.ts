@@ -16,6 +16,12 @@ import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/stor
 import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
 import { VERSION } from '../lib/version.js';
+import {
+  addOutageOptions,
+  outageConfig,
+  type OutageConfig,
+  type RawOutageOptions,
+} from './outage-options.js';
 
 export interface DaemonConfig {
   /** undefined: the embedded store in the state directory. */
@@ -53,6 +59,8 @@ export interface DaemonConfig {
   mesh: MeshConfig | undefined;
   /** A group of daemons splitting the target set; undefined without --group. */
   group: GroupConfig | undefined;
+  /** Outages and their alerts (--down-after, --up-after, --alertmanager, --quorum). */
+  outages: OutageConfig;
 }
 
 export interface GroupConfig {
@@ -74,7 +82,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions {
+interface RawOptions extends RawOutageOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -334,6 +342,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         '8s',
       ),
     );
+  addOutageOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
   } catch (err) {
@@ -383,6 +392,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
     mesh: meshConfig(o, redisUrl),
     group: groupConfig(o, redisUrl),
+    outages: outageConfig(o, process.env),
   };
 }
 

@@ -109,6 +109,19 @@ export interface DaemonView {
   labels(i: number): Labels | undefined;
   /** RTTs under load of head.throughput[i], by direction. */
   throughputHistograms?(i: number): Readonly<Record<Direction, HistogramSnapshot>>;
+  /** Whether the target is up (not in an outage) and its outages so far; absent without outage tracking. */
+  outage?(i: number): TargetOutageState;
+}
+
+export interface TargetOutageState {
+  readonly up: boolean;
+  readonly outages: number;
+}
+
+/** What liveView asks of the outage detector, by target key. */
+export interface OutageStates {
+  isUp(key: string): boolean;
+  outagesOf(key: string): number;
 }
 
 /** A view over plain data. */
@@ -136,10 +149,19 @@ export function liveView(
   head: ReportHead,
   /** Read with the head: the same targets as head.throughput, in its order. */
   throughputHistograms?: readonly Readonly<Record<Direction, HistogramSnapshot>>[],
+  outages?: OutageStates,
 ): DaemonView {
   return {
     ...(throughputHistograms
       ? { throughputHistograms: (i: number) => throughputHistograms[i]! }
+      : {}),
+    ...(outages
+      ? {
+          outage: (i: number) => {
+            const key = probed[i]!.key;
+            return { up: outages.isUp(key), outages: outages.outagesOf(key) };
+          },
+        }
       : {}),
     head,
     size: probed.length,
