@@ -15,7 +15,7 @@ import {
   type OutageRules,
   type OutageSubject,
 } from '../lib/outages/detector.js';
-import { newestFirst, overlapsSince, parseOutage, type Outage } from '../lib/outages/outage.js';
+import { latestOutages, newestFirst, overlapsSince, type Outage } from '../lib/outages/outage.js';
 import type { EventQuery } from '../lib/http/events-api.js';
 import type { EventStore } from '../lib/store/event-store.js';
 import { probeLabel, type Target } from '../lib/target.js';
@@ -207,7 +207,9 @@ export class OutageKeeper {
 
   /** Writes the unsaved records; one write at a time, the rest queued behind it. */
   flush(): Promise<void> {
-    this.#saving ??= (async () => {
+    if (this.#saving) return this.#saving;
+    if (this.#unsaved.length === 0) return Promise.resolve();
+    const saving = (async () => {
       try {
         while (this.#unsaved.length > 0) {
           const batch = this.#unsaved.slice(0, 500);
@@ -218,10 +220,10 @@ export class OutageKeeper {
         this.#opts.log(
           `outages not saved yet: ${err instanceof Error ? err.message : String(err)}`,
         );
-      } finally {
-        this.#saving = undefined;
       }
     })();
+    // Cleared once done, not from inside: the body may finish before the assignment.
+    this.#saving = saving.finally(() => (this.#saving = undefined));
     return this.#saving;
   }
 
@@ -237,19 +239,9 @@ export class OutageKeeper {
       this.#opts.log(`outages not read: ${err instanceof Error ? err.message : String(err)}`);
       return [];
     }
-    const latest = new Map<string, Outage>();
-    let bad = 0;
-    // Newest first: the first record of an id is its state.
-    for (const r of records) {
-      try {
-        const o = parseOutage(r);
-        if (!latest.has(o.id)) latest.set(o.id, o);
-      } catch {
-        bad++;
-      }
-    }
+    const { outages, bad } = latestOutages(records);
     if (bad > 0) this.#opts.log(`outages: ${bad} damaged records skipped`);
-    const kept = [...latest.values()].sort(newestFirst).slice(0, KEPT_IN_MEMORY).reverse();
+    const kept = outages.slice(0, KEPT_IN_MEMORY).reverse();
     for (const o of kept) this.#recent.set(o.id, o);
     return kept.filter((o) => o.end === null && o.instance === this.#opts.instance);
   }

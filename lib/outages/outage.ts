@@ -82,3 +82,21 @@ export function newestFirst(a: Outage, b: Outage): number {
 export function overlapsSince(o: Outage, sinceMs: number): boolean {
   return o.end === null || Date.parse(o.end) >= sinceMs;
 }
+
+/**
+ * The outages in records read newest first (a store's order): the first
+ * record of an id is its state. Damaged records are counted, not thrown.
+ */
+export function latestOutages(records: Iterable<string>): { outages: Outage[]; bad: number } {
+  const latest = new Map<string, Outage>();
+  let bad = 0;
+  for (const r of records) {
+    try {
+      const o = parseOutage(r);
+      if (!latest.has(o.id)) latest.set(o.id, o);
+    } catch {
+      bad++;
+    }
+  }
+  return { outages: [...latest.values()].sort(newestFirst), bad };
+}
