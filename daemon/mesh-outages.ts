@@ -182,8 +182,11 @@ export class MeshOutages {
           vantagePointDownAlert(this.#o.self, this.#o.selfLabels, state, null, at, this.#o.timing),
         nowMs,
       );
-      // Our down-everywhere alerts go too: a blind instance cannot judge.
-      this.#resolveEverywhere(new Set(), nowMs);
+      // A blind instance cannot judge: it stops posting its down-everywhere
+      // alerts, but does not resolve them, for the others post the same
+      // alerts (one label set) and still see them.
+      for (const key of this.#everywhere.keys()) this.#book.resolve(`everywhere:${key}`);
+      this.#everywhere.clear();
     } else {
       const state = this.#vantage!;
       this.#vantage = undefined;
