@@ -86,10 +86,12 @@ describe(
       ]);
       am = new Alertmanager(net.hub, HUB4, 9093);
       await am.start();
-      await within('redis-server answers', 5_000, async () =>
-        net.npcli(net.hub, ['--redis', REDIS_URL, '--prefix', PREFIX, 'list']).status === 0
-          ? true
-          : undefined,
+      await within('redis-server answers', 5_000, () =>
+        Promise.resolve(
+          net.npcli(net.hub, ['--redis', REDIS_URL, '--prefix', PREFIX, 'list']).status === 0
+            ? true
+            : undefined,
+        ),
       );
       for (const k of [1, 2, 3]) {
         const stateDir = mkdtempSync(path.join(tmpdir(), 'netping-meshalerts-'));
