@@ -26,6 +26,7 @@ import {
   netnsPrerequisiteMissing,
   removeStaleNamespaces,
 } from '../support/netns.js';
+import { within } from '../support/within.js';
 import { hasCommand, run, sampleSum, Spawned } from '../support/ops-harness.js';
 
 const skip =
@@ -70,25 +71,6 @@ function cut(on: boolean): void {
       'drop',
     ]);
   } else inNs('nft', ['delete', 'table', 'ip', 'netping_test']);
-}
-
-async function within<T>(
-  what: string,
-  ms: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = '';
-  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await sleep(200);
-  }
-  throw new Error(`not within ${ms} ms: ${what}${last ? ` (${last})` : ''}`);
 }
 
 describe('outages and Alertmanager', { skip: skip ?? false }, () => {

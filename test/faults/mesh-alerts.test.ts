@@ -17,6 +17,7 @@ import { Alertmanager, alertmanagerMissing, type GettableAlert } from '../suppor
 import { DAEMON_JS } from '../support/env.js';
 import { HUB4, MeshNet } from '../support/mesh-net.js';
 import { netnsPrerequisiteMissing, removeStaleNamespaces } from '../support/netns.js';
+import { within } from '../support/within.js';
 import { hasCommand, run, type Spawned } from '../support/ops-harness.js';
 
 const skip =
@@ -30,25 +31,6 @@ const KINDS = ['icmp', 'udp', 'tcp'].filter(meshKindAvailable);
 const DEAD = '10.201.0.99'; // on the bridge's subnet, where no one is
 
 const id = (k: number): string => `m${k}`;
-
-async function within<T>(
-  what: string,
-  ms: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = '';
-  for (let i = 0; i < 300 && Date.now() < deadline; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await sleep(300);
-  }
-  throw new Error(`not within ${ms} ms: ${what}${last ? ` (${last})` : ''}`);
-}
 
 const named = (alerts: readonly GettableAlert[], name: string): GettableAlert[] =>
   alerts.filter((a) => a.labels.alertname === name);
