@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
+import { Gauge } from 'prom-client';
 import { systemClock } from '../lib/engine/clock.js';
 import { ProbeEngine } from '../lib/engine/probe-engine.js';
 import { ListenError } from '../lib/errors.js';
@@ -307,6 +308,17 @@ export class Daemon {
       processMetrics: true,
       classicBuckets: this.#config.classicBuckets,
     });
+    if (this.#mesh) {
+      const sync = this.#sync;
+      new Gauge({
+        name: 'netping_mesh_targets_dropped',
+        help: 'Mesh targets not probed: over --max-targets, which the target set fills first.',
+        registers: [exporter.registry],
+        collect() {
+          this.set(sync.generatedDropped);
+        },
+      });
+    }
     const app = createApp({
       view: () => this.view(),
       log: this.#log,
