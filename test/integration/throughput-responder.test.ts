@@ -5,6 +5,7 @@
 // same port number answers the test's latency probes, idle and under load.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runThroughputTest } from '../../lib/throughput/client.js';
@@ -63,6 +64,12 @@ describe('throughput responder safety', () => {
       await bytesFor(responder.port, Buffer.from('GET / HTTP/1.0\r\n\r\n'.repeat(5))),
       CHALLENGE_BYTES,
     );
+    // Random bytes, a megabyte of them, and a request of our form with a forged MAC.
+    assert.equal(await bytesFor(responder.port, randomBytes(REQUEST_BYTES)), CHALLENGE_BYTES);
+    assert.equal(await bytesFor(responder.port, randomBytes(1024 * 1024)), CHALLENGE_BYTES);
+    const forged = Buffer.concat([Buffer.from('NPT1'), randomBytes(REQUEST_BYTES - 4)]);
+    forged[36] = 1; // a download
+    assert.equal(await bytesFor(responder.port, forged), CHALLENGE_BYTES);
     const wrong = await runThroughputTest({
       host: '127.0.0.1',
       port: responder.port,
