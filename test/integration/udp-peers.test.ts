@@ -63,6 +63,18 @@ function versionOne(v2: Buffer, key: Buffer): Buffer {
   return v1;
 }
 
+/** The target's report once it has lost `n` probes (8 s at most). */
+function lostAtLeast(d: RunningDaemon, name: string, n: number): Promise<TargetReport> {
+  return eventually(
+    `${n} lost udp probes of ${name}`,
+    async () => {
+      const r = await target(d, name);
+      return r && r.lost >= n ? r : undefined;
+    },
+    8_000,
+  );
+}
+
 // netpingd opens its raw ICMP sockets at start, whatever its targets.
 const skip = SKIP_NO_REDIS || (!IS_ROOT && 'netpingd needs root for its ICMP sockets');
 
@@ -140,14 +152,7 @@ describe('udp probes between netpingd peers', { skip }, () => {
   });
 
   it('a key-less relay in front of the peer does not make its own address answer', async () => {
-    const t = await eventually(
-      'lost udp probes through the relay',
-      async () => {
-        const r = await target(a, 'relayed');
-        return r && r.lost >= 5 ? r : undefined;
-      },
-      8_000,
-    );
+    const t = await lostAtLeast(a, 'relayed', 5);
     assert.ok(relay.forwarded > 0, 'the relay forwarded nothing');
     assert.equal(t.received, 0, JSON.stringify(t));
     const metrics = await httpText(`${b.baseUrl}/metrics`);
@@ -157,14 +162,7 @@ describe('udp probes between netpingd peers', { skip }, () => {
   });
 
   it('with another key every probe is lost, and the peer counts peer:bad-mac', async () => {
-    const t = await eventually(
-      'lost udp probes',
-      async () => {
-        const r = await target(c, 'b');
-        return r && r.lost >= 10 ? r : undefined;
-      },
-      8_000,
-    );
+    const t = await lostAtLeast(c, 'b', 10);
     assert.equal(t.received, 0, JSON.stringify(t));
     assert.equal(t.sent, t.lost + t.inFlight);
     const metrics = await httpText(`${b.baseUrl}/metrics`);

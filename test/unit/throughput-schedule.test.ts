@@ -15,20 +15,9 @@ import {
   nextDueMs,
 } from '../../lib/throughput/schedule.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { seededRandom } from '../support/prng.js';
 
 const KEY = Buffer.from('a-peer-key-of-some-length');
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const result = (outcome: TestResult['outcome']): TestResult => ({
   outcome,
@@ -46,7 +35,7 @@ const settle = () => new Promise((r) => setImmediate(r));
 
 describe('throughput schedule', () => {
   it('jitters each period within ±10 % of every', () => {
-    const random = seeded(1);
+    const random = seededRandom(1);
     const dues = Array.from({ length: 1000 }, () => nextDueMs(0, 60_000, random));
     for (const d of dues) assert.ok(Math.abs(d - 60_000) <= 60_000 * EVERY_JITTER, `${d}`);
     assert.ok(
@@ -129,7 +118,7 @@ describe('throughput schedule', () => {
         wallNowMs: () => clock.nowMs(),
         key: KEY,
         log: () => {},
-        random: seeded(seed),
+        random: seededRandom(seed),
         // The shared responder: one test at a time, `busy` at once to the other.
         runTest: (_o: TestOptions) => {
           if (holder !== undefined) return Promise.resolve(result('busy'));
