@@ -265,6 +265,9 @@ export class TargetSync {
    * fit is one log line when its count changes, and `generatedDropped`.
    */
   #addGenerated(wanted: Map<string, Target>): void {
+    // Before the set is read, nothing is known of what fills first: held
+    // back, rather than probed for a moment and pushed out by the set.
+    if (!this.#setRead) return;
     let room = this.#opts.maxTargets - wanted.size;
     let dropped = 0;
     let offered = 0;
@@ -279,8 +282,7 @@ export class TargetSync {
       room--;
     }
     this.#generatedDropped = dropped;
-    // Before the set is read the count means nothing yet: the set fills first.
-    if (!this.#setRead || dropped === this.#loggedDropped) return;
+    if (dropped === this.#loggedDropped) return;
     if (dropped > 0)
       this.#opts.log(
         `${dropped} of ${offered} mesh targets are not probed: the limit is ` +

@@ -313,6 +313,16 @@ describe('TargetSync with generated targets (the mesh)', () => {
     assert.equal(sync.invalid.length, 0);
   });
 
+  it('holds generated targets back until the set has been read', async () => {
+    const { store, sink, sync } = rig({ maxTargets: 1 });
+    store.members_ = ['a@127.0.0.1'];
+    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    assert.deepEqual(sink.take(), [], 'not probed for a moment, then pushed out by the set');
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1']);
+    assert.equal(sync.generatedDropped, 1);
+  });
+
   it('counts generated targets against --max-targets after the set, in their order, with one log line', async () => {
     const { store, sink, logs, sync } = rig({ maxTargets: 2 });
     store.members_ = ['a@127.0.0.1'];
