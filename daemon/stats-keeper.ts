@@ -55,6 +55,8 @@ export class StatsKeeper {
   /** Expired entries still to delete from the store (a failed save retries them). */
   readonly #toForget = new Set<string>();
   #saving: Promise<void> | undefined;
+  /** A save asked for while one runs: it runs right after (requests in between share it). */
+  #followUp: Promise<void> | undefined;
   #loading: Promise<boolean> | undefined;
   /** Targets whose saved statistics were merged back, at load or on add. */
   #restored = 0;
@@ -241,9 +243,24 @@ export class StatsKeeper {
     this.#handoverTimer = undefined;
   }
 
-  /** Saves now; concurrent calls share one save. */
+  /**
+   * Saves now. A save already running serialised its targets before this
+   * call (a target handed over since would miss it), so a call during one
+   * is answered by the next save, chained right after it; every call made
+   * meanwhile shares that one.
+   */
   save(): Promise<void> {
-    this.#saving ??= this.#save().finally(() => (this.#saving = undefined));
+    if (this.#followUp) return this.#followUp;
+    if (this.#saving) {
+      this.#followUp = this.#saving
+        .catch(() => {}) // the running save's caller hears of its failure
+        .then(() => {
+          this.#followUp = undefined;
+          return this.save();
+        });
+      return this.#followUp;
+    }
+    this.#saving = this.#save().finally(() => (this.#saving = undefined));
     return this.#saving;
   }
 
