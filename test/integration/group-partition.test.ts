@@ -193,7 +193,9 @@ describe('a group member cut off from Redis', { skip }, () => {
         EXPIRY_MS + 10_000,
         250,
       );
-      await new Promise((r) => setTimeout(r, 3000)); // counts the frozen m3 has not seen
+      // Counts the frozen m3 has not seen: more than it makes up in the
+      // seconds a rejoin takes, had it kept its own and probed on.
+      await new Promise((r) => setTimeout(r, 10_000));
     } finally {
       m3.child.kill('SIGCONT');
     }
@@ -209,8 +211,19 @@ describe('a group member cut off from Redis', { skip }, () => {
       20_000,
       250,
     );
-    await new Promise((r) => setTimeout(r, 2500)); // its saves run; the fetch has landed
-    const after = await census();
+    // The fetch of the saved entries lands at once; kept counts would
+    // need ten seconds of probing to catch up.
+    const after = await eventually(
+      'm3’s targets carrying the counts the others saved',
+      async () => {
+        const again = await census();
+        return share.every((name) => (again.m3.get(name) ?? 0) >= othersSent.get(name)! - 1)
+          ? again
+          : undefined;
+      },
+      3000,
+      250,
+    ).catch(async () => census());
     const behind = share.filter(
       (name) => (after.m3.get(name) ?? 0) < (othersSent.get(name) ?? 0) - 1,
     );
@@ -221,6 +234,7 @@ describe('a group member cut off from Redis', { skip }, () => {
       `${behind.length} targets lost the counts the others made while m3 was stopped, e.g. ${behind[0]}: ` +
         `${after.m3.get(behind[0] ?? '')} < ${othersSent.get(behind[0] ?? '')}`,
     );
+    await new Promise((r) => setTimeout(r, 1500)); // m3's saves run
     // And in Redis: the saved entries are m3's again, not older than the others' counts.
     const saved = await redis.hmget(
       `{${prefix}}:gstats:g`,
