@@ -23,15 +23,31 @@ export type Evaluate = (
 const SAVE_OWNED = `
 local token, id, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local refused = {}
-for i = 4, 3 + 2 * n, 2 do
-  local f = ARGV[i]
-  local owner = redis.call('HGET', KEYS[2], f)
-  if not owner or owner == token then
-    redis.call('HSET', KEYS[1], f, ARGV[i + 1])
-    if not owner then redis.call('HSET', KEYS[2], f, token) end
-  else
-    refused[#refused + 1] = f
+if n > 0 then
+  local fields = {}
+  for i = 1, n do fields[i] = ARGV[2 + 2 * i] end
+  local owners = redis.call('HMGET', KEYS[2], unpack(fields))
+  local write, claim = {}, {}
+  for i = 1, n do
+    local owner = owners[i]
+    if not owner or owner == token then
+      write[#write + 1] = fields[i]
+      write[#write + 1] = ARGV[3 + 2 * i]
+      if not owner then
+        claim[#claim + 1] = fields[i]
+        claim[#claim + 1] = token
+      end
+    else
+      refused[#refused + 1] = fields[i]
+    end
   end
+  if #refused == 0 then
+    -- The usual case, everything ours: straight from ARGV, no copy.
+    redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n))
+  elseif #write > 0 then
+    redis.call('HSET', KEYS[1], unpack(write))
+  end
+  if #claim > 0 then redis.call('HSET', KEYS[2], unpack(claim)) end
 end
 for i = 4 + 2 * n, #ARGV do
   local f = ARGV[i]
@@ -49,11 +65,13 @@ return refused
 // owner writes after this read would be lost anyway (the taker saves what it
 // read plus its own counts), so it is refused instead of overwriting them.
 const READ_AND_CLAIM = `
-local out = {}
+local out = redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
+local claim = {}
 for i = 2, #ARGV do
-  out[i - 1] = redis.call('HGET', KEYS[1], ARGV[i])
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+  claim[#claim + 1] = ARGV[i]
+  claim[#claim + 1] = ARGV[1]
 end
+redis.call('HSET', KEYS[2], unpack(claim))
 return out
 `;
 
@@ -93,8 +111,8 @@ return 0
 const WRITE_AS_HOLDER = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local n = tonumber(ARGV[2])
-for i = 3, 2 + 2 * n, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-for i = 3 + 2 * n, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
+if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 3, 2 + 2 * n)) end
+if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[2], unpack(ARGV, 3 + 2 * n)) end
 return 1
 `;
 
