@@ -137,7 +137,7 @@ describe('two netpingd under one instance id', { skip }, () => {
     }
     const code = await eventually(
       'the cut-off daemon exiting',
-      async () => third.child.exitCode ?? undefined,
+      () => Promise.resolve(third.child.exitCode ?? undefined),
       15_000,
       100,
     );

@@ -113,7 +113,7 @@ describe('InstanceClaim at start', () => {
     assert.match(logs[0]!, /is held by host vm, pid 4242.*waiting up to 1 s/);
   });
 
-  it('takes over at once from a gone process of this boot and pid namespace', async () => {
+  it('tells a gone process of this boot and pid namespace from a live one and from a clone', () => {
     const here = { boot: 'b1', pidns: 'pid:[1]' };
     const gone = other(4242, 'b1');
     assert.equal(

@@ -343,7 +343,7 @@ class GatedStatsStore implements StatsStore {
   }
 
   loadStats(): Promise<Map<string, string>> {
-    return Promise.resolve(new Map());
+    return Promise.resolve(new Map<string, string>());
   }
 
   async saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
