@@ -71,6 +71,48 @@ describe('a group member cut off from Redis', { skip }, () => {
   const evenSplit = (c: Awaited<ReturnType<typeof census>>): boolean =>
     c.both === 0 && c.m3.size > 0 && c.others.size + c.m3.size === N;
 
+  const splitEvenly = () =>
+    eventually(
+      'all targets probed, each by one member',
+      async () => {
+        const c = await census();
+        return evenSplit(c) ? c : undefined;
+      },
+      20_000,
+      250,
+    );
+  /**
+   * Waits for m3 to have its share back and its counts at those the others
+   * had (`othersSent`); the fetch of the saved entries lands at once, while
+   * kept counts would need seconds of probing to catch up. The targets
+   * still behind after `withinMs`.
+   */
+  const rejoined = async (share: readonly string[], othersSent: ReadonlyMap<string, number>) => {
+    await eventually(
+      'm3 back with its share',
+      async () => {
+        const again = await census();
+        return evenSplit(again) && again.m3.size === share.length ? true : undefined;
+      },
+      20_000,
+      250,
+    );
+    const isBehind = (m3: ReadonlyMap<string, number>) => (name: string) =>
+      (m3.get(name) ?? 0) < (othersSent.get(name) ?? 0) - 1;
+    const back = await eventually(
+      'm3’s targets carrying the counts the others saved',
+      async () => {
+        const again = await census();
+        return share.some(isBehind(again.m3)) ? undefined : again;
+      },
+      3000,
+      250,
+    ).catch(async () => census());
+    const behind = share.filter(isBehind(back.m3));
+    const example = behind[0] ?? '';
+    return { behind, example: `${example}: ${back.m3.get(example)} < ${othersSent.get(example)}` };
+  };
+
   before(async () => {
     redis = new Redis(url);
     const u = new URL(url);
@@ -92,15 +134,7 @@ describe('a group member cut off from Redis', { skip }, () => {
   });
 
   it('stops probing its share within the expiry and a refresh, and rejoins with the counts the others saved', async (t) => {
-    const split = await eventually(
-      'all targets probed, each by one member',
-      async () => {
-        const c = await census();
-        return evenSplit(c) ? c : undefined;
-      },
-      20_000,
-      250,
-    );
+    const split = await splitEvenly();
     const share = [...split.m3.keys()];
     t.diagnostic(`m3's share: ${share.length} of ${N}`);
 
@@ -139,45 +173,16 @@ describe('a group member cut off from Redis', { skip }, () => {
     const othersSent = new Map(share.map((name) => [name, c.others.get(name)!]));
     proxy.resume();
 
-    await eventually(
-      'm3 back with its share',
-      async () => {
-        const again = await census();
-        return evenSplit(again) && again.m3.size === share.length ? true : undefined;
-      },
-      20_000,
-      250,
-    );
-    // The fetch of the saved entries lands.
-    const back = await eventually(
-      'm3’s targets carrying the counts the others saved',
-      async () => {
-        const again = await census();
-        const behind = share.filter((name) => (again.m3.get(name) ?? 0) < othersSent.get(name)!);
-        return behind.length === 0 ? again : undefined;
-      },
-      5000,
-      250,
-    ).catch(async () => census());
-    const behind = share.filter((name) => (back.m3.get(name) ?? 0) < othersSent.get(name)! - 1);
+    const { behind, example } = await rejoined(share, othersSent);
     assert.equal(
       behind.length,
       0,
-      `${behind.length} targets behind the counts the others had, e.g. ${behind[0]}: ` +
-        `${back.m3.get(behind[0] ?? '')} < ${othersSent.get(behind[0] ?? '')}`,
+      `${behind.length} targets behind the counts the others had, e.g. ${example}`,
     );
   });
 
   it('paused with SIGSTOP past the expiry, rejoins with the counts saved meanwhile', async (t) => {
-    const split = await eventually(
-      'an even split',
-      async () => {
-        const c = await census();
-        return evenSplit(c) ? c : undefined;
-      },
-      20_000,
-      250,
-    );
+    const split = await splitEvenly();
     const share = [...split.m3.keys()];
     const m3 = members.get('m3')!;
     m3.child.kill('SIGSTOP');
@@ -202,37 +207,12 @@ describe('a group member cut off from Redis', { skip }, () => {
     const othersSent = new Map<string, number>();
     for (const id of ['m1', 'm2'])
       for (const r of await targetsOf(members.get(id)!)) othersSent.set(r.name, r.sent);
-    await eventually(
-      'm3 back with its share',
-      async () => {
-        const again = await census();
-        return evenSplit(again) && again.m3.size === share.length ? true : undefined;
-      },
-      20_000,
-      250,
-    );
-    // The fetch of the saved entries lands at once; kept counts would
-    // need ten seconds of probing to catch up.
-    const after = await eventually(
-      'm3’s targets carrying the counts the others saved',
-      async () => {
-        const again = await census();
-        return share.every((name) => (again.m3.get(name) ?? 0) >= othersSent.get(name)! - 1)
-          ? again
-          : undefined;
-      },
-      3000,
-      250,
-    ).catch(async () => census());
-    const behind = share.filter(
-      (name) => (after.m3.get(name) ?? 0) < (othersSent.get(name) ?? 0) - 1,
-    );
+    const { behind, example } = await rejoined(share, othersSent);
     t.diagnostic(`after the pause: ${behind.length} of ${share.length} behind`);
     assert.equal(
       behind.length,
       0,
-      `${behind.length} targets lost the counts the others made while m3 was stopped, e.g. ${behind[0]}: ` +
-        `${after.m3.get(behind[0] ?? '')} < ${othersSent.get(behind[0] ?? '')}`,
+      `${behind.length} targets lost the counts the others made while m3 was stopped, e.g. ${example}`,
     );
     await new Promise((r) => setTimeout(r, 1500)); // m3's saves run
     // And in Redis: the saved entries are m3's again, not older than the others' counts.
