@@ -111,7 +111,18 @@ describe('two netpingd under one instance id', { skip }, () => {
     assert.match(third.log(), /taken over from host .*, which is gone/);
     assert.equal(await holderPid(), third.child.pid);
 
-    // Cut off past the claim's expiry; another process takes the id meanwhile.
+    // Cut off past the claim's expiry, while saving (a save goes out and is
+    // held in the proxy); another process takes the id meanwhile.
+    const savedSent = async (): Promise<number> => {
+      const text = await redis.hget(`{${prefix}}:stats:twin`, 'lo@127.0.0.1');
+      return text ? (JSON.parse(text) as { sent: number }).sent : 0;
+    };
+    const atRestart = await savedSent();
+    await eventually(
+      'the third saving',
+      async () => ((await savedSent()) > atRestart + 2 ? true : undefined),
+      10_000,
+    );
     proxy.pause();
     await eventually(
       'the claim expired in Redis',
@@ -123,10 +134,6 @@ describe('two netpingd under one instance id', { skip }, () => {
     assert.equal(await holderPid(), usurper.child.pid);
     // Long enough for its counts to pass whatever the cut-off one had queued.
     await new Promise((r) => setTimeout(r, 4000));
-    const savedSent = async (): Promise<number> => {
-      const text = await redis.hget(`{${prefix}}:stats:twin`, 'lo@127.0.0.1');
-      return text ? (JSON.parse(text) as { sent: number }).sent : 0;
-    };
     const samples = [await savedSent()];
     proxy.resume();
     // The writes held in the proxy arrive now; fenced, they change nothing.
