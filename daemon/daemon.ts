@@ -8,7 +8,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Gauge } from 'prom-client';
 import { systemClock } from '../lib/engine/clock.js';
 import { ProbeEngine } from '../lib/engine/probe-engine.js';
-import { ListenError } from '../lib/errors.js';
+import { ListenError, type InstanceTakenError } from '../lib/errors.js';
 import { createApp } from '../lib/http/app.js';
 import { MetricsExporter } from '../lib/http/metrics.js';
 import { openProbers } from '../lib/probes/open.js';
@@ -39,6 +39,7 @@ import type { DaemonConfig } from './options.js';
 import { HistoryKeeper } from './history-keeper.js';
 import { StatsKeeper } from './stats-keeper.js';
 import { GroupKeeper } from './group-keeper.js';
+import { InstanceClaim } from './instance-claim.js';
 import { Ownership } from '../lib/group/ownership.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
 
@@ -82,6 +83,10 @@ export class Daemon {
   /** With --group: the members, and so this member's share of the set. */
   #group: GroupKeeper | undefined;
   #stopping: Promise<void> | undefined;
+  /** With Redis: this process's hold on its instance id (nothing is written under it otherwise). */
+  readonly #claim: InstanceClaim | undefined;
+  /** Resolves if another process takes the instance id over: main.ts exits then. */
+  readonly lost: Promise<InstanceTakenError>;
 
   /**
    * Opens the sockets first: without the privilege nothing else is worth
@@ -105,7 +110,7 @@ export class Daemon {
           url: config.redisUrl,
           keys: config.keys,
           instance: config.instance,
-          ...(config.group ? { sharedStats: config.keys.group(config.group.name).stats } : {}),
+          ...(config.group ? { sharedStats: config.keys.group(config.group.name) } : {}),
           mode: 'daemon',
           onLog: log,
         })
@@ -128,7 +133,31 @@ export class Daemon {
       await redis?.close();
       throw err;
     }
+    let lost: (err: InstanceTakenError) => void = () => {};
+    const lostPromise = new Promise<InstanceTakenError>((resolve) => (lost = resolve));
+    const claim = redis
+      ? new InstanceClaim({
+          store: redis,
+          key: config.keys.instance(config.instance),
+          id: config.instance,
+          nowMs: () => systemClock.nowMs(),
+          log,
+          onLost: (err) => lost(err),
+        })
+      : undefined;
     try {
+      if (claim && redis) {
+        // Before anything is written or registered under the id; a twin stops here.
+        redis.fenceWrites({
+          key: config.keys.instance(config.instance),
+          holder: claim.value,
+          held: () => claim.held,
+        });
+        if ((await claim.acquire()) === 'unreachable')
+          log(
+            `instance ${config.instance} not claimed yet (Redis unreachable): nothing is written under it until it is`,
+          );
+      }
       ensureStateDir(config.stateDir);
       for (const dir of [config.stateDir, path.join(config.stateDir, HISTORY_DIR)]) {
         for (const name of await removeStaleTempFiles(dir))
@@ -140,7 +169,7 @@ export class Daemon {
         config.mesh && redis && advertised
           ? { store: redis, addresses: advertised, sharedPeerKey }
           : undefined;
-      return new Daemon(config, log, probers, store, token, mesh, redis);
+      return new Daemon(config, log, probers, store, token, mesh, redis, claim, lostPromise);
     } catch (err) {
       Object.values(probers).forEach((p) => p.close());
       await redis?.close();
@@ -156,8 +185,12 @@ export class Daemon {
     token: string,
     mesh: { store: MeshStore; addresses: string[]; sharedPeerKey: string | undefined } | undefined,
     redis: RedisTargetStore | undefined,
+    claim: InstanceClaim | undefined,
+    lost: Promise<InstanceTakenError>,
   ) {
     this.#config = config;
+    this.#claim = claim;
+    this.lost = lost;
     this.#log = log;
     this.#probers = Object.values(probers);
     this.#store = store;
@@ -186,7 +219,10 @@ export class Daemon {
       ...(ownership && redis
         ? {
             shared: {
-              fetch: (keys) => redis.statsOf(keys),
+              fetch: (keys, token) => redis.claimStats(keys, token),
+              save: (entries, forget, token) =>
+                redis.saveOwnedStats(entries, forget, { token, id: config.instance }),
+              token: () => this.#group?.token(),
               inSet: (key) => this.#sync.inSet(key),
             },
           }
@@ -249,6 +285,8 @@ export class Daemon {
         self: config.instance,
         refreshMs: config.group.refreshMs,
         expiryMs: config.group.expiryMs,
+        nowMs: () => systemClock.nowMs(),
+        ...(claim ? { mayRegister: () => claim.held } : {}),
         ownership,
         setKeys: () => sync.setKeys(),
         changed: () => sync.reapply(),
@@ -386,6 +424,7 @@ export class Daemon {
     );
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
+    this.#claim?.start();
     this.#mesh?.start();
     this.#group?.start();
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
@@ -430,7 +469,8 @@ export class Daemon {
    */
   stopBudgetMs(): number {
     // The mesh: a round in progress, then two deletes; the group: a round, a delete, a notice.
-    const steps = 4 + (this.#mesh ? 2 : 0) + (this.#group ? 3 : 0);
+    // The instance claim: one delete.
+    const steps = 4 + (this.#mesh ? 2 : 0) + (this.#group ? 3 : 0) + (this.#claim ? 1 : 0);
     return this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS + steps * STORE_STEP_BUDGET_MS + 1000;
   }
 
@@ -459,6 +499,8 @@ export class Daemon {
         () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
         // Peers drop us now rather than at expiry.
         () => this.#mesh?.stop() ?? Promise.resolve(),
+        // After the last write under the id: a restart claims it at once.
+        () => this.#claim?.release() ?? Promise.resolve(),
         () => closeServer(this.#server),
         () => this.#peer?.close() ?? Promise.resolve(),
         () => this.#store.close(),
