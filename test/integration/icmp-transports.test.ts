@@ -173,3 +173,49 @@ describe(
     }
   },
 );
+
+describe('the addon in a worker thread', { skip: skipReason() ?? false }, () => {
+  it('loads, pings 127.0.0.1 and closes with the worker (context-aware: no state shared with the main thread)', async () => {
+    // The main thread holds the addon too, so the worker's is a second instance of it.
+    assert.ok(loadNativeSockets().ok);
+    const script = `
+      const { parentPort } = require('node:worker_threads');
+      const { createRequire } = require('node:module');
+      const native = createRequire(${JSON.stringify(import.meta.url)})(${JSON.stringify(
+        new URL('../../../native/build/Release/netping_sockets.node', import.meta.url).pathname,
+      )});
+      const slab = Buffer.alloc(2048 * 4), info = new Int32Array(16), times = new Float64Array(4);
+      const sources = [], destinations = [];
+      let socket;
+      socket = new native.ProbeSocket(4, false, 0x5151, 1 << 20, () => {
+        const n = socket.receive(slab, 2048, info, times, sources, destinations);
+        if (n > 0) parentPort.postMessage({ bytes: info[0], source: sources[0] });
+      });
+      const echo = Buffer.alloc(64);
+      echo[0] = 8;
+      echo.writeUInt16BE(0x5151, 4);
+      let sum = 0;
+      for (let i = 0; i < echo.length; i += 2) sum += echo.readUInt16BE(i);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      echo.writeUInt16BE(~sum & 0xffff, 2);
+      socket.send(echo, '127.0.0.1', 0);
+    `;
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(script, { eval: true });
+    try {
+      const reply = await new Promise<{ bytes: number; source: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no reply in the worker in 5 s')), 5_000);
+        worker.once('message', (m: { bytes: number; source: string }) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+        worker.once('error', reject);
+      });
+      assert.equal(reply.source, '127.0.0.1');
+      assert.equal(reply.bytes, 84, 'an IPv4 header and our 64-byte echo');
+    } finally {
+      // The socket is still open: the addon's cleanup hook closes it with the worker.
+      assert.equal(await worker.terminate(), 1);
+    }
+  });
+});
