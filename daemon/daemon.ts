@@ -69,6 +69,7 @@ export class Daemon {
   #minuteTimer: NodeJS.Timeout | undefined;
   readonly #token: string;
   readonly #probers: Prober[];
+  readonly #proberByKind: Readonly<Record<string, Prober>>;
   readonly #throughput: ThroughputRunner;
   #responder: ThroughputResponder | undefined;
   #server: ServerType | undefined;
@@ -128,6 +129,7 @@ export class Daemon {
         payloadBytes: config.payloadBytes,
         peerKey: config.peerKey,
         tcpMaxInFlight: config.tcpMaxInFlight,
+        icmpTransport: config.icmpTransport,
       });
     } catch (err) {
       await redis?.close();
@@ -193,6 +195,7 @@ export class Daemon {
     this.lost = lost;
     this.#log = log;
     this.#probers = Object.values(probers);
+    this.#proberByKind = probers;
     this.#store = store;
     this.#token = token;
     this.#storeReport = config.redisUrl
@@ -336,6 +339,14 @@ export class Daemon {
     );
   }
 
+  /** Each probe kind's transport labels (netping_<kind>_transport_info), by kind. */
+  #transportInfo(): Record<string, Readonly<Record<string, string>>> {
+    const info: Record<string, Readonly<Record<string, string>>> = {};
+    for (const [kind, prober] of Object.entries(this.#proberByKind))
+      if (prober.info) info[kind] = prober.info;
+    return info;
+  }
+
   /** The engine's ignored packets and the peer responder's drops, in one count by reason. */
   #ignored(): ReadonlyMap<string, number> {
     const dropped = this.#peer?.dropped;
@@ -348,6 +359,7 @@ export class Daemon {
       version: VERSION,
       processMetrics: true,
       classicBuckets: this.#config.classicBuckets,
+      transports: this.#transportInfo(),
     });
     if (this.#mesh) {
       const sync = this.#sync;

@@ -4,6 +4,10 @@ import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { canonicalAddress, familyOf } from '../lib/address.js';
+import {
+  ICMP_TRANSPORT_CHOICES,
+  type IcmpTransportChoice,
+} from '../lib/probes/icmp/transport-choice.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { labelsFrom, parseLabelList, type Labels } from '../lib/labels.js';
 import { DEFAULT_MESH_PROBES, meshKindAvailable } from '../lib/mesh/mesh-targets.js';
@@ -44,6 +48,8 @@ export interface DaemonConfig {
   peerMaxChecks: number;
   /** The most TCP probe connections in flight at once. */
   tcpMaxInFlight: number;
+  /** The ICMP socket layer (`--icmp-transport`): auto, datagram, raw or raw-socket. */
+  icmpTransport: IcmpTransportChoice;
   /** The throughput responder grants at most this measured duration per direction. */
   throughputMaxDurationMs: number;
   /** ... and at most this many bytes per direction of a test. */
@@ -95,6 +101,7 @@ interface RawOptions {
   peerMaxRate: string;
   peerMaxChecks: string;
   tcpMaxInFlight: string;
+  icmpTransport: string;
   throughputMaxDuration: string;
   throughputMaxBytes: string;
   label: string[];
@@ -266,6 +273,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--icmp-transport <kind>',
+        'the ICMP socket layer: auto (datagram sockets where net.ipv4.ping_group_range admits us, else raw ones; both with kernel timestamps), datagram, raw, or raw-socket (the fallback, user-space timestamps)',
+        'NETPING_ICMP_TRANSPORT',
+        'auto',
+      ),
+    )
+    .addOption(
+      opt(
         '--throughput-max-duration <duration>',
         "the longest throughput test this daemon's responder runs, per direction (1s-60s)",
         'NETPING_THROUGHPUT_MAX_DURATION',
@@ -384,6 +399,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
     peerMaxChecks: wholeNumber(o.peerMaxChecks, 'peer check budget', 1, 10_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
+    icmpTransport: icmpTransportChoice(o.icmpTransport),
     throughputMaxDurationMs: parseBoundedDurationMs(
       o.throughputMaxDuration,
       'throughput max duration',
@@ -494,6 +510,16 @@ export function environmentFlag(name: string, env: NodeJS.ProcessEnv): boolean {
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   throw new InvalidInputError(`invalid ${name} '${env[name]}': use 1 or 0`);
+}
+
+function icmpTransportChoice(text: string): IcmpTransportChoice {
+  const found = ICMP_TRANSPORT_CHOICES.find((c) => c === text);
+  if (!found) {
+    throw new InvalidInputError(
+      `invalid ICMP transport '${text}': use ${ICMP_TRANSPORT_CHOICES.join(', ')}`,
+    );
+  }
+  return found;
 }
 
 function opt(flags: string, description: string, envName: string, fallback: string): Option {
