@@ -59,7 +59,8 @@ export class LookupPacer {
   takeDue(nowMs: number): string[] {
     this.#refill(nowMs);
     const out: string[] = [];
-    while (this.#inFlight < this.#limits.maxInFlight && this.#tokens >= QUERIES_PER_LOOKUP) {
+    // The epsilon: a wake-up at nextWakeMs() must find the tokens it was promised.
+    while (this.#inFlight < this.#limits.maxInFlight && this.#tokens >= QUERIES_PER_LOOKUP - 1e-9) {
       const host = this.#popDue(nowMs);
       if (host === undefined) break;
       this.#tokens -= QUERIES_PER_LOOKUP;
