@@ -22,20 +22,23 @@ export function ageText(ms: number): string {
 }
 
 /**
- * "svc.example (DNS): resolved 3s ago, next lookup in 2s", or, while
- * lookups fail, what failed, for how long, and how old the addresses
- * probed are.
+ * "svc.example (DNS): resolved 3s ago, next in 2s", or, while lookups
+ * fail, for how long, why, and how old the addresses probed are:
+ * "svc.example (DNS): failing for 40s (timeout ETIMEOUT); addresses of 2m ago".
  */
 export function nameStatus(n: NameStatusFields): string {
-  const next = n.nextInMs === undefined ? '' : `, next lookup in ${ageText(n.nextInMs)}`;
-  const resolved =
-    n.resolvedAgoMs === undefined ? 'never resolved' : `resolved ${ageText(n.resolvedAgoMs)} ago`;
+  const next = n.nextInMs === undefined ? '' : `, next in ${ageText(n.nextInMs)}`;
   if (n.failingForMs !== undefined) {
     const why = `${n.result ?? 'failed'}${n.error ? ` ${n.error}` : ''}`;
-    return (
-      `${n.host} (DNS): lookups failing (${why}) for ${ageText(n.failingForMs)}; ` +
-      `probing the addresses ${resolved}${next}`
-    );
+    const kept =
+      n.resolvedAgoMs === undefined
+        ? 'never resolved'
+        : `addresses of ${ageText(n.resolvedAgoMs)} ago`;
+    return `${n.host} (DNS): failing for ${ageText(n.failingForMs)} (${why}); ${kept}${next}`;
   }
+  const resolved =
+    n.resolvedAgoMs === undefined
+      ? 'not looked up yet'
+      : `resolved ${ageText(n.resolvedAgoMs)} ago`;
   return `${n.host} (DNS): ${resolved}${next}`;
 }
