@@ -68,7 +68,8 @@ export class Dnsmasq {
     const started = (): string =>
       this.#logFile === undefined ? p.stderr : readFileOr(this.#logFile);
     const up = await waitFor(
-      async () => (/started, version/.test(started()) ? true : p.running ? undefined : false),
+      () =>
+        Promise.resolve(/started, version/.test(started()) ? true : p.running ? undefined : false),
       { timeoutMs: 5000, intervalMs: 50 },
     );
     if (up !== true) throw new Error(`dnsmasq did not start:\n${p.tail()}`);
