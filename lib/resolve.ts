@@ -74,14 +74,17 @@ const MAX_SYSTEM_LOOKUPS = 2;
 
 /**
  * A name's A and AAAA records with their TTLs, from the DNS server; a name
- * the server does not know is asked of the system lookup, which reads
- * /etc/hosts. The result says how it went; this never throws.
+ * the server does not know (or, with the system's servers, a lookup they
+ * failed) is asked of the system lookup, which reads /etc/hosts. The result says how it went (the
+ * DNS server's failure when the system lookup found nothing either); this
+ * never throws.
  */
 export function nameResolver(
   opts: NameResolverOptions = {},
 ): (host: string) => Promise<LookupOutcome> {
   const resolver = new Resolver({ timeout: opts.timeoutMs ?? 2000, tries: opts.tries ?? 2 });
-  if (opts.servers && opts.servers.length > 0) resolver.setServers([...opts.servers]);
+  const ownServers = opts.servers !== undefined && opts.servers.length > 0;
+  if (ownServers) resolver.setServers([...(opts.servers ?? [])]);
   const systemSlots = slots(MAX_SYSTEM_LOOKUPS);
   return async (host) => {
     const [v4, v6] = await Promise.allSettled([
@@ -104,10 +107,16 @@ export function nameResolver(
         ttlSeconds: Math.min(...records.map((r) => r.ttl)),
       };
     }
-    if (hard !== undefined) return { result: resultOf(hard), message: hard };
+    // With servers of its own (--dns-server), a failed lookup is not asked
+    // of the system's servers: their answer may be another view of the name.
+    if (hard !== undefined && (records.length > 0 || ownServers)) {
+      return { result: resultOf(hard), message: hard };
+    }
+    // Not in DNS, or (with the system's servers) DNS did not answer: a name
+    // in /etc/hosts (localhost) is still found, by the system lookup.
     const system = await systemSlots(() => systemLookup(host).catch(() => [] as string[]));
     if (system.length > 0) return { result: 'system', addresses: system };
-    const code = failed.includes('ENOTFOUND') ? 'ENOTFOUND' : 'ENODATA';
+    const code = hard ?? (failed.includes('ENOTFOUND') ? 'ENOTFOUND' : 'ENODATA');
     return { result: resultOf(code), message: code };
   };
 }

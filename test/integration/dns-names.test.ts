@@ -272,9 +272,20 @@ describe('10,000 names on one DNS server (dnsmasq counts the queries)', { skip }
   });
 
   it('never sends more than --dns-rate queries a second (and the burst), at start or when TTLs run out together', async () => {
-    const startedAt = Date.now();
-    // Every name is looked up once in 10 s at the rate; then their 2 s TTLs come due together.
-    await new Promise((r) => setTimeout(r, 14_000));
+    // Every name looked up once (10 s at the rate, longer on a loaded machine)...
+    await eventually(
+      `all ${NAMES} names resolved`,
+      async () => {
+        const names = (await report(daemon)).names ?? [];
+        return names.length === NAMES && names.every((n) => n.addresses.join() === '127.0.0.2')
+          ? true
+          : undefined;
+      },
+      120_000,
+      2000,
+    );
+    // ... then their 2 s TTLs run out together.
+    await new Promise((r) => setTimeout(r, 5000));
     const log = await readFile(path.join(dir, 'queries.log'), 'utf8');
     const perSecond = new Map<string, number>();
     for (const line of log.split('\n')) {
@@ -284,17 +295,9 @@ describe('10,000 names on one DNS server (dnsmasq counts the queries)', { skip }
     }
     const counts = [...perSecond.values()];
     const total = counts.reduce((a, b) => a + b, 0);
-    const elapsedS = (Date.now() - startedAt) / 1000;
     // A token bucket of a tenth of a second's queries: no second holds more than the rate and that.
     const most = Math.max(...counts);
     assert.ok(most <= RATE + RATE / 10, `${most} queries in one second: ${counts.join(' ')}`);
-    // And it is the limit that holds them back, not a stall: the first pass of every name is done.
-    assert.ok(
-      total >= NAMES * 2,
-      `${total} queries in ${elapsedS.toFixed(1)} s: ${counts.join(' ')}`,
-    );
-    const r = await report(daemon);
-    assert.equal(r.names?.length, NAMES);
-    assert.ok((r.names ?? []).every((n) => n.addresses.join() === '127.0.0.2'));
+    assert.ok(total >= NAMES * 2, `${total} queries: ${counts.join(' ')}`);
   });
 });

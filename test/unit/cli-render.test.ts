@@ -219,7 +219,8 @@ describe('names followed in DNS in the tables', () => {
       },
     ],
   };
-  const heading = 'svc.test (DNS): failing for 40s (timeout ETIMEOUT); addresses of 2m ago, next in 9s';
+  const heading =
+    'svc.test (DNS): failing for 40s (timeout ETIMEOUT); addresses of 2m ago, next in 9s';
 
   it('put a name status line above its addresses, at / and in npcli stats', () => {
     for (const text of [renderSummaryTable(followed), renderStats(followed, { wide: true })]) {
@@ -235,7 +236,10 @@ describe('names followed in DNS in the tables', () => {
 
   it('cut the status line to 80 columns in npcli stats without --wide', () => {
     const lines = renderStats(followed).split('\n');
-    assert.ok(lines.every((l) => [...l].length <= NARROW_WIDTH), lines.join('\n'));
+    assert.ok(
+      lines.every((l) => [...l].length <= NARROW_WIDTH),
+      lines.join('\n'),
+    );
     assert.ok(lines.some((l) => l.startsWith('svc.test (DNS): failing for 40s')));
   });
 });
