@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
+import { Gauge } from 'prom-client';
 import { systemClock } from '../lib/engine/clock.js';
 import { ProbeEngine } from '../lib/engine/probe-engine.js';
 import { ListenError } from '../lib/errors.js';
@@ -82,6 +83,8 @@ export class Daemon {
   /** With --mesh: the registry, the peers as targets, the summaries. */
   #mesh: MeshKeeper | undefined;
   #meshStore: MeshStore | undefined;
+  /** With --mesh: where peers probe us, which the peer responder answers for too (behind NAT). */
+  #advertised: readonly string[] | undefined;
   /** With --group: the members, and so this member's share of the set. */
   #group: GroupKeeper | undefined;
   #stopping: Promise<void> | undefined;
@@ -272,6 +275,7 @@ export class Daemon {
     if (config.mesh && mesh) {
       const sync = this.#sync;
       this.#meshStore = mesh.store;
+      this.#advertised = mesh.addresses;
       this.#mesh = new MeshKeeper({
         store: mesh.store,
         keys: config.keys,
@@ -325,6 +329,17 @@ export class Daemon {
       processMetrics: true,
       classicBuckets: this.#config.classicBuckets,
     });
+    if (this.#mesh) {
+      const sync = this.#sync;
+      new Gauge({
+        name: 'netping_mesh_targets_dropped',
+        help: 'Mesh targets not probed: over --max-targets, which the target set fills first.',
+        registers: [exporter.registry],
+        collect() {
+          this.set(sync.generatedDropped);
+        },
+      });
+    }
     const app = createApp({
       view: () => this.view(),
       log: this.#log,
@@ -353,11 +368,13 @@ export class Daemon {
         key: this.#config.peerKey,
         listen: this.#config.peerListen,
         maxRatePerS: this.#config.peerMaxRate,
+        maxChecksPerS: this.#config.peerMaxChecks,
+        ...(this.#advertised ? { alsoAnswerFor: this.#advertised } : {}),
       });
       const { address, port } = this.#peer.address();
       this.#log(
         `answering udp probes of peers on ${formatListen({ host: address, port })}, ` +
-          `at most ${this.#config.peerMaxRate} a second per source`,
+          `at most ${this.#config.peerMaxRate} a second per source, ${this.#config.peerMaxChecks} checked a second in all`,
       );
     }
     this.#server = await listen(app.fetch, this.#config);

@@ -9,7 +9,7 @@ import { labelsFrom, parseLabelList, type Labels } from '../lib/labels.js';
 import { DEFAULT_MESH_PROBES, meshKindAvailable } from '../lib/mesh/mesh-targets.js';
 import { MAX_ADVERTISED } from '../lib/mesh/registration.js';
 import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/packet.js';
-import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
+import { DEFAULT_PEER_MAX_CHECKS, DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/store/keys.js';
@@ -42,6 +42,7 @@ export interface DaemonConfig {
   peerListen: ListenAddress;
   /** The most answers the peer responder sends one source address per second. */
   peerMaxRate: number;
+  peerMaxChecks: number;
   /** The most TCP probe connections in flight at once. */
   tcpMaxInFlight: number;
   /** The throughput responder grants at most this measured duration per direction. */
@@ -95,6 +96,7 @@ interface RawOptions extends RawDnsOptions {
   peerKey?: string;
   peerListen: string;
   peerMaxRate: string;
+  peerMaxChecks: string;
   tcpMaxInFlight: string;
   throughputMaxDuration: string;
   throughputMaxBytes: string;
@@ -251,6 +253,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--peer-max-checks <n>',
+        'the most udp datagrams a second, from all sources together, whose MAC the peer responder checks; beyond it they are dropped unchecked as peer:budget (sources that proved the key in the last minute keep a quarter of it)',
+        'NETPING_PEER_MAX_CHECKS',
+        String(DEFAULT_PEER_MAX_CHECKS),
+      ),
+    )
+    .addOption(
+      opt(
         '--tcp-max-in-flight <n>',
         'the most tcp probe connections open at once; a probe beyond it is lost as send:in-flight-cap',
         'NETPING_TCP_MAX_IN_FLIGHT',
@@ -376,6 +386,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     peerKey: validatePeerKey(o.peerKey),
     peerListen: parseListen(o.peerListen),
     peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
+    peerMaxChecks: wholeNumber(o.peerMaxChecks, 'peer check budget', 1, 10_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
     throughputMaxDurationMs: parseBoundedDurationMs(
       o.throughputMaxDuration,

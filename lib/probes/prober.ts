@@ -24,10 +24,10 @@ export interface Probe {
 export interface ProbeSink {
   /**
    * An answer to probe `seq` of the target with `token`, read at `atMs`.
-   * `source` is the address it came from, checked against the target's
-   * (undefined where the answer proves its origin already: a TCP connection,
-   * or the HMAC of a udp answer, which a responder may send from another of
-   * its addresses).
+   * `source` is the address it answers for, checked against the target's:
+   * where it came from (ICMP), the destination a udp answer's MAC names
+   * (a responder may send it from another of its addresses), or undefined
+   * where the answer proves its origin already (a TCP connection).
    * `answer` names an unusual but valid answer (e.g. `tcp:refused`): the
    * probe counts as received, and by that name.
    */
