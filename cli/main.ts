@@ -21,6 +21,7 @@ import {
 } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
+import { checkDnsServers, lookupFrom, nameResolver } from '../lib/resolve.js';
 import { probeKind } from '../lib/probes/kinds.js';
 import {
   INTERVAL_BOUNDS_MS,
@@ -113,6 +114,8 @@ const PORT_HELP = 'the port of a tcp, udp or throughput probe (udp, throughput: 
 
 interface AddFlags extends ProbeFlags {
   json?: boolean;
+  pin?: boolean;
+  dnsServer?: string;
   interval?: string;
   timeout?: string;
   every?: string;
@@ -188,7 +191,7 @@ function buildProgram(): Command {
   program
     .command('add')
     .description(
-      'add targets: name@address, address, host name or name@host (one target per address)',
+      'add targets: name@address, address, host name or name@host (netpingd follows the name in DNS and probes every address it has; --pin stores the addresses instead)',
     )
     .argument('<target...>')
     .option(
@@ -203,6 +206,13 @@ function buildProgram(): Command {
     )
     .option('--probe <kind>', PROBE_HELP)
     .option('--port <port>', PORT_HELP)
+    .option('--pin', "store a host's addresses as they resolve now, not the name to follow")
+    .addOption(
+      new Option(
+        '--dns-server <servers>',
+        'check host names at these DNS servers (ADDRESS[:PORT], comma-separated; default: the system lookup)',
+      ).env('NETPING_DNS_SERVER'),
+    )
     .option('--every <duration>', 'throughput: time between tests (default 15m)')
     .option('--duration <duration>', 'throughput: how long each direction is measured (default 5s)')
     .option('--json', 'print JSON')
@@ -210,11 +220,17 @@ function buildProgram(): Command {
       const labels = labelsFrom(o.label ?? []);
       const probe = probeFromFlags(o);
       const overrides = overridesFromFlags(o, probe);
+      const dnsServers =
+        o.dnsServer === undefined || o.dnsServer.trim() === ''
+          ? undefined
+          : checkDnsServers(o.dnsServer.split(',').map((s) => s.trim()));
       const results = await withStore(global(), (store) =>
         addTargets(store, targets, {
           ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
           ...(probe ? { probe } : {}),
           labels,
+          pin: o.pin === true,
+          ...(dnsServers ? { lookup: lookupFrom(nameResolver({ servers: dnsServers })) } : {}),
         }),
       );
       print(o.json ? json(results) : renderChanges('added', results));

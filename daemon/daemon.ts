@@ -42,6 +42,9 @@ import { GroupKeeper } from './group-keeper.js';
 import { InstanceClaim } from './instance-claim.js';
 import { Ownership } from '../lib/group/ownership.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
+import { DnsFollower } from './dns-follower.js';
+import { lookupFrom, nameResolver } from '../lib/resolve.js';
+import type { LookupOutcome } from '../lib/dns/host-state.js';
 
 export type { Log };
 
@@ -64,6 +67,9 @@ export class Daemon {
   readonly #store: Store;
   readonly #storeReport: Omit<StoreReport, 'up'>;
   readonly #sync: TargetSync;
+  /** The names of name@host members, followed in DNS. */
+  readonly #names: DnsFollower;
+  readonly #resolveName: (host: string) => Promise<LookupOutcome>;
   readonly #keeper: StatsKeeper;
   readonly #history: HistoryKeeper;
   #minuteTimer: NodeJS.Timeout | undefined;
@@ -262,9 +268,20 @@ export class Daemon {
       remove: (key) => engine.remove(key),
       keys: () => engine.keys(),
     };
+    this.#resolveName = nameResolver(config.dns.servers ? { servers: config.dns.servers } : {});
+    this.#names = new DnsFollower({
+      resolve: this.#resolveName,
+      clock: systemClock,
+      random: Math.random,
+      timing: config.dns.timing,
+      limits: config.dns.limits,
+      changed: () => this.#sync.reapply(),
+      log,
+    });
     this.#sync = new TargetSync({
       store,
       sink,
+      names: this.#names,
       runners: {
         [THROUGHPUT_KIND]: {
           add: (target) => throughput.add(target),
@@ -336,6 +353,7 @@ export class Daemon {
         this.#throughput,
       ),
       this.#throughput.histograms(),
+      () => this.#names.reports(),
     );
   }
 
@@ -378,7 +396,13 @@ export class Daemon {
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
       protobufMetrics: () => exporter.protobufChunks(),
-      control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
+      control: {
+        store: this.#store,
+        token: this.#token,
+        maxTargets: this.#config.maxTargets,
+        // A name added through the API is checked with the resolver that will follow it.
+        lookup: lookupFrom(this.#resolveName),
+      },
       history: {
         find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),
         live: () => this.#engine.sortedTargets(),
@@ -491,6 +515,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#timers.forEach(clearInterval);
       clearTimeout(this.#minuteTimer);
+      this.#names.close();
       this.#keeper.close();
       this.#engine.stopSending();
       // A throughput test running now is cut off: its result would come after the save.

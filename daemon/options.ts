@@ -19,6 +19,7 @@ import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/store/keys.js';
 import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
+import { addDnsOptions, dnsConfig, type DnsConfig, type RawDnsOptions } from './dns-options.js';
 import { VERSION } from '../lib/version.js';
 
 export interface DaemonConfig {
@@ -60,6 +61,8 @@ export interface DaemonConfig {
   mesh: MeshConfig | undefined;
   /** A group of daemons splitting the target set; undefined without --group. */
   group: GroupConfig | undefined;
+  /** How the names of name@host members are followed in DNS. */
+  dns: DnsConfig;
 }
 
 export interface GroupConfig {
@@ -81,7 +84,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions {
+interface RawOptions extends RawDnsOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -359,6 +362,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         '8s',
       ),
     );
+  addDnsOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
   } catch (err) {
@@ -410,6 +414,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
     mesh: meshConfig(o, redisUrl),
     group: groupConfig(o, redisUrl),
+    dns: dnsConfig(o),
   };
 }
 

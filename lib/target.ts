@@ -16,6 +16,12 @@ export interface Target {
   readonly overrides?: ProbeOverrides;
   /** Labels its series carry (lib/labels.ts); not part of its identity. */
   readonly labels?: Labels;
+  /**
+   * The name followed in DNS that this address is one of (a name@host
+   * member); its series carry it as host="…". Not part of its identity: an
+   * address keeps its counters whether it was pinned or followed.
+   */
+  readonly host?: string;
 }
 
 /** A probe kind (lib/probes/kinds.ts) and, for the kinds that need one, a port. */
@@ -67,12 +73,73 @@ export function targetKey(t: Pick<Target, 'name' | 'address' | 'probe'>): string
  * target's own "interval=…&timeout=…" when it has them.
  */
 export function targetMember(t: Target): string {
+  return `${t.name}@${t.address}${formatOptions(t)}`;
+}
+
+/** "?probe=…&interval=…&label.K=V", '' for none. */
+function formatOptions(o: TargetOptions): string {
   const options = [
-    formatProbe(t.probe),
-    formatOverrides(t.overrides),
-    formatTargetLabels(t.labels),
+    formatProbe(o.probe),
+    formatOverrides(o.overrides),
+    formatTargetLabels(o.labels),
   ].filter((s) => s !== '');
-  return `${t.name}@${t.address}${options.length > 0 ? `?${options.join('&')}` : ''}`;
+  return options.length > 0 ? `?${options.join('&')}` : '';
+}
+
+/**
+ * A member naming a host that netpingd follows in DNS (`name@host`, options
+ * optional): every address the name has is a target, with these options.
+ */
+export interface HostMember {
+  readonly name: string;
+  /** Lower case, without a final dot: one lookup for every way of writing it. */
+  readonly host: string;
+  readonly options: TargetOptions;
+}
+
+/** The member text of a followed name, as npcli add stores it. */
+export function hostMemberText(m: HostMember): string {
+  return `${m.name}@${m.host}${formatOptions(m.options)}`;
+}
+
+/** A followed name's identity: two members of one name, host and probe are one. */
+export function hostMemberKey(m: HostMember): string {
+  const probe = formatProbe(m.options.probe);
+  return `${m.name}@${m.host}${probe ? `?${probe}` : ''}`;
+}
+
+/** The target one address of a followed name is. */
+export function hostTarget(m: HostMember, address: string): Target {
+  return { ...withOptions(makeTarget(m.name, address), m.options), host: m.host };
+}
+
+/** What a member of the target set names: one target, or a name to follow in DNS. */
+export type Member =
+  | { readonly kind: 'target'; readonly target: Target }
+  | { readonly kind: 'host'; readonly member: HostMember };
+
+/** Parses a member of the target set: "name@address" or "name@host", options optional. */
+export function parseMember(member: string): Member {
+  const at = member.lastIndexOf('@');
+  if (at < 0) {
+    throw new InvalidInputError(
+      `invalid target '${truncate(member)}': expected name@address or name@host`,
+    );
+  }
+  const [where, options] = splitOptions(member.slice(at + 1), 0);
+  if (familyOf(where) !== undefined || !looksLikeHost(where)) {
+    return { kind: 'target', target: withOptions(makeTarget(member.slice(0, at), where), options) };
+  }
+  const name = validateName(member.slice(0, at));
+  if (options?.labels?.host !== undefined) {
+    throw new InvalidInputError(
+      `invalid target '${truncate(member)}': the label 'host' is netping's own on a followed name`,
+    );
+  }
+  return {
+    kind: 'host',
+    member: { name, host: where.toLowerCase().replace(/\.$/, ''), options: options ?? {} },
+  };
 }
 
 function formatProbe(p: ProbeSpec | undefined): string {
@@ -302,7 +369,7 @@ export function withOptions(t: Target, o: TargetOptions | undefined): Target {
 
 /** Whether two targets of one key differ in labels (the engine then takes the new target). */
 export function labelsChanged(a: Target, b: Target): boolean {
-  return !sameLabels(a.labels, b.labels);
+  return !sameLabels(a.labels, b.labels) || a.host !== b.host;
 }
 
 export function validateName(name: string): string {
@@ -390,14 +457,19 @@ export function parseTargetRequest(input: string): TargetRequest {
 
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
-function validateHost(host: string): void {
+/** A host name by DNS's rules (letters, digits, hyphens; not all-numeric at the end). */
+function looksLikeHost(host: string): boolean {
   const labels = host.replace(/\.$/, '').split('.');
-  if (
-    host.length === 0 ||
-    host.length > MAX_HOST_LENGTH ||
-    !labels.every((l) => HOST_LABEL.test(l)) ||
-    /^\d+$/.test(labels[labels.length - 1]!) // no all-numeric TLD: "300.1.1.1" is a bad address, not a host
-  ) {
+  return (
+    host.length > 0 &&
+    host.length <= MAX_HOST_LENGTH &&
+    labels.every((l) => HOST_LABEL.test(l)) &&
+    !/^\d+$/.test(labels[labels.length - 1]!) // no all-numeric TLD: "300.1.1.1" is a bad address, not a host
+  );
+}
+
+function validateHost(host: string): void {
+  if (!looksLikeHost(host)) {
     throw new InvalidInputError(
       `invalid target '${truncate(host)}': not an IP address or a host name`,
     );

@@ -8,6 +8,7 @@ import { el, esc, ms, pct, say } from './dom.js';
 import { sparklineSvg } from './sparkline.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
 import { keyOf, probeOf, total, type Report, type Sparklines, type TargetRow } from './types.js';
+import { nameStatus } from '../lib/render/name-status.js';
 
 const POLL_MS = 1000;
 const SPARK_POLL_MS = 20_000;
@@ -63,7 +64,7 @@ document.body.innerHTML = `
 <span class="status">${TOKEN_BOX_HTML}</span></header>
 <main>
 <div id="msg" hidden></div>
-<form id="addform"><input id="addtext" size="40" placeholder="name@address, host name, or name@address?probe=tcp&amp;port=443">
+<form id="addform"><input id="addtext" size="40" placeholder="name@address, name@host (followed in DNS), or name@address?probe=tcp&amp;port=443">
 <button>add</button></form>
 <p><input id="filter" type="search" placeholder="filter by name, address or probe" size="30"> <span id="count"></span></p>
 <table><thead><tr>${COLUMNS.map((c) => `<th data-col="${c.key}" class="${c.left ? 'l' : ''}">${c.label}</th>`).join('')}<th class="l">last hour</th><th></th></tr></thead>
@@ -132,6 +133,7 @@ function render(): void {
       !filter ||
       t.name.toLowerCase().includes(filter) ||
       t.address.toLowerCase().includes(filter) ||
+      (t.host ?? '').includes(filter) ||
       probeOf(t).includes(filter),
   );
   if (sortBy !== 'address') rows = rows.slice().sort(compare);
@@ -142,15 +144,32 @@ function render(): void {
     if (filter && !inv.member.toLowerCase().includes(filter)) continue;
     html += `<tr class="error"><td colspan="${COLUMNS.length + 2}">ERROR ${esc(inv.member)}: ${esc(inv.error)}</td></tr>`;
   }
+  // In the daemon's order a followed name's addresses come together: a row
+  // with its status heads them, and removes the name (its member), not an address.
+  const grouped = sortBy === 'address';
+  const statusOf = new Map((report.names ?? []).map((n) => [n.host, n]));
+  let lastGroup: string | undefined;
   for (const t of rows) {
     const key = keyOf(t);
+    const group = t.host === undefined ? undefined : `${t.name}@${t.host}`;
+    if (grouped && group !== undefined && group !== lastGroup) {
+      const n = statusOf.get(t.host!);
+      html += `<tr class="dnsname"><td class="l" colspan="${COLUMNS.length + 1}">${esc(t.name)} — ${esc(
+        n ? nameStatus(n) : `${t.host!} (DNS)`,
+      )}</td><td>${
+        canChange
+          ? `<button data-remove="${esc(group)}" title="remove ${esc(group)}">remove</button>`
+          : ''
+      }</td></tr>`;
+    }
+    lastGroup = group;
     let svg = sparkSvgs.get(key);
     const s = sparks?.targets[key];
     if (svg === undefined && s) sparkSvgs.set(key, (svg = sparklineSvg(s.loss, s.medianMs)));
     html += `<tr class="${(t.lossPct ?? 0) > 0 ? 'lossy' : ''}" data-key="${esc(key)}">${COLUMNS.map(
       (c) => `<td class="${c.left ? 'l' : ''}${c.key === 'loss' ? ' loss' : ''}">${c.cell(t)}</td>`,
     ).join('')}<td class="l">${svg ?? ''}</td><td>${
-      canChange
+      canChange && t.host === undefined
         ? `<button data-remove="${esc(key)}" title="remove ${esc(key)}">remove</button>`
         : ''
     }</td></tr>`;

@@ -140,6 +140,28 @@ describe('the browser view', { skip }, () => {
     });
   });
 
+  it('groups the addresses of a name followed in DNS under its status, and removes the name there', async () => {
+    // localhost is only in /etc/hosts: found by the system lookup.
+    const added = await cli('add', 'lh@localhost');
+    assert.equal(added.code, 0, added.stderr);
+    await page.goto(`${daemon.baseUrl}/`);
+    await page.waitForSelector('tr[data-key="lh@127.0.0.1"]', { timeout: 10_000 });
+    const group = await page.$$eval('tr', (trs) =>
+      trs.map((tr) => `${tr.className}|${tr.dataset.key ?? ''}|${tr.textContent ?? ''}`),
+    );
+    const at = group.findIndex((row) => row.startsWith('dnsname|'));
+    assert.ok(at >= 0, group.join('\n'));
+    assert.match(group[at]!, /^dnsname\|\|lh — localhost \(DNS\): resolved \d+s ago/);
+    assert.match(group[at + 1]!, /^[^|]*\|lh@127\.0\.0\.1\|/);
+    // The name is removed from its heading (its member), not address by address.
+    assert.equal(await page.$('button[data-remove="lh@127.0.0.1"]'), null);
+    await page.click('button[data-remove="lh@localhost"]');
+    await page.waitForSelector('tr[data-key="lh@127.0.0.1"]', {
+      state: 'detached',
+      timeout: 5_000,
+    });
+  });
+
   it('still has the history after netpingd restarts', async () => {
     const before = await history(daemon, 'lo@127.0.0.1');
     const sentBefore = before.points.reduce((a, p) => a + p.sent, 0);
