@@ -263,7 +263,7 @@ describe('TimeWeightedAverage.mergeEarlier', () => {
     assert.equal(avg.weight, 1);
     assert.equal(avg.lastAtMs, -30_000);
     avg.add(1, WINDOW - 30_000); // one window later, the usual weight applies
-    assert.ok(Math.abs(avg.value! - (7 + (1 - 1 / Math.E) * (1 - 7))) < 1e-12);
+    assert.ok(Math.abs(avg.value - (7 + (1 - 1 / Math.E) * (1 - 7))) < 1e-12);
   });
 
   it('takes a saved first sample as a first sample: it gets the gap to the next', () => {
@@ -272,7 +272,7 @@ describe('TimeWeightedAverage.mergeEarlier', () => {
     assert.equal(avg.value, 9);
     assert.equal(avg.weight, 0);
     avg.add(1, 1000);
-    assert.ok(Math.abs(avg.value! - 5) < 0.01, String(avg.value));
+    assert.ok(Math.abs(avg.value - 5) < 0.01, String(avg.value));
   });
 
   it('ignores a saved average that is not older than the live samples', () => {
@@ -356,7 +356,7 @@ describe('moving averages across a restart', () => {
     assert.equal(restored.avg24h.value, undefined);
     // One window after the saved sample, a new one moves it as the old averages did.
     restored.recordReply(13.5, 99_000 + 15 * MINUTE_MS);
-    assert.ok(Math.abs(restored.avg15m.value! - (3.5 + 10 * (1 - 1 / Math.E))) < 1e-9);
+    assert.ok(Math.abs(restored.avg15m.value - (3.5 + 10 * (1 - 1 / Math.E))) < 1e-9);
   });
 
   it('saves each average with its weight', () => {
