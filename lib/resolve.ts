@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { canonicalAddress } from './address.js';
 import { ResolveError } from './errors.js';
 import { makeTarget, parseTargetRequest, withOptions, type Target } from './target.js';
+import { quoteInput } from './render/printable.js';
 
 export type Lookup = (host: string) => Promise<string[]>;
 
@@ -27,10 +28,11 @@ export async function resolveTargetRequest(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const why = code === 'ENOTFOUND' || code === 'ENODATA' ? 'no such host' : code || String(err);
-    throw new ResolveError(`cannot resolve '${request.host}': ${why}`);
+    throw new ResolveError(`cannot resolve ${quoteInput(request.host)}: ${why}`);
   }
   const unique = [...new Set(addresses.map(canonicalAddress))];
-  if (unique.length === 0) throw new ResolveError(`cannot resolve '${request.host}': no addresses`);
+  if (unique.length === 0)
+    throw new ResolveError(`cannot resolve ${quoteInput(request.host)}: no addresses`);
   return unique.map((address) => {
     return withOptions(makeTarget(request.name, address), request.options);
   });

@@ -93,14 +93,14 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
   };
   const { store, invalid } = view.head;
   if (!store.up) {
-    yield `# store ${store.kind} at ${store.location} is unreachable: targets may be stale\n`;
+    yield `# store ${store.kind} at ${printable(store.location)} is unreachable: targets may be stale\n`;
   }
   yield line((k) => COLUMNS[k]!.title);
   for (let i = 0; i < view.size; i++) {
     const t = view.target(i);
     yield line((k) => printable(COLUMNS[k]!.cell(t)));
   }
-  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
+  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${printable(bad.error)}\n`;
   // A third pass, cheap where (as mostly) no target has unusual answers: no
   // report row is built, only each target's (mostly empty) map is looked at.
   let heading = `\n${ANSWERS_HEADING}\n`;
