@@ -5,9 +5,10 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
+import { Gauge } from 'prom-client';
 import { systemClock } from '../lib/engine/clock.js';
 import { ProbeEngine } from '../lib/engine/probe-engine.js';
-import { ListenError } from '../lib/errors.js';
+import { ListenError, type InstanceTakenError } from '../lib/errors.js';
 import { createApp } from '../lib/http/app.js';
 import { MetricsExporter } from '../lib/http/metrics.js';
 import { openProbers } from '../lib/probes/open.js';
@@ -40,6 +41,7 @@ import type { DaemonConfig } from './options.js';
 import { HistoryKeeper } from './history-keeper.js';
 import { StatsKeeper } from './stats-keeper.js';
 import { GroupKeeper } from './group-keeper.js';
+import { InstanceClaim } from './instance-claim.js';
 import { Ownership } from '../lib/group/ownership.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
 
@@ -63,6 +65,7 @@ export class Daemon {
   #minuteTimer: NodeJS.Timeout | undefined;
   readonly #token: string;
   readonly #probers: Prober[];
+  readonly #proberByKind: Readonly<Record<string, Prober>>;
   readonly #throughput: ThroughputRunner;
   #responder: ThroughputResponder | undefined;
   #server: ServerType | undefined;
@@ -72,9 +75,15 @@ export class Daemon {
   /** With --mesh: the registry, the peers as targets, the summaries. */
   #mesh: MeshKeeper | undefined;
   #meshStore: MeshStore | undefined;
+  /** With --mesh: where peers probe us, which the peer responder answers for too (behind NAT). */
+  #advertised: readonly string[] | undefined;
   /** With --group: the members, and so this member's share of the set. */
   #group: GroupKeeper | undefined;
   #stopping: Promise<void> | undefined;
+  /** With Redis: this process's hold on its instance id (nothing is written under it otherwise). */
+  readonly #claim: InstanceClaim | undefined;
+  /** Resolves if another process takes the instance id over: main.ts exits then. */
+  readonly lost: Promise<InstanceTakenError>;
 
   /**
    * Opens the sockets first: without the privilege nothing else is worth
@@ -98,7 +107,7 @@ export class Daemon {
           url: config.redisUrl,
           keys: config.keys,
           instance: config.instance,
-          ...(config.group ? { sharedStats: config.keys.group(config.group.name).stats } : {}),
+          ...(config.group ? { sharedStats: config.keys.group(config.group.name) } : {}),
           mode: 'daemon',
           onLog: log,
         })
@@ -116,12 +125,37 @@ export class Daemon {
         payloadBytes: config.payloadBytes,
         peerKey: config.peerKey,
         tcpMaxInFlight: config.tcpMaxInFlight,
+        icmpTransport: config.icmpTransport,
       });
     } catch (err) {
       await redis?.close();
       throw err;
     }
+    let lost: (err: InstanceTakenError) => void = () => {};
+    const lostPromise = new Promise<InstanceTakenError>((resolve) => (lost = resolve));
+    const claim = redis
+      ? new InstanceClaim({
+          store: redis,
+          key: config.keys.instance(config.instance),
+          id: config.instance,
+          nowMs: () => systemClock.nowMs(),
+          log,
+          onLost: (err) => lost(err),
+        })
+      : undefined;
     try {
+      if (claim && redis) {
+        // Before anything is written or registered under the id; a twin stops here.
+        redis.fenceWrites({
+          key: config.keys.instance(config.instance),
+          holder: claim.value,
+          held: () => claim.held,
+        });
+        if ((await claim.acquire()) === 'unreachable')
+          log(
+            `instance ${config.instance} not claimed yet (Redis unreachable): nothing is written under it until it is`,
+          );
+      }
       ensureStateDir(config.stateDir);
       for (const dir of [config.stateDir, path.join(config.stateDir, HISTORY_DIR)]) {
         for (const name of await removeStaleTempFiles(dir))
@@ -133,7 +167,7 @@ export class Daemon {
         config.mesh && redis && advertised
           ? { store: redis, addresses: advertised, sharedPeerKey }
           : undefined;
-      return new Daemon(config, log, probers, store, token, mesh, redis);
+      return new Daemon(config, log, probers, store, token, mesh, redis, claim, lostPromise);
     } catch (err) {
       Object.values(probers).forEach((p) => p.close());
       await redis?.close();
@@ -149,10 +183,15 @@ export class Daemon {
     token: string,
     mesh: { store: MeshStore; addresses: string[]; sharedPeerKey: string | undefined } | undefined,
     redis: RedisTargetStore | undefined,
+    claim: InstanceClaim | undefined,
+    lost: Promise<InstanceTakenError>,
   ) {
     this.#config = config;
+    this.#claim = claim;
+    this.lost = lost;
     this.#log = log;
     this.#probers = Object.values(probers);
+    this.#proberByKind = probers;
     this.#store = store;
     this.#token = token;
     this.#storeReport = config.redisUrl
@@ -179,7 +218,10 @@ export class Daemon {
       ...(ownership && redis
         ? {
             shared: {
-              fetch: (keys) => redis.statsOf(keys),
+              fetch: (keys, token) => redis.claimStats(keys, token),
+              save: (entries, forget, token) =>
+                redis.saveOwnedStats(entries, forget, { token, id: config.instance }),
+              token: () => this.#group?.token(),
               inSet: (key) => this.#sync.inSet(key),
             },
           }
@@ -242,6 +284,8 @@ export class Daemon {
         self: config.instance,
         refreshMs: config.group.refreshMs,
         expiryMs: config.group.expiryMs,
+        nowMs: () => systemClock.nowMs(),
+        ...(claim ? { mayRegister: () => claim.held } : {}),
         ownership,
         setKeys: () => sync.setKeys(),
         changed: () => sync.reapply(),
@@ -251,6 +295,7 @@ export class Daemon {
     if (config.mesh && mesh) {
       const sync = this.#sync;
       this.#meshStore = mesh.store;
+      this.#advertised = mesh.addresses;
       this.#mesh = new MeshKeeper({
         store: mesh.store,
         keys: config.keys,
@@ -290,6 +335,14 @@ export class Daemon {
     );
   }
 
+  /** Each probe kind's transport labels (netping_<kind>_transport_info), by kind. */
+  #transportInfo(): Record<string, Readonly<Record<string, string>>> {
+    const info: Record<string, Readonly<Record<string, string>>> = {};
+    for (const [kind, prober] of Object.entries(this.#proberByKind))
+      if (prober.info) info[kind] = prober.info;
+    return info;
+  }
+
   /** The engine's ignored packets and the peer responder's drops, in one count by reason. */
   #ignored(): ReadonlyMap<string, number> {
     const dropped = this.#peer?.dropped;
@@ -302,7 +355,19 @@ export class Daemon {
       version: VERSION,
       processMetrics: true,
       classicBuckets: this.#config.classicBuckets,
+      transports: this.#transportInfo(),
     });
+    if (this.#mesh) {
+      const sync = this.#sync;
+      new Gauge({
+        name: 'netping_mesh_targets_dropped',
+        help: 'Mesh targets not probed: over --max-targets, which the target set fills first.',
+        registers: [exporter.registry],
+        collect() {
+          this.set(sync.generatedDropped);
+        },
+      });
+    }
     const app = createApp({
       view: () => this.view(),
       log: this.#log,
@@ -325,11 +390,13 @@ export class Daemon {
         key: this.#config.peerKey,
         listen: this.#config.peerListen,
         maxRatePerS: this.#config.peerMaxRate,
+        maxChecksPerS: this.#config.peerMaxChecks,
+        ...(this.#advertised ? { alsoAnswerFor: this.#advertised } : {}),
       });
       const { address, port } = this.#peer.address();
       this.#log(
         `answering udp probes of peers on ${formatListen({ host: address, port })}, ` +
-          `at most ${this.#config.peerMaxRate} a second per source`,
+          `at most ${this.#config.peerMaxRate} a second per source, ${this.#config.peerMaxChecks} checked a second in all`,
       );
     }
     this.#server = await listen(app.fetch, this.#config);
@@ -365,6 +432,7 @@ export class Daemon {
     );
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
+    this.#claim?.start();
     this.#mesh?.start();
     this.#group?.start();
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
@@ -417,6 +485,7 @@ export class Daemon {
       maxTimeoutMs: this.#engine.maxTimeoutMs(),
       mesh: this.#mesh !== undefined,
       group: this.#group !== undefined,
+      claim: this.#claim !== undefined,
     };
   }
 
@@ -452,6 +521,8 @@ export class Daemon {
         ],
         // Peers drop us now rather than at expiry.
         ['mesh leave', () => this.#mesh?.stop() ?? Promise.resolve(), 'store'],
+        // After the last write under the id: a restart claims it at once.
+        ['instance claim release', () => this.#claim?.release() ?? Promise.resolve(), 'store'],
         ['HTTP close', () => closeServer(this.#server), 'local'],
         ['peer responder close', () => this.#peer?.close() ?? Promise.resolve(), 'local'],
         ['store close', () => this.#store.close(), 'store'],

@@ -34,6 +34,9 @@ async function main(): Promise<void> {
     fail(err);
   }
   const daemon = await Daemon.create(config, log);
+  // Replaced while cut off from Redis: the other process writes under the
+  // id now, so this one goes without a save.
+  void daemon.lost.then((err) => fail(err));
   // The daemon must outlive any one bad packet, target or Redis reply: an
   // error that escapes is logged and survived, not allowed to end the process.
   process.on('uncaughtException', (err) =>

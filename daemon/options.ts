@@ -4,12 +4,16 @@ import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseBoundedDurationMs } from '../lib/duration.js';
 import { canonicalAddress, familyOf } from '../lib/address.js';
+import {
+  ICMP_TRANSPORT_CHOICES,
+  type IcmpTransportChoice,
+} from '../lib/probes/icmp/transport-choice.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { labelsFrom, parseLabelList, type Labels } from '../lib/labels.js';
 import { DEFAULT_MESH_PROBES, meshKindAvailable } from '../lib/mesh/mesh-targets.js';
 import { MAX_ADVERTISED } from '../lib/mesh/registration.js';
 import { DEFAULT_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES } from '../lib/probes/icmp/packet.js';
-import { DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
+import { DEFAULT_PEER_MAX_CHECKS, DEFAULT_PEER_MAX_RATE } from '../lib/probes/udp/peer-policy.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/store/keys.js';
@@ -42,8 +46,11 @@ export interface DaemonConfig {
   peerListen: ListenAddress;
   /** The most answers the peer responder sends one source address per second. */
   peerMaxRate: number;
+  peerMaxChecks: number;
   /** The most TCP probe connections in flight at once. */
   tcpMaxInFlight: number;
+  /** The ICMP socket layer (`--icmp-transport`): auto, datagram, raw or raw-socket. */
+  icmpTransport: IcmpTransportChoice;
   /** The throughput responder grants at most this measured duration per direction. */
   throughputMaxDurationMs: number;
   /** ... and at most this many bytes per direction of a test. */
@@ -93,7 +100,9 @@ interface RawOptions {
   peerKey?: string;
   peerListen: string;
   peerMaxRate: string;
+  peerMaxChecks: string;
   tcpMaxInFlight: string;
+  icmpTransport: string;
   throughputMaxDuration: string;
   throughputMaxBytes: string;
   label: string[];
@@ -249,10 +258,26 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--peer-max-checks <n>',
+        'the most udp datagrams a second, from all sources together, whose MAC the peer responder checks; beyond it they are dropped unchecked as peer:budget (sources that proved the key in the last minute keep a quarter of it)',
+        'NETPING_PEER_MAX_CHECKS',
+        String(DEFAULT_PEER_MAX_CHECKS),
+      ),
+    )
+    .addOption(
+      opt(
         '--tcp-max-in-flight <n>',
         'the most tcp probe connections open at once; a probe beyond it is lost as send:in-flight-cap',
         'NETPING_TCP_MAX_IN_FLIGHT',
         '2048',
+      ),
+    )
+    .addOption(
+      opt(
+        '--icmp-transport <kind>',
+        'the ICMP socket layer: auto (datagram sockets where net.ipv4.ping_group_range admits us, else raw ones; both with kernel timestamps), datagram, raw, or raw-socket (the fallback, user-space timestamps)',
+        'NETPING_ICMP_TRANSPORT',
+        'auto',
       ),
     )
     .addOption(
@@ -373,7 +398,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     peerKey: validatePeerKey(o.peerKey),
     peerListen: parseListen(o.peerListen),
     peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
+    peerMaxChecks: wholeNumber(o.peerMaxChecks, 'peer check budget', 1, 10_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
+    icmpTransport: icmpTransportChoice(o.icmpTransport),
     throughputMaxDurationMs: parseBoundedDurationMs(
       o.throughputMaxDuration,
       'throughput max duration',
@@ -484,6 +511,16 @@ export function environmentFlag(name: string, env: NodeJS.ProcessEnv): boolean {
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   throw new InvalidInputError(`invalid ${name} ${quoteInput(env[name] ?? '')}: use 1 or 0`);
+}
+
+function icmpTransportChoice(text: string): IcmpTransportChoice {
+  const found = ICMP_TRANSPORT_CHOICES.find((c) => c === text);
+  if (!found) {
+    throw new InvalidInputError(
+      `invalid ICMP transport '${text}': use ${ICMP_TRANSPORT_CHOICES.join(', ')}`,
+    );
+  }
+  return found;
 }
 
 function opt(flags: string, description: string, envName: string, fallback: string): Option {

@@ -22,9 +22,21 @@ export interface StatsKeeperOptions {
    * so they are not read whole at start; a target this member takes over
    * has its own entry fetched (at start, or moved from another member), and
    * a target given up is saved once, at once, then left to its new owner.
+   * Every read and write carries the member's token: a read makes it the
+   * entry's owner, and a write by anyone but the owner is refused, so a
+   * member that was cut off never overwrites what a newer owner saved.
    */
   readonly shared?: {
-    fetch(keys: readonly string[]): Promise<Map<string, string>>;
+    /** Reads the entries of targets taken on, making `token` their owner. */
+    fetch(keys: readonly string[], token: string): Promise<Map<string, string>>;
+    /** Writes what `token` owns (or nobody does) and forgets; resolves to the keys refused. */
+    save(
+      entries: ReadonlyMap<string, string>,
+      forget: readonly string[],
+      token: string,
+    ): Promise<readonly string[]>;
+    /** The member's token while its registration is current; nothing is read or written without one. */
+    token(): string | undefined;
     /** Whether the target is in the group's set still (owned by some member). */
     inSet(key: string): boolean;
   };
@@ -42,6 +54,8 @@ interface Held {
   readonly sinceWallMs: number;
   /** Shared mode: written to the store since it was released. */
   written?: boolean;
+  /** Shared mode: the member's token when it was released; only that token writes or takes it back. */
+  readonly token?: string | undefined;
 }
 
 // A target given up in a group is saved this soon, with any others given up
@@ -55,6 +69,8 @@ export class StatsKeeper {
   /** Expired entries still to delete from the store (a failed save retries them). */
   readonly #toForget = new Set<string>();
   #saving: Promise<void> | undefined;
+  /** A save asked for while one runs: it runs right after (requests in between share it). */
+  #followUp: Promise<void> | undefined;
   #loading: Promise<boolean> | undefined;
   /** Targets whose saved statistics were merged back, at load or on add. */
   #restored = 0;
@@ -62,6 +78,8 @@ export class StatsKeeper {
   readonly #pending = new Set<string>();
   #fetching: Promise<void> | undefined;
   #fetchFailing = false;
+  /** Shared mode: the last save had entries refused (another member owns them); logged once. */
+  #refusing = false;
   #handoverTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Resolves once the saved statistics have been read. */
@@ -152,15 +170,17 @@ export class StatsKeeper {
   }
 
   /**
-   * Shared mode: a held entry not yet written is the latest there is (this
-   * member gave the target up and gets it back before saving); otherwise
-   * the store's entry is, whoever wrote it: fetched, and merged on arrival.
+   * Shared mode: a held entry not yet written is the latest there is if
+   * this member gave the target up and gets it back within one membership
+   * (the same token); otherwise the store's entry is, whoever wrote it:
+   * fetched, and merged on arrival. After a rejoin, always the store's.
    */
   #takeShared(key: string): SavedStats | undefined {
     const held = this.#held.get(key);
     this.#held.delete(key);
     this.#toForget.delete(key);
-    if (held && !held.written) {
+    const token = this.#opts.shared?.token();
+    if (held && !held.written && token !== undefined && held.token === token) {
       this.#restored++;
       return held.saved;
     }
@@ -181,9 +201,12 @@ export class StatsKeeper {
     await new Promise((resolve) => setImmediate(resolve));
     while (shared && this.#pending.size > 0) {
       const keys = [...this.#pending];
+      // Not a current member: left pending (and unsaved) until it is.
+      const token = shared.token();
+      if (token === undefined) return;
       let entries: Map<string, string>;
       try {
-        entries = await shared.fetch(keys);
+        entries = await shared.fetch(keys, token);
       } catch (err) {
         // Left pending (and unsaved); the next save retries.
         if (!this.#fetchFailing)
@@ -220,6 +243,7 @@ export class StatsKeeper {
       saved: stats.toSaved(this.#opts.nowMs(), wall),
       sinceWallMs: wall,
       written: false,
+      token: this.#opts.shared?.token(),
     });
     if (this.#opts.shared && !this.#closed) {
       // Handed over: its new owner reads it from the store, so now.
@@ -241,9 +265,24 @@ export class StatsKeeper {
     this.#handoverTimer = undefined;
   }
 
-  /** Saves now; concurrent calls share one save. */
+  /**
+   * Saves now. A save already running serialised its targets before this
+   * call (a target handed over since would miss it), so a call during one
+   * is answered by the next save, chained right after it; every call made
+   * meanwhile shares that one.
+   */
   save(): Promise<void> {
-    this.#saving ??= this.#save().finally(() => (this.#saving = undefined));
+    if (this.#followUp) return this.#followUp;
+    if (this.#saving) {
+      this.#followUp = this.#saving
+        .catch(() => {}) // the running save's caller hears of its failure
+        .then(() => {
+          this.#followUp = undefined;
+          return this.save();
+        });
+      return this.#followUp;
+    }
+    this.#saving = this.#save().finally(() => (this.#saving = undefined));
     return this.#saving;
   }
 
@@ -260,6 +299,9 @@ export class StatsKeeper {
   async #save(): Promise<void> {
     if (!(await this.load())) return;
     const shared = this.#opts.shared;
+    // In a group, only a current member writes (its share may be another's by now).
+    const token = shared?.token();
+    if (shared && token === undefined) return;
     if (shared && this.#pending.size > 0) await this.fetchPending();
     const wall = this.#opts.wallNowMs();
     // Not the targets whose saved entry is unread: a fresh count would overwrite it.
@@ -272,14 +314,23 @@ export class StatsKeeper {
         // member's now: its entry is theirs.
         if (!shared?.inSet(key)) this.#toForget.add(key);
         this.#held.delete(key);
-      } else if (!entries.has(key) && !(shared && held.written)) {
-        // Shared: written once, at handover; later the new owner's saves rule.
+      } else if (!entries.has(key) && !(shared && (held.written || held.token !== token))) {
+        // Shared: written once, at handover, by the membership that held
+        // it; later the new owner's saves rule.
         entries.set(key, JSON.stringify(held.saved));
         written.push(held);
       }
     }
     const forget = [...this.#toForget].filter((key) => !entries.has(key));
-    await this.#opts.store.saveStats(entries, forget);
+    if (shared && token !== undefined) {
+      const refused = await shared.save(entries, forget, token);
+      if (refused.length > 0 && !this.#refusing)
+        this.#opts.log(
+          `not saving the statistics of ${count(refused.length, 'target')} (${quoted(refused[0]!.slice(0, 200))} first): ` +
+            'another member of the group has taken them over',
+        );
+      this.#refusing = refused.length > 0;
+    } else await this.#opts.store.saveStats(entries, forget);
     forget.forEach((key) => this.#toForget.delete(key));
     for (const held of written) held.written = true;
   }

@@ -27,12 +27,15 @@ export interface StopShape {
   readonly maxTimeoutMs: number;
   readonly mesh: boolean;
   readonly group: boolean;
+  /** The instance claim (daemon/instance-claim.ts), released at stop. */
+  readonly claim: boolean;
 }
 
-/** Store steps of a stop: the save, the history save, the store's goodbye and close, plus the mesh's and the group's. */
-export function storeSteps(s: Pick<StopShape, 'mesh' | 'group'>): number {
-  // The mesh: a round in progress, then two deletes; the group: a round, a delete, a notice.
-  return 4 + (s.mesh ? 2 : 0) + (s.group ? 3 : 0);
+/** Store steps of a stop: the save, the history save, the store's goodbye and close, plus the mesh's, the group's and the claim's. */
+export function storeSteps(s: Pick<StopShape, 'mesh' | 'group' | 'claim'>): number {
+  // The mesh: a round in progress, then two deletes; the group: a round, a
+  // delete, a notice; the instance claim: one delete.
+  return 4 + (s.mesh ? 2 : 0) + (s.group ? 3 : 0) + (s.claim ? 1 : 0);
 }
 
 /** What the steps could add up to without the deadline. */

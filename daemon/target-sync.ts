@@ -70,8 +70,13 @@ export class TargetSync {
   #lastMembers: readonly string[] = [];
   /** The keys of the set's valid members at the last apply, before the group's share was taken. */
   #setKeys = new Set<string>();
-  /** Targets of the daemon's own (the mesh), by key. */
+  /** Targets of the daemon's own (the mesh), by key, in their order of precedence. */
   #generated = new Map<string, Target>();
+  #generatedDropped = 0;
+  /** The count last logged, so a refresh that changes nothing logs nothing. */
+  #loggedDropped = 0;
+  /** Whether the set (or its cached copy) has been applied once. */
+  #setRead = false;
   /** Resolves when the first successful read has been applied. */
   readonly firstLoad: Promise<void>;
   #markLoaded: () => void = () => {};
@@ -117,6 +122,7 @@ export class TargetSync {
     }
     if (this.#storeFailing) this.#opts.log('target store is back; targets re-read');
     this.#storeFailing = false;
+    this.#setRead = true;
     this.apply(members);
     this.#loadedOnce = true;
     this.#markLoaded();
@@ -131,14 +137,16 @@ export class TargetSync {
   async applyCached(): Promise<number> {
     const cached = await this.#opts.cache?.load();
     if (!cached || this.#loadedOnce) return 0;
+    this.#setRead = true;
     this.apply(cached);
     return cached.length;
   }
 
   /**
    * The targets the daemon probes besides the store's set, replacing the
-   * previous ones. A member of the set with the same key wins: the user's
-   * settings for it stand.
+   * previous ones, first the most wanted (--max-targets may leave out the
+   * last). A member of the set with the same key wins: the user's settings
+   * for it stand.
    */
   setGenerated(targets: readonly Target[]): void {
     this.#generated = new Map(targets.map((t) => [targetKey(t), t]));
@@ -235,9 +243,7 @@ export class TargetSync {
         );
       this.#reportedOverLimit = true;
     }
-    // Not counted against --max-targets: a mesh is small, and its peers
-    // must not push the user's targets out.
-    for (const [key, target] of this.#generated) if (!wanted.has(key)) wanted.set(key, target);
+    this.#addGenerated(wanted);
     this.#parsed = parsed;
     this.#invalid = invalid;
     const runners = this.#opts.runners ?? {};
@@ -249,6 +255,46 @@ export class TargetSync {
       }
     }
     for (const target of wanted.values()) sinkOf(target).add(target, this.#settingsFor(target));
+  }
+
+  /**
+   * The generated targets, within --max-targets: the set's targets come
+   * first (the user's targets stand, and a peer joining never pushes one
+   * out), the generated ones fill the room left in the order given (the
+   * mesh's: one target of each peer before a second of any). What does not
+   * fit is one log line when its count changes, and `generatedDropped`.
+   */
+  #addGenerated(wanted: Map<string, Target>): void {
+    // Before the set is read, nothing is known of what fills first: held
+    // back, rather than probed for a moment and pushed out by the set.
+    if (!this.#setRead) return;
+    let room = this.#opts.maxTargets - wanted.size;
+    let dropped = 0;
+    let offered = 0;
+    for (const [key, target] of this.#generated) {
+      if (wanted.has(key)) continue;
+      offered++;
+      if (room <= 0) {
+        dropped++;
+        continue;
+      }
+      wanted.set(key, target);
+      room--;
+    }
+    this.#generatedDropped = dropped;
+    if (dropped === this.#loggedDropped) return;
+    if (dropped > 0)
+      this.#opts.log(
+        `${dropped} of ${offered} mesh targets are not probed: the limit is ` +
+          `${this.#opts.maxTargets} targets (--max-targets), and the target set's come first`,
+      );
+    else this.#opts.log('every mesh target is probed again: within --max-targets');
+    this.#loggedDropped = dropped;
+  }
+
+  /** Generated (mesh) targets left out by --max-targets at the last apply. */
+  get generatedDropped(): number {
+    return this.#generatedDropped;
   }
 
   #settingsFor(target: Target): ProbeSettings {

@@ -9,7 +9,7 @@ export function familyOf(address: string): Family | undefined {
 }
 
 /** 16 bytes for either family (IPv4 as ::ffff:a.b.c.d), for ordering and canonical text. */
-function addressBytes(address: string): Uint8Array {
+export function addressBytes(address: string): Uint8Array {
   const out = new Uint8Array(16);
   if (isIPv4(address)) {
     out[10] = 0xff;

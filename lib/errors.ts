@@ -8,6 +8,7 @@ export const ExitCode = {
   store: 3, // Redis unreachable
   permission: 4, // not permitted: no raw-socket privilege, or no valid API token
   listen: 5, // HTTP address unusable
+  twin: 6, // another netpingd runs under the same --instance
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -47,6 +48,11 @@ export class UnauthorizedError extends NetpingError {
 /** The HTTP listener could not bind. */
 export class ListenError extends NetpingError {
   override readonly exitCode = ExitCode.listen;
+}
+
+/** Another running netpingd holds this --instance id (cloned hosts share a host name). */
+export class InstanceTakenError extends NetpingError {
+  override readonly exitCode = ExitCode.twin;
 }
 
 export function exitCodeOf(err: unknown): ExitCode {

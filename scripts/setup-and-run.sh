@@ -27,7 +27,7 @@ if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
   fail "netping needs Node.js 20 or later with npm (found: $(node --version 2>/dev/null || echo none)); see \"Node.js 20\" in README.md"
 fi
 
-# Build tools for raw-socket's native addon, curl for the last step.
+# Build tools for the native addons (ours in native/, and raw-socket's), curl for the last step.
 missing=()
 for tool in g++:g++ make:make python3:python3 curl:curl; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
@@ -78,6 +78,9 @@ $(as_root tail -n 5 "$log")"
   done
   curl -fsS -o /dev/null --max-time 1 "$url/healthz" || fail "netpingd does not answer at $url; see $log"
   say "netpingd runs as pid $pid, listening on $listen, state in $state_dir, log in $log"
+  # Which ICMP sockets and clock it uses (raw-socket if the addon did not build).
+  icmp_line=$(as_root grep -m1 '^netpingd: icmp: ' "$log" || true)
+  [ -z "$icmp_line" ] || say "${icmp_line#netpingd: }"
   say "stop it with: $([ "$(id -u)" = 0 ] || echo 'sudo ')kill $pid"
 fi
 

@@ -46,7 +46,12 @@ fi
 # policy npm ci skips its build, so build it explicitly when it is missing.
 if [ ! -f node_modules/raw-socket/build/Release/raw.node ]; then
   log "building raw-socket"
-  npm run --silent build:native
+  npm rebuild raw-socket --ignore-scripts=false
+fi
+# Our own addon (native/): npm ci builds no code of the package itself.
+if [ ! -f native/build/Release/netping_sockets.node ]; then
+  log "building the probe sockets addon"
+  bash scripts/build-addon.sh --required
 fi
 
 log "build"

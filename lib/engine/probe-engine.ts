@@ -378,11 +378,17 @@ export class ProbeEngine {
     run.stats.recordSent();
     const prober = this.#probers.get(run.kind);
     let failure: string | undefined;
+    let sentAt = sentAtMs;
     if (!prober) {
       failure = `send:no-${run.kind}-prober`;
     } else {
       try {
-        prober.send({ target: run.target, token: run.token, seq, sentAtMs });
+        const stamped = prober.send({ target: run.target, token: run.token, seq, sentAtMs });
+        // The prober's stamp, in the clock of its receive stamps: RTT and deadline count from it.
+        if (typeof stamped === 'number') {
+          sentAt = stamped;
+          run.ledger.restamp(seq, sentAt);
+        }
       } catch (err) {
         failure = `send:${err instanceof SendError ? err.code : 'failed'}`;
       }
@@ -392,7 +398,7 @@ export class ProbeEngine {
       run.stats.recordLost(failure);
       return;
     }
-    this.#timeouts.push(sentAtMs + run.settings.timeoutMs, run, seq);
+    this.#timeouts.push(sentAt + run.settings.timeoutMs, run, seq);
   }
 
   /** A probe's end as its kind's prober reports it. */

@@ -101,7 +101,13 @@ export class ProbeLedger {
     return seq;
   }
 
-  /** A reply to `seq` arrived at `atMs`. */
+  /** Probe `seq` (the last begun) went out at `sentAtMs`: a truer stamp than begin()'s. */
+  restamp(seq: number, sentAtMs: number): void {
+    const slot = seq & this.#mask;
+    if (this.#slots[2 * slot] === seq) this.#slots[2 * slot + 1] = sentAtMs;
+  }
+
+  /** A reply to `seq` arrived at `atMs` (the kernel's receive stamp where the kind has one). */
   reply(seq: number, atMs: number): ReplyOutcome {
     if (!(seq >= 0 && seq < this.#nextSeq)) return { kind: 'unknown' };
     const slot = seq & this.#mask;

@@ -35,7 +35,13 @@ export class MetricsExporter {
 
   constructor(
     takeView: () => DaemonView | Promise<DaemonView>,
-    opts: { version: string; processMetrics: boolean; classicBuckets?: boolean },
+    opts: {
+      version: string;
+      processMetrics: boolean;
+      classicBuckets?: boolean;
+      /** Each probe kind's transport labels, as netping_<kind>_transport_info. */
+      transports?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    },
   ) {
     this.#takeView = takeView;
     this.#classicBuckets = opts.classicBuckets ?? true;
@@ -46,6 +52,15 @@ export class MetricsExporter {
       registers: [this.registry],
     });
     info.set({ version: opts.version }, 1);
+    for (const [kind, labels] of Object.entries(opts.transports ?? {})) {
+      const transport = new Gauge({
+        name: `netping_${kind}_transport_info`,
+        help: `Always 1; the ${kind} probes' socket layer and the clock of their stamps are labels.`,
+        labelNames: Object.keys(labels),
+        registers: [this.registry],
+      });
+      transport.set(labels, 1);
+    }
     if (opts.processMetrics) {
       collectDefaultMetrics({
         register: this.registry,

@@ -12,12 +12,17 @@ import type { Registration } from './registration.js';
 export const PEER_LABEL = 'peer';
 export const DEFAULT_MESH_PROBES: readonly string[] = ['icmp', 'udp'];
 
+/**
+ * Ordered for --max-targets (TargetSync fills its room in this order): each
+ * peer's first address and kind, then each one's second, and so on, so a
+ * limit leaves out a peer's extra addresses and kinds before any peer.
+ */
 export function meshTargets(
   self: string,
   peers: readonly Registration[],
   kinds: readonly string[],
 ): Target[] {
-  const out = new Map<string, Target>();
+  const byPeer: Target[][] = [];
   for (const peer of peers) {
     if (peer.id === self) continue;
     // Sorted by name, as every target's labels are (they are written in this order).
@@ -27,11 +32,12 @@ export function meshTargets(
         .sort()
         .map((k) => [k, all[k]!]),
     );
+    const own: Target[] = [];
     for (const address of peer.addresses) {
       const family = familyOf(address);
       if (family === undefined) continue;
       for (const kind of kinds) {
-        const target: Target = {
+        own.push({
           name: peer.id,
           address,
           family,
@@ -40,9 +46,19 @@ export function meshTargets(
           // number ("tcp to its peer port"), where even a refusal measures
           // the path (tcp:refused counts as an answer).
           ...(kind === 'icmp' ? {} : { probe: { kind, port: peer.peerPort } }),
-        };
-        out.set(targetKey(target), target);
+        });
       }
+    }
+    byPeer.push(own);
+  }
+  // Peers by id, so every member drops the same ones whatever order Redis listed them in.
+  byPeer.sort((a, b) => ((a[0]?.name ?? '') < (b[0]?.name ?? '') ? -1 : 1));
+  const out = new Map<string, Target>();
+  const longest = Math.max(0, ...byPeer.map((p) => p.length));
+  for (let i = 0; i < longest; i++) {
+    for (const own of byPeer) {
+      const t = own[i];
+      if (t && !out.has(targetKey(t))) out.set(targetKey(t), t);
     }
   }
   return [...out.values()];

@@ -5,6 +5,7 @@
 
 import type { Family } from '../address.js';
 import type { Target } from '../target.js';
+import type { IcmpTransportChoice } from './icmp/transport-choice.js';
 
 /** One probe to send: `token` names the target (unique over all kinds), `seq` the probe. */
 export interface Probe {
@@ -24,10 +25,10 @@ export interface Probe {
 export interface ProbeSink {
   /**
    * An answer to probe `seq` of the target with `token`, read at `atMs`.
-   * `source` is the address it came from, checked against the target's
-   * (undefined where the answer proves its origin already: a TCP connection,
-   * or the HMAC of a udp answer, which a responder may send from another of
-   * its addresses).
+   * `source` is the address it answers for, checked against the target's:
+   * where it came from (ICMP), the destination a udp answer's MAC names
+   * (a responder may send it from another of its addresses), or undefined
+   * where the answer proves its origin already (a TCP connection).
    * `answer` names an unusual but valid answer (e.g. `tcp:refused`): the
    * probe counts as received, and by that name.
    */
@@ -54,14 +55,21 @@ export interface ProbeSink {
 }
 
 export interface Prober {
+  /**
+   * What the prober runs on, as labels of `netping_<kind>_transport_info`
+   * (icmp: `transport`, `clock`).
+   */
+  readonly info?: Readonly<Record<string, string>>;
   /** Called once, before the first send. */
   bind(sink: ProbeSink): void;
   /**
    * Sends one probe now. Throws SendError when it cannot go out (the kernel
    * refused it, no socket for the family, a cap reached): the probe is lost
-   * with reason `send:<code>`.
+   * with reason `send:<code>`. Returns the send time (the engine's clock)
+   * where the kind stamps it closer to the syscall than `probe.sentAtMs`, in
+   * the clock of its receive stamps (the icmp kind's kernel timestamps).
    */
-  send(probe: Probe): void;
+  send(probe: Probe): number | void;
   /** The probe's deadline passed (it is lost): release what was held for it. */
   expire?(token: number, seq: number): void;
   /** Reads and hands on every answer already queued for this family, now. */
@@ -92,6 +100,8 @@ export interface ProberContext {
   readonly peerKey: Buffer | undefined;
   /** TCP: the most connections in flight at once. */
   readonly tcpMaxInFlight: number;
+  /** ICMP: which socket layer (`--icmp-transport`). */
+  readonly icmpTransport: IcmpTransportChoice;
 }
 
 /** A probe kind as targets name it, and how to open its prober. */

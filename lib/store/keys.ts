@@ -23,6 +23,12 @@ export interface Keys {
   readonly statsPattern: string;
   /** The hash of one daemon instance's history, chunk name → JSON (lib/history/history-chunks.ts). */
   history(instance: string): string;
+  /**
+   * Which process runs as this instance id now: its random run id, with a
+   * short expiry it renews (daemon/instance-claim.ts), so two daemons never
+   * write under one id.
+   */
+  instance(id: string): string;
   /** The mesh (lib/mesh/): registrations and summaries expire with their instance. */
   readonly mesh: {
     /** One instance's registration (JSON, lib/mesh/registration.ts), with an expiry. */
@@ -52,6 +58,14 @@ export interface GroupKeys {
   readonly events: string;
   /** The group's saved statistics, target key → JSON: a moved target's counters go with it. */
   readonly stats: string;
+  /**
+   * Who may write each entry of `stats`: target key → `<member id> <generation>`,
+   * set by the member that read it when taking the target on; a save by
+   * anyone else is refused (lib/store/fenced-writes.ts).
+   */
+  readonly owners: string;
+  /** Counts the members' joins: each join's generation, so a member's old writes are fenced off from its new ones. */
+  readonly generation: string;
 }
 
 export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
@@ -65,6 +79,7 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     // SCAN's glob: braces are literal there (only * ? [ ] \ are special).
     statsPattern: `${p}:stats:*`,
     history: (instance) => `${p}:history:${instance}`,
+    instance: (id) => `${p}:instance:${id}`,
     mesh: {
       instance: (id) => `${p}:mesh:instance:${id}`,
       instances: `${p}:mesh:instances`,
@@ -77,6 +92,8 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
       members: `${p}:group:${name}:members`,
       events: `${p}:group:${name}:events`,
       stats: `${p}:gstats:${name}`,
+      owners: `${p}:gowners:${name}`,
+      generation: `${p}:group:${name}:generation`,
     }),
   };
 }

@@ -5,6 +5,19 @@ import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import { Slices } from '../slicing.js';
 import type { Keys } from './keys.js';
+import {
+  claimKey,
+  readAndClaim,
+  releaseKey,
+  renewKey,
+  replaceKey,
+  saveOwned,
+  writeAsHolder,
+  type ClaimResult,
+  type GroupStatsKeys,
+  type RenewResult,
+} from './fenced-writes.js';
+import type { InstanceStore } from './instance-store.js';
 import { migrateLegacyKeys } from './migrate.js';
 import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
 import type { MeshStore } from './mesh-store.js';
@@ -23,11 +36,11 @@ export interface RedisStoreOptions {
   /** The daemon instance whose statistics loadStats/saveStats read and write. */
   readonly instance?: string;
   /**
-   * Where loadStats/saveStats/statsOf go instead of the instance's hash: a
-   * group's shared one (keys.group(name).stats). History stays per instance:
+   * Where loadStats/claimStats/saveOwnedStats go instead of the instance's hash: a
+   * group's shared one (keys.group(name): stats, owners). History stays per instance:
    * its chunks hold all of an instance's targets at once.
    */
-  readonly sharedStats?: string;
+  readonly sharedStats?: GroupStatsKeys;
   readonly onLog?: (line: string) => void;
 }
 
@@ -122,6 +135,13 @@ async function scanStep(node: Redis, cursor: string, pattern: string): Promise<[
   }
 }
 
+/** The instance id's key, the value this process holds it with, and whether it holds it now. */
+export interface WriteFence {
+  readonly key: string;
+  readonly holder: string;
+  held(): boolean;
+}
+
 /** ioredis's client for one server (or Sentinel's master), or for a Cluster: the same commands. */
 type Client = Redis | Cluster;
 
@@ -132,7 +152,9 @@ const MESH_BATCH = 100;
 // prefix must not cost unbounded memory and time.
 const MESH_MAX_KEYS = 10_000;
 
-export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, MeshStore {
+export class RedisTargetStore
+  implements TargetStore, StatsStore, HistoryStore, MeshStore, InstanceStore
+{
   readonly #opts: RedisStoreOptions;
   readonly #target: RedisTarget;
   readonly #client: Client;
@@ -144,6 +166,8 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   #migrated: Promise<void> | undefined;
   #lastError = '';
   #closing: Promise<void> | undefined;
+  /** The hold on the instance id that writes under it need (daemon/instance-claim.ts). */
+  #fence: WriteFence | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.#opts = opts;
@@ -249,8 +273,47 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
     );
   }
 
+  /**
+   * From now on the instance's own hashes (statistics, history) are written
+   * only while this process holds the instance id: `held()` says so here,
+   * and each write checks in Redis, in the same script, that the id's key
+   * holds `holder`, so a twin, or this process after a partition that
+   * outlasted its claim (writes held in a buffer included), writes nothing.
+   */
+  fenceWrites(fence: WriteFence): void {
+    this.#fence = fence;
+  }
+
+  /** Writes and deletes fields of one of the instance's hashes, fenced when a fence is set. */
+  async #writeHash(
+    key: string,
+    entries: ReadonlyMap<string, string>,
+    forget: readonly string[],
+    perCommand: number,
+  ): Promise<void> {
+    const fence = this.#fence;
+    if (fence) {
+      const refused = new StoreUnavailableError(
+        `not writing under instance ${this.#opts.instance ?? '?'}: this process does not hold it now`,
+      );
+      if (!fence.held()) throw refused;
+      if (!(await writeAsHolder(this.#evaluate, fence, key, entries, forget, perCommand)))
+        throw refused;
+      return;
+    }
+    const fields = [...entries].flat();
+    await this.#run(async () => {
+      const pipeline = this.#client.pipeline();
+      for (let i = 0; i < fields.length; i += 2 * perCommand) {
+        pipeline.hset(key, ...fields.slice(i, i + 2 * perCommand));
+      }
+      if (forget.length > 0) pipeline.hdel(key, ...forget);
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
+  }
+
   #statsKey(): string {
-    if (this.#opts.sharedStats !== undefined) return this.#opts.sharedStats;
+    if (this.#opts.sharedStats !== undefined) return this.#opts.sharedStats.stats;
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for statistics');
     return this.#opts.keys.stats(this.#opts.instance);
@@ -263,33 +326,60 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 
   async saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
-    const key = this.#statsKey();
-    const fields = [...entries].flat();
-    await this.#run(async () => {
-      const pipeline = this.#client.pipeline();
-      for (let i = 0; i < fields.length; i += 2 * STATS_FIELDS_PER_COMMAND) {
-        pipeline.hset(key, ...fields.slice(i, i + 2 * STATS_FIELDS_PER_COMMAND));
-      }
-      if (forget.length > 0) pipeline.hdel(key, ...forget);
-      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
-    });
+    await this.#writeHash(this.#statsKey(), entries, forget, STATS_FIELDS_PER_COMMAND);
   }
 
-  /** The saved statistics of these targets only (HMGET in batches): a group's hash is shared and large. */
-  async statsOf(members: readonly string[]): Promise<Map<string, string>> {
-    const key = this.#statsKey();
-    const slices = new Slices();
-    const out = new Map<string, string>();
-    for (let i = 0; i < members.length; i += STATS_FIELDS_PER_COMMAND) {
-      const batch = members.slice(i, i + STATS_FIELDS_PER_COMMAND);
-      const got = await this.#run(() => this.#client.hmget(key, ...batch));
-      got.forEach((text, j) => {
-        if (typeof text === 'string') out.set(batch[j]!, text);
-      });
-      await slices.pause();
-    }
-    return out;
+  #groupStats(): GroupStatsKeys {
+    const keys = this.#opts.sharedStats;
+    if (!keys) throw new Error('RedisTargetStore: no group statistics');
+    return keys;
   }
+
+  /**
+   * A group's saved statistics of these targets only (a group's hash is
+   * shared and large), read and claimed for `token`: from now on only it
+   * may write them (lib/store/fenced-writes.ts).
+   */
+  async claimStats(members: readonly string[], token: string): Promise<Map<string, string>> {
+    const slices = new Slices();
+    return readAndClaim(this.#evaluate, this.#groupStats(), token, members, () => slices.pause());
+  }
+
+  /** Saves a group's entries that `owner.token` may write; resolves to those refused (another member owns them). */
+  async saveOwnedStats(
+    entries: ReadonlyMap<string, string>,
+    forget: readonly string[],
+    owner: { token: string; id: string },
+  ): Promise<string[]> {
+    return saveOwned(this.#evaluate, this.#groupStats(), owner, entries, forget);
+  }
+
+  /** A group's generation counter: one more at each join. */
+  async nextGeneration(key: string): Promise<number> {
+    return this.#run(() => this.#client.incr(key));
+  }
+
+  claimKey(key: string, runId: string, ttlMs: number): Promise<ClaimResult> {
+    return claimKey(this.#evaluate, key, runId, ttlMs);
+  }
+
+  renewKey(key: string, runId: string, ttlMs: number): Promise<RenewResult> {
+    return renewKey(this.#evaluate, key, runId, ttlMs);
+  }
+
+  replaceKey(key: string, holder: string, runId: string, ttlMs: number): Promise<boolean> {
+    return replaceKey(this.#evaluate, key, holder, runId, ttlMs);
+  }
+
+  releaseKey(key: string, runId: string): Promise<void> {
+    return releaseKey(this.#evaluate, key, runId);
+  }
+
+  readonly #evaluate = (
+    script: string,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> => this.#run(() => this.#client.eval(script, keys.length, ...keys, ...args));
 
   async historyChunkNames(): Promise<string[]> {
     await this.#migrate();
@@ -303,14 +393,8 @@ export class RedisTargetStore implements TargetStore, StatsStore, HistoryStore, 
   }
 
   async saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
-    const key = this.#historyKey();
-    await this.#run(async () => {
-      const pipeline = this.#client.pipeline();
-      // One chunk per command: a chunk is up to a few MB at 1,000 targets.
-      for (const [field, text] of chunks) pipeline.hset(key, field, text);
-      if (forget.length > 0) pipeline.hdel(key, ...forget);
-      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
-    });
+    // One chunk per command: a chunk is up to a few MB at 1,000 targets.
+    await this.#writeHash(this.#historyKey(), chunks, forget, 1);
   }
 
   #historyKey(): string {

@@ -28,8 +28,15 @@ import {
 import { LatencyProbes, type RttPhase } from './latency-probes.js';
 import { streamUntil } from './stream.js';
 
-export type TestOutcome = 'ok' | 'busy' | 'refused' | 'timeout' | 'error';
-export const TEST_OUTCOMES: readonly TestOutcome[] = ['ok', 'busy', 'refused', 'timeout', 'error'];
+export type TestOutcome = 'ok' | 'busy' | 'no-challenge' | 'refused' | 'timeout' | 'error';
+export const TEST_OUTCOMES: readonly TestOutcome[] = [
+  'ok',
+  'busy',
+  'no-challenge',
+  'refused',
+  'timeout',
+  'error',
+];
 export type Direction = 'download' | 'upload';
 export type { RttPhase };
 
@@ -197,15 +204,22 @@ function openSession(
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (phase !== 'open') fail(failureOf(err));
     });
+    const closedEarly = (): TestFailure =>
+      phase === 'challenge'
+        ? // Closed before it said a word: every waiting slot was taken (its log says by what).
+          new TestFailure(
+            'no-challenge',
+            'the responder closed the connection before its challenge: too many connections waiting there',
+          )
+        : // Closed after our request, before its reply: it did not accept our key.
+          new TestFailure('refused', 'the responder closed the connection (wrong peer key?)');
     socket.on('end', () => {
       markEnded();
-      // Closed by the responder before its reply: it did not accept our key.
-      if (phase !== 'open')
-        fail(new TestFailure('refused', 'the responder closed the connection (wrong peer key?)'));
+      if (phase !== 'open') fail(closedEarly());
     });
     socket.on('close', () => {
       markEnded();
-      if (phase !== 'open') fail(new TestFailure('refused', 'the responder closed the connection'));
+      if (phase !== 'open') fail(closedEarly());
     });
   });
 }

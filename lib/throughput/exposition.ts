@@ -44,6 +44,12 @@ export function throughputFamilies(view: DaemonView): ThroughputFamily[] {
     help: 'Throughput tests run, by result.',
     samples: [],
   };
+  const retries: ThroughputFamily = {
+    name: 'netping_throughput_busy_retries_total',
+    type: 'counter',
+    help: 'Throughput tests run again after a random back-off because the responder was busy.',
+    samples: [],
+  };
   const medians: ThroughputFamily = {
     name: 'netping_throughput_rtt_median_seconds',
     type: 'gauge',
@@ -65,6 +71,7 @@ export function throughputFamilies(view: DaemonView): ThroughputFamily[] {
     }
     for (const o of TEST_OUTCOMES)
       tests.samples.push({ labels: [...labels, ['result', o]], value: r.tests[o] });
+    retries.samples.push({ labels, value: r.busyRetries });
     const phases = {
       idle: r.idleRttMs,
       download: r.loadedDownloadRttMs,
@@ -78,5 +85,5 @@ export function throughputFamilies(view: DaemonView): ThroughputFamily[] {
       for (const d of DIRECTIONS)
         loaded.samples.push({ labels: [...labels, ['direction', d]], histogram: h[d] });
   });
-  return [rate, tests, medians, loaded];
+  return [rate, tests, retries, medians, loaded];
 }

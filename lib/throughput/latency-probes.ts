@@ -22,6 +22,7 @@ import {
   UDP_PACKET_BYTES,
 } from '../probes/udp/packet.js';
 import { udpSocket } from '../probes/udp/prober.js';
+import { canonicalAddress, withoutZone } from '../address.js';
 
 export type RttPhase = 'idle' | 'download' | 'upload';
 
@@ -49,6 +50,8 @@ export class LatencyProbes {
   readonly #socket: dgram.Socket;
   readonly #token = randomBytes(4).readUInt32BE(0);
   readonly #nonce = randomBytes(8);
+  /** The host as answers name it (packet.ts): canonical, without a zone. */
+  readonly #to: string;
   readonly #sent: Sent[] = [];
   readonly #timer: NodeJS.Timeout;
   #phase: RttPhase | undefined;
@@ -61,6 +64,7 @@ export class LatencyProbes {
 
   private constructor(socket: dgram.Socket, opts: LatencyProbesOptions) {
     this.#opts = opts;
+    this.#to = canonicalAddress(withoutZone(opts.host));
     this.#socket = socket;
     // A socket error (an ICMP error on some kernels) is never an uncaught exception.
     socket.on('error', () => {});
@@ -107,6 +111,8 @@ export class LatencyProbes {
         sentAtWallMs: Date.now(),
         nonceHi: this.#nonce.readUInt32BE(0),
         nonceLo: this.#nonce.readUInt32BE(4),
+        toAddress: this.#to,
+        toPort: this.#opts.port,
       },
       this.#opts.key,
       // A buffer per probe: dgram may hold it until the kernel takes it.
@@ -123,6 +129,8 @@ export class LatencyProbes {
     const sent = this.#sent[f.seq];
     const ours =
       f.token === this.#token &&
+      f.toAddress === this.#to &&
+      f.toPort === this.#opts.port &&
       f.nonceHi === this.#nonce.readUInt32BE(0) &&
       f.nonceLo === this.#nonce.readUInt32BE(4);
     if (!ours || !sent || sent.answered) return void this.ignored++;

@@ -37,14 +37,31 @@ export interface ResponderOptions {
   readonly log: Log;
 }
 
-// A request must come this soon after the connection opens.
-const HANDSHAKE_MS = 5000;
+// A request must come this soon after the connection opens: our client sends
+// it one round trip after the challenge leaves, so a second holds any path
+// we would test, and an idle connection holds a slot no longer than that.
+const HANDSHAKE_MS = 1000;
 // Connections still proving themselves, at most: the rest are closed at once.
 const MAX_PENDING = 64;
+// ... and from one source address: our client proves one connection before
+// it opens the next, so a few cover testers behind one NAT, and one host
+// cannot take every slot.
+const MAX_PENDING_PER_SOURCE = 4;
+// Closed connections are logged as one line per this period, so a scan is one line, not thousands.
+const REFUSED_LOG_MS = 60_000;
 // What an echo connection may send in all (10 messages a second of 8 bytes is ~2 kB in 25 s).
 const MAX_ECHO_BYTES = 64 * 1024;
 // A download's client sends nothing after its request; more than this is not a client of ours.
 const MAX_STRAY_BYTES = 1024;
+
+/** Why a connection was closed before its test. */
+type RefusedWhy = 'bad-key' | 'slow' | 'full' | 'source-full';
+const REFUSED_TEXT: Record<RefusedWhy, string> = {
+  'bad-key': 'did not prove the peer key',
+  slow: `sent no request in ${HANDSHAKE_MS} ms`,
+  full: `found ${MAX_PENDING} connections waiting for their request (no challenge sent)`,
+  'source-full': `found ${MAX_PENDING_PER_SOURCE} from the same address waiting (no challenge sent)`,
+};
 
 export class ThroughputResponder {
   readonly #opts: ResponderOptions;
@@ -52,8 +69,10 @@ export class ThroughputResponder {
   readonly #policy: ResponderPolicy;
   readonly #sockets = new Set<Socket>();
   #pending = 0;
-  /** Refused connections since the last log line, so a scan is one line, not thousands. */
-  #refused = 0;
+  /** Connections still proving themselves, by source address. */
+  readonly #pendingBy = new Map<string, number>();
+  /** Closed connections since the last log line, by why. */
+  readonly #refused = new Map<RefusedWhy, number>();
   #refusedTimer: NodeJS.Timeout | undefined;
 
   private constructor(opts: ResponderOptions) {
@@ -96,22 +115,32 @@ export class ThroughputResponder {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  #refuse(socket: Socket): void {
+  /** How many connections are still proving themselves (tests, the report). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  #refuse(socket: Socket, why: RefusedWhy): void {
     socket.destroy();
-    this.#refused++;
+    this.#refused.set(why, (this.#refused.get(why) ?? 0) + 1);
     this.#refusedTimer ??= setTimeout(() => {
       this.#refusedTimer = undefined;
-      this.#opts.log(
-        `throughput responder: closed ${this.#refused} connections that did not prove the peer key`,
-      );
-      this.#refused = 0;
-    }, 60_000).unref();
+      const parts = [...this.#refused].map(([w, n]) => `${n} ${REFUSED_TEXT[w]}`);
+      this.#refused.clear();
+      this.#opts.log(`throughput responder: closed connections: ${parts.join('; ')}`);
+    }, REFUSED_LOG_MS).unref();
   }
 
   #accept(socket: Socket): void {
     socket.on('error', () => socket.destroy());
-    if (this.#pending >= MAX_PENDING) return void socket.destroy();
+    // An address the kernel no longer knows (closed at once) has no slot to take.
+    const source = socket.remoteAddress;
+    if (source === undefined) return void socket.destroy();
+    const fromSource = this.#pendingBy.get(source) ?? 0;
+    if (this.#pending >= MAX_PENDING) return this.#refuse(socket, 'full');
+    if (fromSource >= MAX_PENDING_PER_SOURCE) return this.#refuse(socket, 'source-full');
     this.#pending++;
+    this.#pendingBy.set(source, fromSource + 1);
     this.#sockets.add(socket);
     const nonce = randomBytes(CHALLENGE_BYTES - 4);
     const reader = new FixedReader(REQUEST_BYTES);
@@ -120,9 +149,19 @@ export class ThroughputResponder {
       if (!proving) return;
       proving = false;
       this.#pending--;
+      const left = (this.#pendingBy.get(source) ?? 1) - 1;
+      if (left > 0) this.#pendingBy.set(source, left);
+      else this.#pendingBy.delete(source);
       clearTimeout(handshakeTimer);
+      socket.off('end', onEnd);
     };
-    const handshakeTimer = setTimeout(() => this.#refuse(socket), HANDSHAKE_MS);
+    const handshakeTimer = setTimeout(() => this.#refuse(socket, 'slow'), HANDSHAKE_MS);
+    // A client that gives up (FIN) before its request frees its slot now, not at the timeout.
+    const onEnd = (): void => {
+      proven();
+      socket.destroy();
+    };
+    socket.on('end', onEnd);
     socket.once('close', () => {
       proven();
       this.#sockets.delete(socket);
@@ -133,7 +172,7 @@ export class ThroughputResponder {
       socket.off('data', onData);
       proven();
       const request = verifyRequest(this.#opts.key, nonce, got.message);
-      if (!request) return this.#refuse(socket);
+      if (!request) return this.#refuse(socket, 'bad-key');
       this.#serve(socket, nonce, request, Buffer.from(got.rest));
     };
     socket.on('data', onData);

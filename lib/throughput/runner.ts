@@ -2,9 +2,10 @@
 // a second, an RTT each) does not fit a test that streams for seconds every
 // quarter hour. TargetSync hands throughput targets here instead of to the
 // engine. Tests run one at a time over all targets, each target every
-// `every` from its last start, a new target's first test at once; nothing
-// here holds the event loop (client.ts), so the engine's probes keep their
-// schedule while a test runs.
+// `every` (± 10 %, schedule.ts) from its last start, a new target's first
+// test at once, a test that found the responder busy again after a random
+// back-off (at most 3 times); nothing here holds the event loop
+// (client.ts), so the engine's probes keep their schedule while a test runs.
 
 import type { Clock, TimerHandle } from '../engine/clock.js';
 import type { Log } from '../log.js';
@@ -19,6 +20,7 @@ import {
   type TestResult,
 } from './client.js';
 import { median } from './meter.js';
+import { BUSY_RETRIES, busyRetryDueMs, nextDueMs, type Random } from './schedule.js';
 import {
   DEFAULT_THROUGHPUT_DURATION_MS,
   DEFAULT_THROUGHPUT_EVERY_MS,
@@ -33,6 +35,8 @@ export interface RunnerOptions {
   readonly log: Log;
   /** The test itself; injected by unit tests. */
   readonly runTest?: (opts: TestOptions) => Promise<TestResult>;
+  /** The schedule's jitter and back-off (schedule.ts); default Math.random. */
+  readonly random?: Random;
 }
 
 /** One test's figures. */
@@ -54,6 +58,8 @@ export interface ThroughputReport {
   durationMs: number;
   running: boolean;
   tests: Record<TestOutcome, number>;
+  /** Tests run again because the responder was busy (each also counts in tests.busy). */
+  busyRetries: number;
   /** The last test's outcome, its one-line reason when not ok, and when it started (ISO). */
   lastOutcome: TestOutcome | undefined;
   lastDetail: string | undefined;
@@ -81,6 +87,9 @@ class ThroughputTarget {
   last: { outcome: TestOutcome; detail: string | undefined; atMs: number } | undefined;
   figures: ThroughputFigures | undefined;
   nextDueMs: number;
+  /** While a busy test is being retried: which retry, and when the period's next test is due. */
+  retry: { attempt: number; periodDueMs: number } | undefined;
+  busyRetries = 0;
   removed = false;
 
   constructor(
@@ -102,6 +111,7 @@ class ThroughputTarget {
 
 export class ThroughputRunner {
   readonly #opts: RunnerOptions;
+  readonly #random: Random;
   readonly #targets = new Map<string, ThroughputTarget>();
   #sorted: ThroughputTarget[] | undefined;
   #timer: TimerHandle | undefined;
@@ -112,6 +122,7 @@ export class ThroughputRunner {
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts;
+    this.#random = opts.random ?? Math.random;
   }
 
   /** Tests the target from now on (at once if new); a known one keeps its results and takes new settings. */
@@ -193,8 +204,9 @@ export class ThroughputRunner {
       if (t.nextDueMs <= now && (!due || t.nextDueMs < due.nextDueMs)) due = t;
     if (!due) return this.#arm();
     const t = due;
-    // Every from this start; a test that ran long does not make the next one come early.
-    t.nextDueMs = now + t.everyMs;
+    // Every from this start (a retry keeps its period's); a test that ran
+    // long does not make the next one come early.
+    t.nextDueMs = t.retry ? t.retry.periodDueMs : nextDueMs(now, t.everyMs, this.#random);
     this.#running = t;
     this.#current = this.#test(t).finally(() => {
       this.#running = undefined;
@@ -236,6 +248,7 @@ export class ThroughputRunner {
     }
     if (t.removed) return;
     t.tests[result.outcome]++;
+    this.#retryIfBusy(t, result);
     t.last = { outcome: result.outcome, detail: result.detail, atMs };
     if (result.outcome === 'ok') {
       t.figures = {
@@ -255,6 +268,29 @@ export class ThroughputRunner {
     }
   }
 
+  /** A busy test is tried again soon, a few times; then the period's next test, and one log line. */
+  #retryIfBusy(t: ThroughputTarget, result: TestResult): void {
+    if (result.outcome !== 'busy') {
+      t.retry = undefined;
+      return;
+    }
+    const attempt = (t.retry?.attempt ?? 0) + 1;
+    const periodDueMs = t.retry?.periodDueMs ?? t.nextDueMs;
+    const dueMs = busyRetryDueMs(this.#opts.clock.nowMs(), attempt, periodDueMs, this.#random);
+    if (dueMs !== undefined) {
+      t.retry = { attempt, periodDueMs };
+      t.nextDueMs = dueMs;
+      t.busyRetries++;
+      return;
+    }
+    t.retry = undefined;
+    t.nextDueMs = periodDueMs;
+    this.#opts.log(
+      `throughput test of ${t.target.name}@${t.target.address}: the responder was busy ` +
+        `(another tester) ${attempt} times${attempt > BUSY_RETRIES ? ` (${BUSY_RETRIES} retries)` : ''}; next test in its period`,
+    );
+  }
+
   /** The targets in key order, as the report shows them at `nowWallMs`. */
   reports(nowWallMs: number): ThroughputReport[] {
     return this.#sortedTargets().map((t) => {
@@ -267,6 +303,7 @@ export class ThroughputRunner {
         durationMs: t.durationMs,
         running: this.#running === t,
         tests: { ...t.tests },
+        busyRetries: t.busyRetries,
         lastOutcome: t.last?.outcome,
         lastDetail: t.last?.detail,
         lastAt: t.last ? new Date(t.last.atMs).toISOString() : undefined,

@@ -1,7 +1,9 @@
 // Loss, late replies, duplicates, ICMP errors and ignored packets as netpingd
 // counts them, checked probe by probe against the fault responders' logs, on
 // IPv4 and IPv6, ICMP and udp at once (one netpingd, one target per family
-// and kind: the udp targets share the ICMP ones' run, which costs no time).
+// and kind: the udp targets share the ICMP ones' run, which costs no time),
+// on each ICMP transport: our addon's datagram and filtered raw sockets, and
+// raw-socket (the fallback).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +13,7 @@ import { expectedCounts, tally, type LogEntry } from '../support/fault-plan.js';
 import { FaultRig, targetName, type Fault, type ProbeKindName } from '../support/fault-rig.js';
 import { netnsPrerequisiteMissing, removeStaleNamespaces } from '../support/netns.js';
 import { sampleSum } from '../support/ops-harness.js';
+import type { IcmpTransportChoice } from '../../lib/probes/icmp/transport-choice.js';
 
 const skip = netnsPrerequisiteMissing();
 const RUN_MS = 7_000; // ~140 probes per target at 50 ms
@@ -47,116 +50,145 @@ const RUNS = [
   { family: 6, kind: 'udp', faults: UDP_FAULTS6 },
 ] as const satisfies readonly { family: 4 | 6; kind: ProbeKindName; faults: Fault }[];
 
-describe('fault accounting: netpingd counts what the far end did', { skip: skip ?? false }, () => {
-  let rig: FaultRig | undefined;
-  let report: DaemonReport;
-  let metrics: string;
-  const entries = new Map<string, LogEntry[]>();
+/**
+ * Which bad ICMP replies each transport's kernel side drops before they reach
+ * us: the raw filter and the datagram sockets' demultiplexing drop foreign
+ * identifiers, and datagram sockets get only replies whose checksum the
+ * kernel checked. They then count for no reason, since netpingd never sees them.
+ */
+const KERNEL_DROPS: Record<
+  Exclude<IcmpTransportChoice, 'auto'>,
+  { foreign: boolean; checksum: boolean }
+> = {
+  datagram: { foreign: true, checksum: true },
+  raw: { foreign: true, checksum: false },
+  'raw-socket': { foreign: false, checksum: false },
+};
 
-  before(async () => {
-    removeStaleNamespaces();
-    rig = await FaultRig.start({
-      intervalMs: 50,
-      timeoutMs: 300,
-      responders: { 4: FAULTS4, 6: FAULTS6 },
-      udpResponders: { 4: UDP_FAULTS4, 6: UDP_FAULTS6 },
-    });
-    await sleep(RUN_MS);
-    rig.stopInjecting();
-    await rig.settle(FAULTS4);
-    report = await rig.report();
-    metrics = await rig.http('/metrics');
-    for (const { family, kind } of RUNS) {
-      entries.set(
-        targetName(family, kind),
-        await rig.ourEntries(family, targetOf(family, kind).sent, { kind }),
-      );
-    }
-  });
+for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
+  describe(
+    `fault accounting on ${transport}: netpingd counts what the far end did`,
+    { skip: skip ?? false },
+    () => {
+      let rig: FaultRig | undefined;
+      let report: DaemonReport;
+      let metrics: string;
+      const entries = new Map<string, LogEntry[]>();
 
-  after(async () => {
-    await rig?.stop();
-  });
+      before(async () => {
+        removeStaleNamespaces();
+        rig = await FaultRig.start({
+          intervalMs: 50,
+          timeoutMs: 300,
+          responders: { 4: FAULTS4, 6: FAULTS6 },
+          udpResponders: { 4: UDP_FAULTS4, 6: UDP_FAULTS6 },
+          icmpTransport: transport,
+        });
+        await sleep(RUN_MS);
+        rig.stopInjecting();
+        await rig.settle(FAULTS4);
+        report = await rig.report();
+        metrics = await rig.http('/metrics');
+        for (const { family, kind } of RUNS) {
+          entries.set(
+            targetName(family, kind),
+            await rig.ourEntries(family, targetOf(family, kind).sent, { kind }),
+          );
+        }
+      });
 
-  function targetOf(family: 4 | 6, kind: ProbeKindName = 'icmp'): TargetReport {
-    const name = targetName(family, kind);
-    const t = report.targets.find((r) => r.name === name);
-    assert.ok(t, `no ${name} in ${JSON.stringify(report.targets)}`);
-    return t;
-  }
+      after(async () => {
+        await rig?.stop();
+      });
 
-  for (const { family, kind, faults } of RUNS) {
-    it(`${kind} IPv${family}: sent, lost, late, duplicates and errors equal the responder's log`, (ctx) => {
-      const t = targetOf(family, kind);
-      const log = entries.get(targetName(family, kind))!;
-      const fates = tally(log, () => true);
-      const want = expectedCounts(fates);
-      ctx.diagnostic(`netpingd: ${JSON.stringify(pick(t))}`);
-      ctx.diagnostic(`responder: ${JSON.stringify(fates)}`);
-      // Every probe reached the far end exactly once (the veth loses nothing).
-      assert.equal(log.length, t.sent);
-      assert.equal(new Set(log.map((e) => e.wideSeq)).size, t.sent);
-      // The run exercised every fault it was meant to.
-      for (const [fault, p] of Object.entries(faults.faults)) {
-        if (p === 0) continue;
-        assert.ok(fates[fault as keyof typeof fates] > 0, `no ${fault} (p=${p}) in the run`);
+      function targetOf(family: 4 | 6, kind: ProbeKindName = 'icmp'): TargetReport {
+        const name = targetName(family, kind);
+        const t = report.targets.find((r) => r.name === name);
+        assert.ok(t, `no ${name} in ${JSON.stringify(report.targets)}`);
+        return t;
       }
-      assert.equal(
-        t.lost,
-        want.lost,
-        'lost = drop + late + foreign + corrupt + truncate + unreachable',
-      );
-      assert.equal(t.late, want.late);
-      assert.equal(t.duplicates, want.duplicates);
-      // Probes still in flight at the end were answered plainly (injection had stopped).
-      assert.equal(t.received + t.inFlight, want.answered);
-      assert.ok(t.inFlight <= 2, `${t.inFlight} probes in flight at the end`);
-      assert.equal(t.sent, t.received + t.lost + t.inFlight);
-      assert.deepEqual(
-        t.errors,
-        fates.unreachable > 0 ? { [UNREACHABLE_REASON[family]]: fates.unreachable } : {},
-      );
-      if (kind === 'udp') assert.equal(fates.unreachable, 0);
-      assert.equal(fates.sendErrors, 0, 'the responder could send every reply');
-    });
-  }
 
-  // Injection stopped before the report, so every bad packet sent is in it.
-  // ICMP corrupt replies fail the checksum, udp ones the MAC.
-  const badPackets = (): Record<'foreign' | 'checksum' | 'bad-mac' | 'truncated', number> => {
-    const [v4, v6, u4, u6] = RUNS.map(({ family, kind }) =>
-      tally(rig!.log(family, kind), (e) => e.ours && !e.clean),
-    );
-    return {
-      foreign: v4!.foreign + v6!.foreign + u4!.foreign + u6!.foreign,
-      checksum: v4!.corrupt,
-      'bad-mac': u4!.corrupt + u6!.corrupt,
-      truncated: v4!.truncate + v6!.truncate + u4!.truncate + u6!.truncate,
-    };
-  };
+      for (const { family, kind, faults } of RUNS) {
+        it(`${kind} IPv${family}: sent, lost, late, duplicates and errors equal the responder's log`, (ctx) => {
+          const t = targetOf(family, kind);
+          const log = entries.get(targetName(family, kind))!;
+          const fates = tally(log, () => true);
+          const want = expectedCounts(fates);
+          ctx.diagnostic(`netpingd: ${JSON.stringify(pick(t))}`);
+          ctx.diagnostic(`responder: ${JSON.stringify(fates)}`);
+          // Every probe reached the far end exactly once (the veth loses nothing).
+          assert.equal(log.length, t.sent);
+          assert.equal(new Set(log.map((e) => e.wideSeq)).size, t.sent);
+          // The run exercised every fault it was meant to.
+          for (const [fault, p] of Object.entries(faults.faults)) {
+            if (p === 0) continue;
+            assert.ok(fates[fault as keyof typeof fates] > 0, `no ${fault} (p=${p}) in the run`);
+          }
+          assert.equal(
+            t.lost,
+            want.lost,
+            'lost = drop + late + foreign + corrupt + truncate + unreachable',
+          );
+          assert.equal(t.late, want.late);
+          assert.equal(t.duplicates, want.duplicates);
+          // Probes still in flight at the end were answered plainly (injection had stopped).
+          assert.equal(t.received + t.inFlight, want.answered);
+          assert.ok(t.inFlight <= 2, `${t.inFlight} probes in flight at the end`);
+          assert.equal(t.sent, t.received + t.lost + t.inFlight);
+          assert.deepEqual(
+            t.errors,
+            fates.unreachable > 0 ? { [UNREACHABLE_REASON[family]]: fates.unreachable } : {},
+          );
+          if (kind === 'udp') assert.equal(fates.unreachable, 0);
+          assert.equal(fates.sendErrors, 0, 'the responder could send every reply');
+        });
+      }
 
-  it('counts every foreign, corrupt and truncated reply as ignored, once', (ctx) => {
-    const want = badPackets();
-    ctx.diagnostic(`ignored by netpingd: ${JSON.stringify(report.ignoredPackets)}`);
-    ctx.diagnostic(`sent by the responders: ${JSON.stringify(want)}`);
-    const total = Object.values(report.ignoredPackets).reduce((a, b) => a + b, 0);
-    assert.equal(total, want.foreign + want.checksum + want['bad-mac'] + want.truncated);
-  });
+      // Injection stopped before the report, so every bad packet sent is in it.
+      // ICMP corrupt replies fail the checksum, udp ones the MAC.
+      const badPackets = (): Record<'foreign' | 'checksum' | 'bad-mac' | 'truncated', number> => {
+        const [v4, v6, u4, u6] = RUNS.map(({ family, kind }) =>
+          tally(rig!.log(family, kind), (e) => e.ours && !e.clean),
+        );
+        const drops = KERNEL_DROPS[transport];
+        return {
+          foreign: (drops.foreign ? 0 : v4!.foreign + v6!.foreign) + u4!.foreign + u6!.foreign,
+          checksum: drops.checksum ? 0 : v4!.corrupt,
+          'bad-mac': u4!.corrupt + u6!.corrupt,
+          truncated: v4!.truncate + v6!.truncate + u4!.truncate + u6!.truncate,
+        };
+      };
 
-  for (const reason of ['foreign', 'checksum', 'bad-mac', 'truncated'] as const) {
-    it(`counts them under ignored{reason="${reason}"}, in /api/targets and /metrics`, () => {
-      const n = badPackets()[reason];
-      assert.ok(n > 0, `the run sent no ${reason} packets`);
-      assert.equal(report.ignoredPackets[reason] ?? 0, n);
-      assert.equal(sampleSum(metrics, 'netping_packets_ignored_total', { reason }) ?? 0, n);
-    });
-  }
+      it('counts every foreign, corrupt and truncated reply as ignored, once', (ctx) => {
+        const want = badPackets();
+        ctx.diagnostic(`ignored by netpingd: ${JSON.stringify(report.ignoredPackets)}`);
+        ctx.diagnostic(`sent by the responders: ${JSON.stringify(want)}`);
+        const total = Object.values(report.ignoredPackets).reduce((a, b) => a + b, 0);
+        assert.equal(total, want.foreign + want.checksum + want['bad-mac'] + want.truncated);
+      });
 
-  it('netpingd is still running and reported no handler failures', () => {
-    assert.ok(rig?.daemon?.running, `netpingd exited:\n${rig?.daemon?.tail()}`);
-    assert.doesNotMatch(rig.daemon.stderr, /handler failed|uncaught|TypeError|RangeError/i);
-  });
-});
+      for (const reason of ['foreign', 'checksum', 'bad-mac', 'truncated'] as const) {
+        it(`counts them under ignored{reason="${reason}"}, in /api/targets and /metrics`, () => {
+          const n = badPackets()[reason];
+          if (reason !== 'checksum' || !KERNEL_DROPS[transport].checksum)
+            assert.ok(n > 0, `the run sent no ${reason} packets`);
+          assert.equal(report.ignoredPackets[reason] ?? 0, n);
+          assert.equal(sampleSum(metrics, 'netping_packets_ignored_total', { reason }) ?? 0, n);
+        });
+      }
+
+      it('runs on the transport asked for, and says which in /metrics', () => {
+        const clock = transport === 'raw-socket' ? 'user-space' : 'kernel';
+        assert.equal(sampleSum(metrics, 'netping_icmp_transport_info', { transport, clock }), 1);
+      });
+
+      it('netpingd is still running and reported no handler failures', () => {
+        assert.ok(rig?.daemon?.running, `netpingd exited:\n${rig?.daemon?.tail()}`);
+        assert.doesNotMatch(rig.daemon.stderr, /handler failed|uncaught|TypeError|RangeError/i);
+      });
+    },
+  );
+}
 
 function pick(t: TargetReport): Record<string, unknown> {
   const { sent, received, lost, inFlight, late, duplicates, errors } = t;

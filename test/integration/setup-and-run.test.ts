@@ -125,6 +125,8 @@ function assertFirstRun(run: Run, prefix: string): void {
   assert.match(run.stdout, /^Name +Address +Probe +Sent +Recv +Succ +Loss /m);
   assert.match(run.stdout, /^localhost +(127\.0\.0\.1|::1) +icmp +[1-9]\d* /m, run.stdout);
   assert.match(run.stdout, /^Times in milliseconds\./m);
+  // The fresh clone built our addon: kernel timestamps, not the raw-socket fallback.
+  assert.match(run.stdout, /^setup-and-run: icmp: .*, kernel timestamps$/m, run.stdout);
   assert.ok(existsSync(path.join(prefix, 'bin', 'netpingd')), 'netpingd linked into the prefix');
   assert.ok(existsSync(path.join(prefix, 'bin', 'npcli')), 'npcli linked into the prefix');
 }

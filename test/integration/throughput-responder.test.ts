@@ -5,8 +5,9 @@
 // same port number answers the test's latency probes, idle and under load.
 
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { runThroughputTest } from '../../lib/throughput/client.js';
 import { CHALLENGE_BYTES, REQUEST_BYTES } from '../../lib/throughput/protocol.js';
 import { ThroughputResponder } from '../../lib/throughput/responder.js';
@@ -63,6 +64,12 @@ describe('throughput responder safety', () => {
       await bytesFor(responder.port, Buffer.from('GET / HTTP/1.0\r\n\r\n'.repeat(5))),
       CHALLENGE_BYTES,
     );
+    // Random bytes, a megabyte of them, and a request of our form with a forged MAC.
+    assert.equal(await bytesFor(responder.port, randomBytes(REQUEST_BYTES)), CHALLENGE_BYTES);
+    assert.equal(await bytesFor(responder.port, randomBytes(1024 * 1024)), CHALLENGE_BYTES);
+    const forged = Buffer.concat([Buffer.from('NPT1'), randomBytes(REQUEST_BYTES - 4)]);
+    forged[36] = 1; // a download
+    assert.equal(await bytesFor(responder.port, forged), CHALLENGE_BYTES);
     const wrong = await runThroughputTest({
       host: '127.0.0.1',
       port: responder.port,
@@ -123,5 +130,126 @@ describe('throughput responder safety', () => {
     wrongKey.close();
     assert.equal(wrongKey.samples.idle.length, 0);
     assert.ok(wrongKey.lost >= 4 && wrongKey.lost <= 8, `lost ${wrongKey.lost}`);
+  });
+});
+
+/** Opens a connection from `localAddress` that sends nothing; resolves once the challenge came. */
+function idleConnection(port: number, localAddress: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, localAddress });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no challenge for ${localAddress}`));
+    }, 3000);
+    s.on('error', () => {});
+    s.once('data', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`closed before the challenge: ${localAddress}`));
+    });
+  });
+}
+
+/** Milliseconds until the responder closes a connection that does `act` after the challenge (at most 7 s). */
+function closedAfterMs(port: number, act: (s: Socket) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let at = 0;
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('the responder kept the connection open'));
+    }, 7000);
+    s.on('error', () => {});
+    s.once('data', () => {
+      at = Date.now();
+      act(s);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      if (at === 0) reject(new Error('closed before the challenge'));
+      else resolve(Date.now() - at);
+    });
+  });
+}
+
+describe('throughput responder under idle connections', () => {
+  let responder: ThroughputResponder;
+  let peer: PeerResponder;
+  const held: Socket[] = [];
+
+  before(async () => {
+    responder = await ThroughputResponder.start({
+      key: KEY,
+      listen: { host: '127.0.0.1', port: 0 },
+      maxDurationMs: 1000,
+      maxBytes: 1e12,
+      log: () => {},
+    });
+    peer = await PeerResponder.start({
+      key: KEY,
+      listen: { host: '127.0.0.1', port: responder.port },
+      maxRatePerS: 1000,
+    });
+  });
+
+  afterEach(async () => {
+    for (const s of held.splice(0)) s.destroy();
+    // The responder sees the closes a moment later.
+    await new Promise((r) => setTimeout(r, 100));
+  });
+
+  after(() => Promise.all([responder.close(), peer.close()]));
+
+  const keyedTest = () =>
+    runThroughputTest({
+      host: '127.0.0.1',
+      port: responder.port,
+      key: KEY,
+      durationMs: 1000,
+      idleMs: 200,
+    });
+
+  it('64 idle connections from one source do not block a keyed test from another', async () => {
+    const opened = await Promise.allSettled(
+      Array.from({ length: 64 }, () => idleConnection(responder.port, '127.0.5.1')),
+    );
+    for (const o of opened) if (o.status === 'fulfilled') held.push(o.value);
+    const kept = held.length;
+    const r = await keyedTest();
+    assert.equal(r.outcome, 'ok', r.detail);
+    // The source's cap: most were closed before their challenge.
+    assert.ok(kept <= 8, `${kept} idle connections from one source were kept`);
+  });
+
+  it('closes an idle connection after about a second, and at once on its FIN', async () => {
+    const idle = await closedAfterMs(responder.port, () => {});
+    assert.ok(idle >= 500 && idle < 3000, `an idle connection was closed after ${idle} ms`);
+    const fin = await closedAfterMs(responder.port, (s) => s.end());
+    assert.ok(fin < 500, `a connection that sent FIN was closed after ${fin} ms`);
+  });
+
+  it('frees the slots of connections that sent FIN', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => idleConnection(responder.port, `127.0.6.${i + 1}`)),
+    );
+    for (const s of sockets) s.end();
+    held.push(...sockets);
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await keyedTest();
+    assert.equal(r.outcome, 'ok', r.detail);
+  });
+
+  it('says "no challenge", not "wrong peer key", when every slot is taken', async () => {
+    held.push(
+      ...(await Promise.all(
+        Array.from({ length: 64 }, (_, i) => idleConnection(responder.port, `127.0.7.${i + 1}`)),
+      )),
+    );
+    const r = await keyedTest();
+    assert.equal(r.outcome, 'no-challenge', r.detail);
+    assert.doesNotMatch(r.detail ?? '', /key/);
   });
 });

@@ -4,6 +4,7 @@
 // send:no-peer-key. Bad packets sent at a peer are counted in its /metrics.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,55 @@ async function target(d: RunningDaemon, name: string): Promise<TargetReport | un
   return r.targets.find((t) => t.name === name);
 }
 
+/**
+ * A relay without the key at `address`: forwards every datagram to
+ * `upstream` and each reply back to the last sender, as a NAT or a
+ * man in the middle would.
+ */
+async function keylessRelay(address: string, upstream: { address: string; port: number }) {
+  const front = dgram.createSocket('udp4');
+  const back = dgram.createSocket('udp4');
+  await Promise.all([
+    new Promise<void>((r) => front.bind(0, address, r)),
+    new Promise<void>((r) => back.bind(0, address, r)),
+  ]);
+  let client: { address: string; port: number } | undefined;
+  const relay = { port: front.address().port, forwarded: 0, close: () => {} };
+  front.on('message', (m, rinfo) => {
+    client = { address: rinfo.address, port: rinfo.port };
+    relay.forwarded++;
+    back.send(m, upstream.port, upstream.address);
+  });
+  back.on('message', (m) => {
+    if (client) front.send(m, client.port, client.address);
+  });
+  relay.close = () => {
+    front.close();
+    back.close();
+  };
+  return relay;
+}
+
+/** A version-1 probe (48 bytes, MAC over the first 32) with the fields of `v2`. */
+function versionOne(v2: Buffer, key: Buffer): Buffer {
+  const v1 = Buffer.from(v2.subarray(0, 48));
+  v1[2] = 1;
+  createHmac('sha256', key).update(v1.subarray(0, 32)).digest().copy(v1, 32, 0, 16);
+  return v1;
+}
+
+/** The target's report once it has lost `n` probes (8 s at most). */
+function lostAtLeast(d: RunningDaemon, name: string, n: number): Promise<TargetReport> {
+  return eventually(
+    `${n} lost udp probes of ${name}`,
+    async () => {
+      const r = await target(d, name);
+      return r && r.lost >= n ? r : undefined;
+    },
+    8_000,
+  );
+}
+
 // netpingd opens its raw ICMP sockets at start, whatever its targets.
 const skip = SKIP_NO_REDIS || (!IS_ROOT && 'netpingd needs root for its ICMP sockets');
 
@@ -37,6 +87,7 @@ describe('udp probes between netpingd peers', { skip }, () => {
   let a: RunningDaemon;
   let c: RunningDaemon;
   let d: RunningDaemon;
+  let relay: Awaited<ReturnType<typeof keylessRelay>>;
 
   const start = async (prefix: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
     const daemon = await startDaemon(
@@ -53,6 +104,8 @@ describe('udp probes between netpingd peers', { skip }, () => {
     const member = `b@127.0.0.1?probe=udp&port=${peerPort}`;
     for (const p of [prefixes.a, prefixes.c, prefixes.d])
       await redis.sadd(`{${p}}:targets`, member);
+    relay = await keylessRelay('127.0.0.3', { address: '127.0.0.1', port: peerPort });
+    await redis.sadd(`{${prefixes.a}}:targets`, `relayed@127.0.0.3?probe=udp&port=${relay.port}`);
     // The peer with the key, answering on loopback only; the key from the environment.
     b = await start(prefixes.b, ['--peer-listen', `127.0.0.1:${peerPort}`], {
       NETPING_PEER_KEY: KEY,
@@ -66,6 +119,7 @@ describe('udp probes between netpingd peers', { skip }, () => {
   });
 
   after(async () => {
+    relay?.close();
     const codes = await Promise.all(daemons.map((x) => x.stop()));
     for (const p of Object.values(prefixes)) redisDeletePrefix(TEST_REDIS_URL!, p);
     redis?.disconnect();
@@ -97,15 +151,18 @@ describe('udp probes between netpingd peers', { skip }, () => {
     assert.deepEqual(t.errors, {});
   });
 
+  it('a key-less relay in front of the peer does not make its own address answer', async () => {
+    const t = await lostAtLeast(a, 'relayed', 5);
+    assert.ok(relay.forwarded > 0, 'the relay forwarded nothing');
+    assert.equal(t.received, 0, JSON.stringify(t));
+    const metrics = await httpText(`${b.baseUrl}/metrics`);
+    const refused =
+      sampleSum(metrics, 'netping_packets_ignored_total', { reason: 'peer:not-our-address' }) ?? 0;
+    assert.ok(refused >= t.lost, `peer:not-our-address ${refused} < ${t.lost} lost`);
+  });
+
   it('with another key every probe is lost, and the peer counts peer:bad-mac', async () => {
-    const t = await eventually(
-      'lost udp probes',
-      async () => {
-        const r = await target(c, 'b');
-        return r && r.lost >= 10 ? r : undefined;
-      },
-      8_000,
-    );
+    const t = await lostAtLeast(c, 'b', 10);
     assert.equal(t.received, 0, JSON.stringify(t));
     assert.equal(t.sent, t.lost + t.inFlight);
     const metrics = await httpText(`${b.baseUrl}/metrics`);
@@ -128,7 +185,15 @@ describe('udp probes between netpingd peers', { skip }, () => {
     const socket = dgram.createSocket('udp4');
     const answers: Buffer[] = [];
     socket.on('message', (m) => answers.push(m));
-    const fields = { token: 1, seq: 0, sentAtWallMs: Date.now(), nonceHi: 3, nonceLo: 4 };
+    const fields = {
+      token: 1,
+      seq: 0,
+      sentAtWallMs: Date.now(),
+      nonceHi: 3,
+      nonceLo: 4,
+      toAddress: '127.0.0.1',
+      toPort: peerPort,
+    };
     const valid = encodeUdpPacket(PacketType.probe, fields, Buffer.from(KEY));
     const packets: [string, Buffer][] = [
       ['peer:truncated', valid.subarray(0, 47)],
@@ -138,6 +203,8 @@ describe('udp probes between netpingd peers', { skip }, () => {
         'peer:stale',
         encodeUdpPacket(PacketType.probe, { ...fields, seq: 1, sentAtWallMs: 1 }, Buffer.from(KEY)),
       ],
+      // A netpingd of the version before the destination: 48 bytes, version 1, its MAC.
+      ['peer:version', versionOne(valid, Buffer.from(KEY))],
     ];
     const read = async () => httpText(`${b.baseUrl}/metrics`);
     const count = (m: string, reason: string) =>

@@ -45,7 +45,16 @@ async function until(check: () => boolean, timeoutMs = 2_000): Promise<boolean> 
 }
 
 function fields(seq: number, extra: Partial<UdpFields> = {}): UdpFields {
-  return { token: 77, seq, sentAtWallMs: Date.now(), nonceHi: 5, nonceLo: 6, ...extra };
+  return {
+    token: 77,
+    seq,
+    sentAtWallMs: Date.now(),
+    nonceHi: 5,
+    nonceLo: 6,
+    toAddress: '127.0.0.1',
+    toPort: 0,
+    ...extra,
+  };
 }
 
 for (const family of [4, 6] as const) {
@@ -53,6 +62,9 @@ for (const family of [4, 6] as const) {
     let responder: PeerResponder;
     let c: Awaited<ReturnType<typeof client>>;
     let port: number;
+    // Sent to the responder's own address and port, as a prober would.
+    const probeFields = (seq: number, extra: Partial<UdpFields> = {}): UdpFields =>
+      fields(seq, { toAddress: family === 4 ? '127.0.0.1' : '::1', toPort: port, ...extra });
 
     before(async () => {
       responder = await PeerResponder.start({
@@ -70,7 +82,7 @@ for (const family of [4, 6] as const) {
     });
 
     it('answers a valid probe once, with an answer of the same size', async () => {
-      const probe = encodeUdpPacket(PacketType.probe, fields(1), KEY);
+      const probe = encodeUdpPacket(PacketType.probe, probeFields(1), KEY);
       c.send(probe, port);
       assert.ok(await until(() => c.received.length === 1), 'no answer');
       const answer = c.received[0]!;
@@ -85,30 +97,30 @@ for (const family of [4, 6] as const) {
 
     it('answers no spoofed, replayed, truncated, oversized or stale packet, and counts each', async () => {
       c.received.length = 0;
-      const captured = encodeUdpPacket(PacketType.probe, fields(2), KEY);
+      const captured = encodeUdpPacket(PacketType.probe, probeFields(2), KEY);
       c.send(captured, port);
       assert.ok(await until(() => c.received.length === 1), 'no answer to the captured probe');
       c.received.length = 0;
       const bad: Record<string, Buffer> = {
         'peer:replay': captured,
-        'peer:bad-mac': encodeUdpPacket(PacketType.probe, fields(3), WRONG_KEY),
-        'peer:truncated': encodeUdpPacket(PacketType.probe, fields(4), KEY).subarray(0, 30),
+        'peer:bad-mac': encodeUdpPacket(PacketType.probe, probeFields(3), WRONG_KEY),
+        'peer:truncated': encodeUdpPacket(PacketType.probe, probeFields(4), KEY).subarray(0, 30),
         'peer:oversized': Buffer.concat([
-          encodeUdpPacket(PacketType.probe, fields(5), KEY),
+          encodeUdpPacket(PacketType.probe, probeFields(5), KEY),
           Buffer.alloc(1200),
         ]),
         'peer:stale': encodeUdpPacket(
           PacketType.probe,
-          fields(6, { sentAtWallMs: Date.now() - 120_000 }),
+          probeFields(6, { sentAtWallMs: Date.now() - 120_000 }),
           KEY,
         ),
-        'peer:foreign': encodeUdpPacket(PacketType.answer, fields(7), KEY),
+        'peer:foreign': encodeUdpPacket(PacketType.answer, probeFields(7), KEY),
       };
       const before = new Map(responder.dropped);
       for (const packet of Object.values(bad)) c.send(packet, port);
       // A valid probe last: loopback keeps order, so an answer to any bad
       // packet would come before this one's.
-      c.send(encodeUdpPacket(PacketType.probe, fields(8), KEY), port);
+      c.send(encodeUdpPacket(PacketType.probe, probeFields(8), KEY), port);
       assert.ok(await until(() => c.received.length >= 1), 'no answer to the last valid probe');
       await sleep(QUIET_MS);
       assert.equal(c.received.length, 1, 'only the valid probe was answered');
@@ -128,7 +140,7 @@ for (const family of [4, 6] as const) {
       await sleep(1_100); // a full bucket: 5
       const before = responder.dropped.get('peer:rate-limit') ?? 0;
       for (let seq = 100; seq < 112; seq++)
-        c.send(encodeUdpPacket(PacketType.probe, fields(seq), KEY), port);
+        c.send(encodeUdpPacket(PacketType.probe, probeFields(seq), KEY), port);
       assert.ok(await until(() => c.received.length >= 5));
       await sleep(QUIET_MS);
       // 5 at once, and perhaps one more refilled while the 12 arrived (200 ms a token).
@@ -200,13 +212,13 @@ describe('udp prober on loopback', () => {
       far.send(p, proberPort, '127.0.0.1');
     assert.ok(await until(() => events.length === 7), JSON.stringify(events));
     assert.deepEqual(events, [
-      ['reply', 9, 2 ** 40, undefined, 'number'],
+      ['reply', 9, 2 ** 40, '127.0.0.1', 'number'],
       ['ignore', 'bad-mac'],
       ['ignore', 'truncated'],
       ['ignore', 'foreign'],
       ['ignore', 'foreign'],
       ['ignore', 'foreign'],
-      ['reply', 9, 2 ** 40, undefined, 'number'],
+      ['reply', 9, 2 ** 40, '127.0.0.1', 'number'],
     ]);
   });
 

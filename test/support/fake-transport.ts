@@ -16,6 +16,11 @@ export class FakeTransport implements IcmpTransport {
   failWith: Error | undefined;
   /** Called after each recorded send, e.g. to queue a reply that beats sendto() back. */
   onSend: ((sent: SentPacket) => void) | undefined;
+  /**
+   * Set to stamp sends as our addon's transport does (a time closer to the
+   * syscall than the engine's, returned from send()): ms after the engine's clock.
+   */
+  sendStampLagMs: number | undefined;
   closed = false;
   drains = 0;
   /** Socket-level trouble for the engine's owner to collect. */
@@ -28,11 +33,12 @@ export class FakeTransport implements IcmpTransport {
     readonly nowMs: () => number,
   ) {}
 
-  send(packet: Buffer, address: string): void {
+  send(packet: Buffer, address: string): number | void {
     if (this.failWith) throw this.failWith;
     const sent = { packet: Buffer.from(packet), address, atMs: this.nowMs() };
     this.sent.push(sent);
     this.onSend?.(sent);
+    if (this.sendStampLagMs !== undefined) return sent.atMs + this.sendStampLagMs;
   }
 
   onPacket(handler: Handler): void {

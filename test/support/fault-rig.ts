@@ -4,6 +4,7 @@
 // reached from inside, so the near end gets a private redis-server on its own
 // loopback; netpingd's HTTP is read from inside the near end too.
 
+import type { IcmpTransportChoice } from '../../lib/probes/icmp/transport-choice.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,8 @@ export interface RigOptions {
   readonly responders: Partial<Record<4 | 6, Fault>>;
   /** A udp responder, and a udp target named udp4 / udp6, for each family given. */
   readonly udpResponders?: Partial<Record<4 | 6, Fault>>;
+  /** netpingd's --icmp-transport; `datagram` also admits every group to ICMP datagram sockets in the near end. */
+  readonly icmpTransport?: IcmpTransportChoice;
 }
 
 export type ProbeKindName = 'icmp' | 'udp';
@@ -164,6 +167,10 @@ export class FaultRig {
       ),
     ];
     const peer = this.#udpLogPaths.size > 0 ? ['--peer-key', PEER_KEY] : [];
+    const transport = this.opts.icmpTransport ?? 'auto';
+    if (transport === 'datagram') {
+      this.pair.sysctl(this.pair.near, 'net.ipv4.ping_group_range=0 2147483647');
+    }
     this.redisCli(['sadd', `{${prefix}}:targets`, ...members]);
     const d = this.pair.spawn(
       this.pair.near,
@@ -174,6 +181,7 @@ export class FaultRig {
         ...['--listen', '127.0.0.1:0', '--interval', `${this.opts.intervalMs}ms`],
         ...['--timeout', `${this.opts.timeoutMs}ms`, '--state-dir', path.join(this.dir, 'state')],
         ...peer,
+        ...['--icmp-transport', transport],
       ],
       LIFETIME_MS / 1000,
     );

@@ -218,3 +218,25 @@ describe('ProbeEngine: replies and timeouts', () => {
     assert.ok(p.stats.received > 0 && p.stats.lost > 0);
   });
 });
+
+describe('ProbeEngine: a send time stamped by the transport', () => {
+  it('counts the RTT and the deadline from the stamp the transport returns', () => {
+    const h = makeHarness();
+    h.t4.sendStampLagMs = 3; // the syscall ran 3 ms after the engine's stamp
+    const a = h.add('a', '192.0.2.1', 1000, 100);
+    h.clock.advance(1);
+    const first = lastSent(h.t4);
+    answer(h.t4, first, first.atMs + 10);
+    assert.equal(a.stats.summary().lastMs, 7, 'RTT from the transport stamp, not the engine one');
+    // The second probe's reply comes 102 ms after the engine stamp: 99 ms after the send.
+    h.clock.advance(1000);
+    const second = lastSent(h.t4);
+    h.clock.advance(101);
+    assert.equal(a.stats.summary().lost, 0, 'not lost before the stamped deadline');
+    answer(h.t4, second, second.atMs + 102);
+    const s = a.stats.summary();
+    assert.equal(s.received, 2);
+    assert.equal(s.lost, 0);
+    assert.equal(s.late, 0);
+  });
+});

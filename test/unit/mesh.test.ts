@@ -71,6 +71,26 @@ describe('mesh targets', () => {
   });
 });
 
+describe('mesh targets under a limit', () => {
+  it('come one per peer (by id) before a second target of any', () => {
+    const targets = meshTargets(
+      'm1',
+      [reg('m3', 'x', ['10.0.0.3', '10.0.1.3']), reg('m2', 'x', ['10.0.0.2', '10.0.1.2'])],
+      ['icmp', 'udp'],
+    );
+    assert.deepEqual(targets.map(targetKey), [
+      'm2@10.0.0.2',
+      'm3@10.0.0.3',
+      'm2@10.0.0.2?probe=udp&port=9923',
+      'm3@10.0.0.3?probe=udp&port=9923',
+      'm2@10.0.1.2',
+      'm3@10.0.1.3',
+      'm2@10.0.1.2?probe=udp&port=9923',
+      'm3@10.0.1.3?probe=udp&port=9923',
+    ]);
+  });
+});
+
 describe('the mesh window', () => {
   it('counts the last minute, not since the start', () => {
     const w = new MeshWindow(60_000);

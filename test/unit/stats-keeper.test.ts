@@ -277,16 +277,92 @@ describe('StatsKeeper', () => {
     assert.equal(store.entries.has('lo@127.0.0.1'), false, 'the forget was retried');
   });
 
-  it('shares one save between concurrent calls', async () => {
+  it('chains a save asked for during one right after it, one for all such calls', async () => {
     const { store, live, keeper } = rig();
     await keeper.load();
     live.set('lo@127.0.0.1', counted(1));
     const a = keeper.save();
     const b = keeper.save();
-    assert.equal(a, b);
-    await Promise.all([a, b]);
-    assert.equal(store.saves.length, 1);
+    const c = keeper.save();
+    assert.notEqual(a, b, 'the running save serialised before b was asked for');
+    assert.equal(b, c, 'calls during one save share the follow-up');
+    await Promise.all([a, b, c]);
+    assert.equal(store.saves.length, 2);
     await keeper.save();
-    assert.equal(store.saves.length, 2, 'a save after the shared one runs again');
+    assert.equal(store.saves.length, 3, 'a save after both runs again');
+  });
+
+  it('writes a target handed over during a running save in the save chained after it', async () => {
+    // The group's handover: a periodic save is in the store (slow), a
+    // target is given up and its entry asked to be saved at once. It must
+    // be written when that save ends, not a whole interval later.
+    const store = new GatedStatsStore();
+    const clock = new FakeClock(1_000);
+    const live = new Map<string, TargetStats>([['a@127.0.0.1', counted(5)]]);
+    const keeper = new StatsKeeper({
+      store,
+      live: () => [...live].map(([key, stats]) => ({ key, stats, ledger: { inFlight: 0 } })),
+      nowMs: () => clock.nowMs(),
+      wallNowMs: () => Date.UTC(2026, 0, 1),
+      forgetAfterMs: FORGET_AFTER_MS,
+      log: () => {},
+    });
+    await keeper.load();
+    const periodic = keeper.save();
+    await store.arrived(1); // serialised and in the store, not answered yet
+    const handed = live.get('a@127.0.0.1')!;
+    live.delete('a@127.0.0.1');
+    for (let i = 0; i < 3; i++) handed.recordSent(); // counted after the periodic save read it
+    keeper.release('a@127.0.0.1', handed);
+    keeper.close(); // no timer of its own: the handover asks for the save itself below
+    const handover = keeper.save();
+    store.open();
+    await Promise.all([periodic, handover]);
+    const written = store.entries.get('a@127.0.0.1');
+    assert.ok(written, 'the handed-over entry was written');
+    assert.equal(
+      parseSavedStats(written).sent,
+      8,
+      'with the counts made after the running save read them',
+    );
+    assert.equal(store.writes, 2);
   });
 });
+
+/** A store whose saves wait until the test opens it, so a save can be caught in flight. */
+class GatedStatsStore implements StatsStore {
+  readonly entries = new Map<string, string>();
+  writes = 0;
+  #gate: Promise<void>;
+  #open: () => void = () => {};
+  #arrivals = 0;
+  #waiters: { n: number; resolve: () => void }[] = [];
+
+  constructor() {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+  }
+
+  loadStats(): Promise<Map<string, string>> {
+    return Promise.resolve(new Map<string, string>());
+  }
+
+  async saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+    const copy = new Map(entries);
+    this.#arrivals++;
+    for (const w of this.#waiters.filter((w) => w.n <= this.#arrivals)) w.resolve();
+    await this.#gate;
+    this.writes++;
+    for (const [k, v] of copy) this.entries.set(k, v);
+    for (const k of forget) this.entries.delete(k);
+  }
+
+  /** Resolves once `n` saves have reached the store. */
+  arrived(n: number): Promise<void> {
+    if (this.#arrivals >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
+  }
+
+  open(): void {
+    this.#open();
+  }
+}

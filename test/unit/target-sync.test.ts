@@ -300,18 +300,53 @@ describe('TargetSync with generated targets (the mesh)', () => {
   });
 
   it('probes generated targets beside the set, and drops them when no longer generated', async () => {
-    const { store, sink, sync } = rig({ maxTargets: 1 });
+    const { store, sink, sync } = rig({ maxTargets: 3 });
     store.members_ = ['a@127.0.0.1'];
     await sync.request();
     sink.take();
     sync.setGenerated([peer('m2', '10.0.0.2'), peer('m3', '10.0.0.3')]);
-    // Not counted against --max-targets (1 here): the user's target stays too.
     assert.deepEqual(sink.take(), ['+m2@10.0.0.2', '+m3@10.0.0.3']);
     await sync.request();
     assert.deepEqual(sink.take(), [], 'a re-read of the set keeps the generated targets');
     sync.setGenerated([peer('m2', '10.0.0.2')]);
     assert.deepEqual(sink.take(), ['-m3@10.0.0.3']);
     assert.equal(sync.invalid.length, 0);
+  });
+
+  it('holds generated targets back until the set has been read', async () => {
+    const { store, sink, sync } = rig({ maxTargets: 1 });
+    store.members_ = ['a@127.0.0.1'];
+    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    assert.deepEqual(sink.take(), [], 'not probed for a moment, then pushed out by the set');
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1']);
+    assert.equal(sync.generatedDropped, 1);
+  });
+
+  it('counts generated targets against --max-targets after the set, in their order, with one log line', async () => {
+    const { store, sink, logs, sync } = rig({ maxTargets: 2 });
+    store.members_ = ['a@127.0.0.1'];
+    await sync.request();
+    sink.take();
+    const generated = [peer('m3', '10.0.0.3'), peer('m2', '10.0.0.2'), peer('m4', '10.0.0.4')];
+    sync.setGenerated(generated);
+    // The set's member stays; the first generated one fills the room left.
+    assert.deepEqual(sink.take(), ['+m3@10.0.0.3']);
+    assert.equal(sync.generatedDropped, 2);
+    // Refreshes with the same targets: no more lines.
+    sync.setGenerated(generated);
+    await sync.request();
+    const lines = () => logs.filter((l) => /mesh targets/.test(l));
+    assert.deepEqual(lines(), [
+      "2 of 3 mesh targets are not probed: the limit is 2 targets (--max-targets), and the target set's come first",
+    ]);
+    // A set member added later pushes a peer out, never the other way round.
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2'];
+    await sync.request();
+    assert.deepEqual(sink.take().sort(), ['+b@127.0.0.2', '-m3@10.0.0.3']);
+    assert.equal(sync.generatedDropped, 3);
+    assert.equal(lines().length, 2);
+    assert.equal(sync.invalid.length, 0, 'generated targets are not set members');
   });
 
   it("leaves a member of the set with a generated target's key to the set's settings", async () => {

@@ -189,6 +189,7 @@ describe('throughput runner', () => {
       wallNowMs: () => 1_700_000_000_000 + clock.nowMs(),
       key: KEY,
       log: () => {},
+      random: () => 0.5, // the middle of the jitter: every period exactly `every`
       runTest: (o: TestOptions) => {
         calls.push({ host: o.host, atMs: clock.nowMs() });
         o.onRtt?.('download', 12);
@@ -233,6 +234,7 @@ describe('throughput runner', () => {
       wallNowMs: () => 0,
       key: undefined,
       log: (l) => lines.push(l),
+      random: () => 0.5,
     });
     runner.add(parseTargetKey('a@192.0.2.1?probe=throughput&every=10s'));
     clock.advance(0);

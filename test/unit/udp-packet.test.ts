@@ -16,14 +16,16 @@ const FIELDS = {
   sentAtWallMs: 1,
   nonceHi: 0x01020304,
   nonceLo: 0xa0b0c0d0,
+  toAddress: '192.0.2.7',
+  toPort: 9923,
 };
 
-// 'NP', version 1, type, token, seq hi32 = 2, seq lo32 = 5, 1.0 as a
-// big-endian double, the nonce.
+// 'NP', version 2, type, token, seq hi32 = 2, seq lo32 = 5, 1.0 as a
+// big-endian double, the nonce, the destination ::ffff:192.0.2.7 port 9923, two zero bytes.
 const HEADER = (type: number): number[] => [
   0x4e,
   0x50,
-  0x01,
+  0x02,
   type,
   0xde,
   0xad,
@@ -53,6 +55,11 @@ const HEADER = (type: number): number[] => [
   0xb0,
   0xc0,
   0xd0,
+  ...[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7],
+  0x26,
+  0xc3,
+  0x00,
+  0x00,
 ];
 
 /** The MAC computed independently of packet.ts: HMAC-SHA256 of the header, first 16 bytes. */
@@ -72,12 +79,29 @@ describe('udp packet', () => {
     assert.deepEqual([...a], [...HEADER(2), ...macOf(HEADER(2))]);
   });
 
-  it('writes into a given buffer and returns a 48-byte view of it', () => {
-    const out = Buffer.alloc(64, 0xff);
+  it('writes into a given buffer and returns a 68-byte view of it', () => {
+    const out = Buffer.alloc(80, 0xff);
     const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY, out);
     assert.equal(p.buffer, out.buffer);
-    assert.equal(p.length, 48);
-    assert.equal(out[48], 0xff, 'nothing past the packet');
+    assert.equal(p.length, 68);
+    assert.equal(out[68], 0xff, 'nothing past the packet');
+  });
+
+  it('carries an IPv6 destination, and gives it back as canonical text', () => {
+    for (const toAddress of ['2001:db8::7', '::1', 'fe80::1:2']) {
+      const fields = { ...FIELDS, toAddress, toPort: 1 };
+      const d = decodeUdpPacket(encodeUdpPacket(PacketType.probe, fields, KEY), 1, KEY);
+      assert.deepEqual(d, { ok: true, fields });
+    }
+    const zoned = encodeUdpPacket(PacketType.probe, { ...FIELDS, toAddress: 'fe80::1%eth0' }, KEY);
+    const d = decodeUdpPacket(zoned, 1, KEY);
+    assert.equal(d.ok && d.fields.toAddress, 'fe80::1', 'the zone is not on the wire');
+  });
+
+  it('refuses a version-1 packet (48 bytes, no destination) as version, before the MAC', () => {
+    const v1 = Buffer.from(encodeUdpPacket(PacketType.probe, FIELDS, KEY).subarray(0, 48));
+    v1[2] = 1;
+    assert.deepEqual(decodeUdpPacket(v1, 1, KEY), { ok: false, reason: 'version' });
   });
 
   it('decodes what it encodes, for sequences up to 2^53', () => {
@@ -92,7 +116,7 @@ describe('udp packet', () => {
     const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY);
     const other = Buffer.from('another key of sixteen+ chars');
     assert.deepEqual(decodeUdpPacket(p, 1, other), { ok: false, reason: 'bad-mac' });
-    for (const at of [4, 8, 15, 16, 24, 31, 32, 47]) {
+    for (const at of [4, 8, 15, 16, 24, 31, 32, 47, 48, 49, 50, 51, 67]) {
       const bad = Buffer.from(p);
       bad[at]! ^= 0x01;
       assert.deepEqual(
@@ -116,7 +140,7 @@ describe('udp packet', () => {
 
   it('refuses short, long and foreign packets before computing any MAC', () => {
     const p = encodeUdpPacket(PacketType.probe, FIELDS, KEY);
-    assert.deepEqual(decodeUdpPacket(p.subarray(0, 47), 1, KEY), {
+    assert.deepEqual(decodeUdpPacket(p.subarray(0, 67), 1, KEY), {
       ok: false,
       reason: 'truncated',
     });
@@ -125,7 +149,7 @@ describe('udp packet', () => {
       ok: false,
       reason: 'oversized',
     });
-    for (const at of [0, 1, 2]) {
+    for (const at of [0, 1]) {
       const bad = Buffer.from(p);
       bad[at]! ^= 0x01;
       assert.deepEqual(
@@ -134,6 +158,9 @@ describe('udp packet', () => {
         `byte ${at}`,
       );
     }
+    const otherVersion = Buffer.from(p);
+    otherVersion[2] = 3;
+    assert.deepEqual(decodeUdpPacket(otherVersion, 1, KEY), { ok: false, reason: 'version' });
   });
 
   it('refuses a sequence beyond 2^53 even with a valid MAC', () => {

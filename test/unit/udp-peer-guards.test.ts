@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeUdpPacket, PacketType } from '../../lib/probes/udp/packet.js';
 import { PeerPolicy } from '../../lib/probes/udp/peer-policy.js';
-import { RateLimiter } from '../../lib/probes/udp/rate-limit.js';
+import { CheckBudget, RateLimiter } from '../../lib/probes/udp/rate-limit.js';
+import { ownAddresses } from '../../lib/probes/udp/own-addresses.js';
 import { ReplayWindow, WINDOW_SEQS } from '../../lib/probes/udp/replay-window.js';
 
 const NOW = 1_764_000_000_000; // a wall clock, Unix ms
@@ -118,6 +119,8 @@ describe('peer policy', () => {
     sentAtWallMs: NOW,
     nonceHi: 1,
     nonceLo: 2,
+    toAddress: '192.0.2.9',
+    toPort: 9923,
     ...extra,
   });
   const probe = (seq: number, key = KEY, extra = {}) =>
@@ -144,9 +147,9 @@ describe('peer policy', () => {
     const flipped = Buffer.from(probe(3));
     flipped[20]! ^= 0x80;
     assert.equal(decide(flipped), 'peer:bad-mac');
-    assert.equal(decide(probe(4).subarray(0, 40)), 'peer:truncated');
+    assert.equal(decide(probe(4).subarray(0, 60)), 'peer:truncated');
     assert.equal(decide(Buffer.concat([probe(5), Buffer.alloc(1000)])), 'peer:oversized');
-    assert.equal(decide(Buffer.alloc(48, 0x41)), 'peer:foreign');
+    assert.equal(decide(Buffer.alloc(68, 0x41)), 'peer:foreign');
     assert.equal(decide(encodeUdpPacket(PacketType.answer, fields(6), KEY)), 'peer:foreign');
     assert.equal(decide(probe(7, KEY, { sentAtWallMs: NOW - 60_000 })), 'peer:stale');
     // None of the refused ones used up sequence 3, 4, 5 or 7.
@@ -165,5 +168,89 @@ describe('peer policy', () => {
     assert.equal(pol.decide(probe(300), '192.0.2.3', 0, NOW).drop, undefined);
     // A second later, the first source has answers again.
     assert.equal(pol.decide(probe(400), '192.0.2.1', 1000, NOW).drop, undefined);
+  });
+
+  it('answers only a probe sent to one of its addresses and its port', () => {
+    const pol = new PeerPolicy({
+      key: KEY,
+      maxRatePerS: 1000,
+      isOurs: (address, port) => address === '192.0.2.9' && port === 9923,
+    });
+    assert.equal(pol.decide(probe(1), '198.51.100.1', 0, NOW).drop, undefined);
+    const elsewhere = probe(2, KEY, { toAddress: '192.0.2.10' });
+    assert.equal(pol.decide(elsewhere, '198.51.100.1', 0, NOW).drop, 'peer:not-our-address');
+    const otherPort = probe(3, KEY, { toPort: 9924 });
+    assert.equal(pol.decide(otherPort, '198.51.100.1', 0, NOW).drop, 'peer:not-our-address');
+  });
+
+  it('spends its check budget before the MAC, and keeps a reserve for proven sources', () => {
+    const pol = new PeerPolicy({ key: KEY, maxRatePerS: 1000, maxChecksPerS: 8 });
+    // 192.0.2.1 proves the key; then forged ones from elsewhere may take 6 of 8 checks.
+    assert.equal(pol.decide(probe(1), '192.0.2.1', 0, NOW).drop, undefined);
+    const wrong = Buffer.from('the wrong key, 16+ chars');
+    const forged = Array.from(
+      { length: 10 },
+      (_, i) => pol.decide(probe(10 + i, wrong), `203.0.113.${i}`, 0, NOW).drop,
+    );
+    assert.deepEqual(forged.filter((d) => d === 'peer:bad-mac').length, 5);
+    assert.deepEqual(forged.filter((d) => d === 'peer:budget').length, 5);
+    // The proven source still gets its checks from the reserve, then none.
+    assert.equal(pol.decide(probe(2), '192.0.2.1', 0, NOW).drop, undefined);
+    assert.equal(pol.decide(probe(3), '192.0.2.1', 0, NOW).drop, undefined);
+    assert.equal(pol.decide(probe(4), '192.0.2.1', 0, NOW).drop, 'peer:budget');
+    // Refilled a second later; junk that fails the form costs nothing.
+    for (let i = 0; i < 100; i++)
+      assert.equal(pol.decide(Buffer.alloc(68), '203.0.113.1', 1000, NOW).drop, 'peer:foreign');
+    assert.equal(pol.decide(probe(5), '203.0.113.200', 1000, NOW).drop, undefined);
+  });
+});
+
+describe('check budget', () => {
+  it('forgets a proven source after its time', () => {
+    const b = new CheckBudget({ perS: 4, provenForMs: 100 });
+    b.proved('a', 0);
+    for (let i = 0; i < 3; i++) assert.ok(b.take('x', 0), `unproven ${i}`);
+    assert.ok(!b.take('x', 0), 'the reserve is not for x');
+    assert.ok(b.take('a', 0), 'a takes the reserve');
+    assert.ok(!b.take('a', 200), 'a is no longer proven (and the bucket holds 0.8)');
+  });
+});
+
+describe('own addresses', () => {
+  it('bound to one address: that one and the port, and the advertised ones', () => {
+    const ours = ownAddresses({
+      host: '127.0.0.1',
+      port: () => 9923,
+      also: ['203.0.113.5'],
+      nowMs: () => 0,
+    });
+    assert.ok(ours('127.0.0.1', 9923));
+    assert.ok(ours('203.0.113.5', 9923));
+    assert.ok(!ours('127.0.0.3', 9923));
+    assert.ok(!ours('127.0.0.1', 9924));
+  });
+
+  it('bound to all: the interfaces, the loopback range, re-read on a miss at most every 10 s', () => {
+    let now = 0;
+    let addresses = ['192.0.2.9', '2001:db8::9'];
+    let reads = 0;
+    const ours = ownAddresses({
+      host: undefined,
+      port: () => 9923,
+      interfaceAddresses: () => {
+        reads++;
+        return addresses;
+      },
+      nowMs: () => now,
+    });
+    assert.ok(ours('192.0.2.9', 9923) && ours('2001:db8::9', 9923));
+    assert.ok(ours('127.0.0.3', 9923) && ours('::1', 9923));
+    assert.ok(!ours('198.51.100.1', 9923));
+    addresses = ['192.0.2.9', '198.51.100.1'];
+    assert.ok(!ours('198.51.100.1', 9923), 'not re-read yet');
+    now = 10_000;
+    assert.ok(ours('198.51.100.1', 9923), 'an address added since');
+    assert.ok(!ours('198.51.100.2', 9923));
+    assert.equal(reads, 2);
   });
 });

@@ -80,12 +80,17 @@ export interface PayloadFields {
 }
 
 /**
- * Decodes what a raw socket received. IPv4 raw sockets hand us the IP header
- * as well; IPv6 ones hand us the ICMPv6 message alone.
+ * Decodes what a socket received. IPv4 raw sockets hand us the IP header
+ * as well (`ipHeader`); IPv6 ones and ICMP datagram sockets hand us the ICMP
+ * message alone.
  */
-export function decodeReceived(family: Family, buf: Uint8Array): Decoded {
+export function decodeReceived(
+  family: Family,
+  buf: Uint8Array,
+  ipHeader: boolean = family === 4,
+): Decoded {
   let start = 0;
-  if (family === 4) {
+  if (ipHeader) {
     const ip = ipv4HeaderLength(buf, 0);
     if (ip === undefined) return { kind: 'malformed', reason: 'ip-header' };
     start = ip;

@@ -13,14 +13,18 @@ export interface IcmpProberOptions {
   /** ICMP identifier, the same for all our probes. */
   readonly identifier: number;
   readonly payloadBytes: number;
+  /** The transport and clock, for the info metric. */
+  readonly info?: Readonly<Record<string, string>>;
 }
 
 export class IcmpProber implements Prober {
   readonly #opts: IcmpProberOptions;
   readonly #packets: Record<Family, Buffer>;
+  readonly info: Readonly<Record<string, string>> | undefined;
 
   constructor(opts: IcmpProberOptions) {
     this.#opts = opts;
+    this.info = opts.info;
     const size = ICMP_HEADER_BYTES + opts.payloadBytes;
     this.#packets = { 4: Buffer.alloc(size), 6: Buffer.alloc(size) };
   }
@@ -28,13 +32,14 @@ export class IcmpProber implements Prober {
   bind(sink: ProbeSink): void {
     for (const transport of Object.values(this.#opts.transports)) {
       const family = transport.family;
+      const ipHeader = transport.ipHeader ?? family === 4;
       transport.onPacket((packet, source, atMs) =>
-        this.#onPacket(sink, family, packet, source, atMs),
+        this.#onPacket(sink, family, ipHeader, packet, source, atMs),
       );
     }
   }
 
-  send(probe: Probe): void {
+  send(probe: Probe): number | void {
     const family = probe.target.family;
     const transport = this.#opts.transports[family];
     if (!transport) throw new SendError(`no-ipv${family}-socket`, `no IPv${family} ICMP socket`);
@@ -49,7 +54,7 @@ export class IcmpProber implements Prober {
       },
       packet,
     );
-    transport.send(packet, probe.target.address);
+    return transport.send(packet, probe.target.address);
   }
 
   drain(family: Family): void {
@@ -64,8 +69,15 @@ export class IcmpProber implements Prober {
     for (const transport of Object.values(this.#opts.transports)) transport.close();
   }
 
-  #onPacket(sink: ProbeSink, family: Family, packet: Buffer, source: string, atMs: number): void {
-    const decoded = decodeReceived(family, packet);
+  #onPacket(
+    sink: ProbeSink,
+    family: Family,
+    ipHeader: boolean,
+    packet: Buffer,
+    source: string,
+    atMs: number,
+  ): void {
+    const decoded = decodeReceived(family, packet, ipHeader);
     switch (decoded.kind) {
       case 'malformed':
         return sink.ignore(decoded.reason);

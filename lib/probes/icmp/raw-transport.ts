@@ -17,7 +17,7 @@ import raw, { type Socket } from 'raw-socket';
 import type { Family } from '../../address.js';
 import { PermissionError } from '../../errors.js';
 import { SendError } from '../prober.js';
-import type { IcmpTransport } from './transport.js';
+import type { IcmpTransport, PacketHandler } from './transport.js';
 
 const MAX_PACKET_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
 const BATCH_PACKETS = 512;
@@ -70,7 +70,7 @@ export class RawIcmpTransport implements IcmpTransport {
   readonly #batchLengths = new Uint32Array(BATCH_PACKETS);
   readonly #batchTimes = new Float64Array(BATCH_PACKETS);
   readonly #batchSources: string[] = new Array<string>(BATCH_PACKETS).fill('');
-  #handler: (packet: Buffer, source: string, receivedAtMs: number) => void = () => {};
+  #handler: PacketHandler = () => {};
   #closed = false;
   readonly #problems: string[] = [];
 
@@ -133,7 +133,7 @@ export class RawIcmpTransport implements IcmpTransport {
     return this.#problems.splice(0);
   }
 
-  onPacket(handler: (packet: Buffer, source: string, receivedAtMs: number) => void): void {
+  onPacket(handler: PacketHandler): void {
     this.#handler = handler;
   }
 

@@ -94,6 +94,8 @@ export class UdpProber implements Prober {
         sentAtWallMs: this.#wallNowMs(),
         nonceHi: this.#nonceHi,
         nonceLo: this.#nonceLo,
+        toAddress: probe.target.address,
+        toPort: port,
       },
       key,
       Buffer.allocUnsafe(UDP_PACKET_BYTES),
@@ -142,17 +144,19 @@ export class UdpProber implements Prober {
     const key = this.#key;
     if (!key) return sink.ignore('foreign');
     const decoded = decodeUdpPacket(packet, PacketType.answer, key);
-    if (!decoded.ok)
-      return sink.ignore(decoded.reason === 'oversized' ? 'foreign' : decoded.reason);
+    if (!decoded.ok) {
+      const r = decoded.reason;
+      return sink.ignore(r === 'oversized' ? 'foreign' : r === 'version' ? 'udp:version' : r);
+    }
     const f = decoded.fields;
     // A valid answer to another prober's probe (another process, same key).
     if (f.nonceHi !== this.#nonceHi || f.nonceLo !== this.#nonceLo) return sink.ignore('foreign');
-    // No source check: the answer's HMAC already proves a key holder echoed
-    // this very probe, and a responder bound to a wildcard address answers
-    // from whatever source the route to us picks, which on a multi-homed
-    // peer (or a loopback alias such as 127.100.0.5) need not be the
-    // address we probed.
-    sink.reply(f.token, f.seq, undefined, atMs);
+    // The datagram's source is not checked: a responder bound to a wildcard
+    // address answers from whatever source the route to us picks, which on
+    // a multi-homed peer need not be the address we probed. The destination
+    // under the MAC is: the responder answered a probe sent to that address
+    // (it refuses others), and the engine checks it is the target's.
+    sink.reply(f.token, f.seq, f.toAddress, atMs);
   }
 
   #problem(line: string): void {

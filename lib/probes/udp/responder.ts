@@ -8,13 +8,16 @@ import { performance } from 'node:perf_hooks';
 import { isIPv6 } from 'node:net';
 import { ListenError } from '../../errors.js';
 import { formatListen, type ListenAddress } from '../../listen.js';
+import { ownAddresses } from './own-addresses.js';
 import { PeerPolicy, type PeerPolicyOptions } from './peer-policy.js';
 import { udpSocket } from './prober.js';
 
 const MAX_PROBLEMS_KEPT = 100;
 
-export interface PeerResponderOptions extends PeerPolicyOptions {
+export interface PeerResponderOptions extends Omit<PeerPolicyOptions, 'isOurs'> {
   readonly listen: ListenAddress;
+  /** Destinations answered for besides this host's own addresses (own-addresses.ts). */
+  readonly alsoAnswerFor?: readonly string[];
   /** Default performance.now. */
   readonly nowMs?: () => number;
   /** Default Date.now. */
@@ -34,8 +37,17 @@ export class PeerResponder {
 
   private constructor(socket: dgram.Socket, opts: PeerResponderOptions) {
     this.#socket = socket;
-    this.#policy = new PeerPolicy(opts);
     this.#nowMs = opts.nowMs ?? (() => performance.now());
+    const nowMs = this.#nowMs;
+    this.#policy = new PeerPolicy({
+      ...opts,
+      isOurs: ownAddresses({
+        host: opts.listen.host,
+        port: () => socket.address().port,
+        ...(opts.alsoAnswerFor ? { also: opts.alsoAnswerFor } : {}),
+        nowMs,
+      }),
+    });
     this.#wallNowMs = opts.wallNowMs ?? Date.now;
     socket.on('error', (err) => this.#problem(`peer responder: ${err.message}`));
     socket.on('message', (packet, rinfo) => {
