@@ -37,6 +37,7 @@ import { readMesh } from '../lib/mesh/read.js';
 import { meshJson, meshText } from '../lib/mesh/views.js';
 import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 import { renderSavedStats } from './render-saved.js';
+import { printable, printableLine, quoteInput } from '../lib/render/printable.js';
 
 interface GlobalOptions {
   redis?: string;
@@ -44,6 +45,11 @@ interface GlobalOptions {
   url: string;
   token?: string;
   stateDir?: string;
+}
+
+/** Names read from Redis keys, for a message: the first 20, each printable. */
+function namesIn(names: readonly string[]): string {
+  return names.slice(0, 20).map(printable).join(', ') || 'none';
 }
 
 function print(text: string): void {
@@ -373,10 +379,10 @@ async function redisStats(
     if (chosen.length === 0 && chosenGroups.length === 0) {
       throw new NoSuchTargetError(
         instance !== undefined
-          ? `no statistics of instance '${instance}' in this Redis (instances: ${all.slice(0, 20).join(', ') || 'none'})`
+          ? `no statistics of instance ${quoteInput(instance)} in this Redis (instances: ${namesIn(all)})`
           : group !== undefined
-            ? `no statistics of group '${group}' in this Redis (groups: ${groups.slice(0, 20).join(', ') || 'none'})`
-            : `no instance or group has saved statistics under prefix '${prefix}' in this Redis`,
+            ? `no statistics of group ${quoteInput(group)} in this Redis (groups: ${namesIn(groups)})`
+            : `no instance or group has saved statistics under prefix ${quoteInput(prefix)} in this Redis`,
       );
     }
     const out: SavedReport[] = [];
@@ -424,7 +430,7 @@ function exitAfterOutput(code: number): void {
 main().then(
   () => exitAfterOutput(ExitCode.ok),
   (err: unknown) => {
-    process.stderr.write(`npcli: ${describeError(err)}\n`);
+    process.stderr.write(`npcli: ${printableLine(describeError(err))}\n`);
     process.exit(exitCodeOf(err));
   },
 );

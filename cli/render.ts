@@ -48,17 +48,18 @@ export function renderList(list: ListResult): string {
   const own = list.targets.some((t) => t.intervalMs !== undefined || t.timeoutMs !== undefined);
   const labelled = list.targets.some((t) => t.labels !== undefined);
   const rows = list.targets.map((t) => {
-    const row = [printable(t.name), t.address ?? `${printable(t.host ?? '')} (DNS)`, probeCell(t)];
+    // Every cell: the list may come from a daemon over the network.
+    const row = [t.name, t.address ?? `${t.host ?? ''} (DNS)`, probeCell(t)];
     if (own) row.push(formatOverrides(t).replace(/^\?/, '').replace('&', ' '));
     if (labelled) row.push(formatLabels(t.labels) || '-');
-    return row;
+    return row.map(printable);
   });
   const head = ['Name', 'Address', 'Probe'];
   if (own) head.push('Own settings');
   if (labelled) head.push('Labels');
   const lines = [table(head, rows, head.length)];
   for (const bad of list.invalid)
-    lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
+    lines.push(`invalid member ${printable(bad.member)}: ${printable(bad.error)}`);
   return lines.join('\n');
 }
 
@@ -119,10 +120,10 @@ export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {})
   });
   if (!report.store.up)
     lines.unshift(
-      `store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
+      `store ${printable(report.store.kind)} at ${printable(report.store.location)} is unreachable: targets may be stale`,
     );
   for (const bad of report.invalid)
-    lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
+    lines.push(`invalid member ${printable(bad.member)}: ${printable(bad.error)}`);
   const answered = report.targets.flatMap((t) => {
     // `?? {}`: a daemon older than probe kinds sends no answers.
     const text = answersText(Object.entries(t.answers ?? {}));

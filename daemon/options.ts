@@ -21,6 +21,7 @@ import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
 import { addDnsOptions, dnsConfig, type DnsConfig, type RawDnsOptions } from './dns-options.js';
 import { VERSION } from '../lib/version.js';
+import { quoteInput } from '../lib/render/printable.js';
 
 export interface DaemonConfig {
   /** undefined: the embedded store in the state directory. */
@@ -476,7 +477,7 @@ function parseAdvertise(text: string): string[] {
   return list.map((a) => {
     if (familyOf(a) === undefined || a.includes('%')) {
       throw new InvalidInputError(
-        `invalid --advertise address '${a.slice(0, 60)}': an IPv4 or IPv6 address without a zone`,
+        `invalid --advertise address ${quoteInput(a)}: an IPv4 or IPv6 address without a zone`,
       );
     }
     return canonicalAddress(a);
@@ -499,7 +500,7 @@ function parseMeshProbes(text: string): string[] {
   for (const kind of kinds) {
     if (!MESH_KINDS.includes(kind)) {
       throw new InvalidInputError(
-        `invalid --mesh-probes kind '${kind.slice(0, 20)}': expected some of ${MESH_KINDS.join(',')}`,
+        `invalid --mesh-probes kind ${quoteInput(kind, 20)}: expected some of ${MESH_KINDS.join(',')}`,
       );
     }
     if (!meshKindAvailable(kind)) {
@@ -514,7 +515,7 @@ export function environmentFlag(name: string, env: NodeJS.ProcessEnv): boolean {
   const value = (env[name] ?? '').trim().toLowerCase();
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-  throw new InvalidInputError(`invalid ${name} '${env[name]}': use 1 or 0`);
+  throw new InvalidInputError(`invalid ${name} ${quoteInput(env[name] ?? '')}: use 1 or 0`);
 }
 
 function icmpTransportChoice(text: string): IcmpTransportChoice {
@@ -534,7 +535,9 @@ function opt(flags: string, description: string, envName: string, fallback: stri
 function wholeNumber(text: string, what: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > max) {
-    throw new InvalidInputError(`invalid ${what} '${text}': a whole number from ${min} to ${max}`);
+    throw new InvalidInputError(
+      `invalid ${what} ${quoteInput(text)}: a whole number from ${min} to ${max}`,
+    );
   }
   return n;
 }
@@ -546,7 +549,7 @@ export function byteCount(text: string, what: string, min: number, max: number):
   const n = m ? Math.round(Number(m[1]) * unit) : NaN;
   if (!(n >= min && n <= max)) {
     throw new InvalidInputError(
-      `invalid ${what} '${text}': bytes from ${min / 1e6}M to ${max / 1e12}T, e.g. 500M or 2G`,
+      `invalid ${what} ${quoteInput(text)}: bytes from ${min / 1e6}M to ${max / 1e12}T, e.g. 500M or 2G`,
     );
   }
   return n;

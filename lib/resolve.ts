@@ -4,6 +4,7 @@ import { canonicalAddress } from './address.js';
 import type { LookupOutcome, LookupResult } from './dns/host-state.js';
 import { InvalidInputError, ResolveError } from './errors.js';
 import { makeTarget, parseTargetRequest, withOptions, type Target } from './target.js';
+import { quoteInput } from './render/printable.js';
 
 export type Lookup = (host: string) => Promise<string[]>;
 
@@ -38,10 +39,11 @@ export async function resolveHost(host: string, resolve: Lookup): Promise<string
     if (err instanceof ResolveError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const why = code === 'ENOTFOUND' || code === 'ENODATA' ? 'no such host' : code || String(err);
-    throw new ResolveError(`cannot resolve '${host}': ${why}`);
+    throw new ResolveError(`cannot resolve ${quoteInput(host)}: ${why}`);
   }
   const unique = [...new Set(addresses.map(canonicalAddress))];
-  if (unique.length === 0) throw new ResolveError(`cannot resolve '${host}': no addresses`);
+  if (unique.length === 0)
+    throw new ResolveError(`cannot resolve ${quoteInput(host)}: no addresses`);
   return unique;
 }
 
@@ -166,6 +168,6 @@ export function lookupFrom(resolve: (host: string) => Promise<LookupOutcome>): L
     const outcome = await resolve(host);
     if (outcome.result === 'ok' || outcome.result === 'system') return [...outcome.addresses];
     const why = outcome.result === 'nxdomain' ? 'no such host' : outcome.result;
-    throw new ResolveError(`cannot resolve '${host}': ${why}`);
+    throw new ResolveError(`cannot resolve ${quoteInput(host)}: ${why}`);
   };
 }

@@ -3,7 +3,7 @@ import { parseBoundedDurationMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
 import { MAX_LABELS, parseLabel, sameLabels, sortedLabels, type Labels } from './labels.js';
 import { DEFAULT_PROBE_KIND, probeKind, PROBE_KIND_NAMES } from './probes/kinds.js';
-import { quoted } from './render/printable.js';
+import { cutToChars, QUOTE_MAX_CHARS, quoted, quoteInput } from './render/printable.js';
 
 /** One thing to ping: a name (what humans call it) at one address. */
 export interface Target {
@@ -123,7 +123,7 @@ export function parseMember(member: string): Member {
   const at = member.lastIndexOf('@');
   if (at < 0) {
     throw new InvalidInputError(
-      `invalid target '${truncate(member)}': expected name@address or name@host`,
+      `invalid target ${quoteInput(member)}: expected name@address or name@host`,
     );
   }
   const [where, options] = splitOptions(member.slice(at + 1), 0);
@@ -133,7 +133,7 @@ export function parseMember(member: string): Member {
   const name = validateName(member.slice(0, at));
   if (options?.labels?.host !== undefined) {
     throw new InvalidInputError(
-      `invalid target '${truncate(member)}': the label 'host' is netping's own on a followed name`,
+      `invalid target ${quoteInput(member)}: the label 'host' is netping's own on a followed name`,
     );
   }
   return {
@@ -240,7 +240,7 @@ export function parseTargetOptions(text: string): TargetOptions {
     } else if (key === 'port' && port === undefined) {
       port = value;
     } else {
-      throw new InvalidInputError(`invalid target options '${truncate(text)}': ${OPTIONS_HELP}`);
+      throw new InvalidInputError(`invalid target options ${quoteInput(text)}: ${OPTIONS_HELP}`);
     }
   }
   const probe = kind === undefined && port === undefined ? undefined : makeProbeSpec(kind, port);
@@ -248,7 +248,7 @@ export function parseTargetOptions(text: string): TargetOptions {
   const schedules = probeKind(probe?.kind ?? DEFAULT_PROBE_KIND)?.schedule !== undefined;
   if (schedules && (intervalMs !== undefined || timeoutMs !== undefined)) {
     throw new InvalidInputError(
-      `invalid target options '${truncate(text)}': ${probe?.kind} targets take every and duration, not interval and timeout`,
+      `invalid target options ${quoteInput(text)}: ${probe?.kind} targets take every and duration, not interval and timeout`,
     );
   }
   const overrides = {
@@ -302,7 +302,7 @@ export function makeProbeSpec(
   const described = probeKind(name);
   if (!described) {
     throw new InvalidInputError(
-      `invalid probe kind '${truncate(name)}': expected one of ${PROBE_KIND_NAMES.join(', ')}`,
+      `invalid probe kind ${quoteInput(name)}: expected one of ${PROBE_KIND_NAMES.join(', ')}`,
     );
   }
   if (described.port === undefined) {
@@ -321,7 +321,7 @@ export function makeProbeSpec(
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= 65535)) {
     throw new InvalidInputError(
-      `invalid port '${truncate(text)}': expected a number from 1 to 65535`,
+      `invalid port ${quoteInput(text)}: expected a number from 1 to 65535`,
     );
   }
   return { kind: name, port: n };
@@ -381,11 +381,11 @@ export function validateName(name: string): string {
     );
   }
   if (name.includes('@')) {
-    throw new InvalidInputError(`invalid target name '${truncate(name)}': it may not contain '@'`);
+    throw new InvalidInputError(`invalid target name ${quoteInput(name)}: it may not contain '@'`);
   }
   if (FORBIDDEN_IN_NAME.test(name)) {
     throw new InvalidInputError(
-      `invalid target name "${truncate(name)}": no whitespace or control characters`,
+      `invalid target name ${quoted(cutToChars(name, QUOTE_MAX_CHARS))}: no whitespace or control characters`,
     );
   }
   return name;
@@ -400,7 +400,7 @@ export function makeTarget(name: string, address: string): Target {
   const family = familyOf(address);
   if (family === undefined) {
     throw new InvalidInputError(
-      `invalid address '${truncate(address)}': not an IPv4 or IPv6 address`,
+      `invalid address ${quoteInput(address)}: not an IPv4 or IPv6 address`,
     );
   }
   const zone = zoneOf(address);
@@ -408,7 +408,7 @@ export function makeTarget(name: string, address: string): Target {
     // A numeric zone is an interface index, which the send path (libuv's
     // uv_ip6_addr, if_nametoindex) does not take.
     throw new InvalidInputError(
-      `invalid address '${truncate(address)}': the zone after '%' must be an interface name, e.g. fe80::1%eth0`,
+      `invalid address ${quoteInput(address)}: the zone after '%' must be an interface name, e.g. fe80::1%eth0`,
     );
   }
   return { name, address: canonicalAddress(address), family };
@@ -418,7 +418,7 @@ export function makeTarget(name: string, address: string): Target {
 export function parseTargetKey(member: string): Target {
   const at = member.lastIndexOf('@');
   if (at < 0) {
-    throw new InvalidInputError(`invalid target '${truncate(member)}': expected name@address`);
+    throw new InvalidInputError(`invalid target ${quoteInput(member)}: expected name@address`);
   }
   const [address, options] = splitOptions(member.slice(at + 1), 0);
   return withOptions(makeTarget(member.slice(0, at), address), options);
@@ -445,7 +445,7 @@ export function parseTargetRequest(input: string): TargetRequest {
   const name = at < 0 ? text : text.slice(0, at);
   const where = at < 0 ? text : text.slice(at + 1);
   if (at >= 0 && where.includes('@')) {
-    throw new InvalidInputError(`invalid target '${truncate(text)}': more than one '@'`);
+    throw new InvalidInputError(`invalid target ${quoteInput(text)}: more than one '@'`);
   }
   if (familyOf(where) !== undefined) {
     return { kind: 'address', target: withOptions(makeTarget(name, where), options) };
@@ -471,12 +471,9 @@ function looksLikeHost(host: string): boolean {
 function validateHost(host: string): void {
   if (!looksLikeHost(host)) {
     throw new InvalidInputError(
-      `invalid target '${truncate(host)}': not an IP address or a host name`,
+      `invalid target ${quoteInput(host)}: not an IP address or a host name`,
     );
   }
 }
 
 /** User text as it may appear in a one-line message: escaped, and cut if long. */
-function truncate(s: string): string {
-  return quoted(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
-}

@@ -69,7 +69,7 @@ document.body.innerHTML = `
 <p><input id="filter" type="search" placeholder="filter by name, address or probe" size="30"> <span id="count"></span></p>
 <table><thead><tr>${COLUMNS.map((c) => `<th data-col="${c.key}" class="${c.left ? 'l' : ''}">${c.label}</th>`).join('')}<th class="l">last hour</th><th></th></tr></thead>
 <tbody id="rows"></tbody></table>
-<p style="font-size:.85em;color:#666">Times in ms. Loss is of the probes that have ended. Answers: probes received with an unusual answer (a refused TCP connection), counted as received. The table updates every second; <code>curl</code> this address for the plain table.</p>
+<p class="note">Times in ms. Loss is of the probes that have ended. Answers: probes received with an unusual answer (a refused TCP connection), counted as received. The table updates every second; <code>curl</code> this address for the plain table.</p>
 </main>`;
 
 const msg = el('msg');

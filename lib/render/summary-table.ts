@@ -94,7 +94,7 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
   };
   const { store, invalid } = view.head;
   if (!store.up) {
-    yield `# store ${store.kind} at ${store.location} is unreachable: targets may be stale\n`;
+    yield `# store ${store.kind} at ${printable(store.location)} is unreachable: targets may be stale\n`;
   }
   yield line((k) => COLUMNS[k]!.title);
   const heading = nameHeadings(view);
@@ -104,7 +104,7 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
     if (above !== undefined) yield `${printable(above)}\n`;
     yield line((k) => printable(COLUMNS[k]!.cell(t)));
   }
-  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
+  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${printable(bad.error)}\n`;
   // A third pass, cheap where (as mostly) no target has unusual answers: no
   // report row is built, only each target's (mostly empty) map is looked at.
   let answersHeading = `\n${ANSWERS_HEADING}\n`;
