@@ -27,6 +27,7 @@ import {
 } from '../lib/target-changes.js';
 import { VERSION } from '../lib/version.js';
 import { parseBoundedDurationMs } from '../lib/duration.js';
+import { checkDnsServers, lookupFrom, nameResolver } from '../lib/resolve.js';
 import { probeKind } from '../lib/probes/kinds.js';
 import {
   INTERVAL_BOUNDS_MS,
@@ -45,6 +46,7 @@ import { renderSavedStats } from './render-saved.js';
 import { renderEvents } from './render-events.js';
 import { latestOutages, overlapsSince, parseOutage, type Outage } from '../lib/outages/outage.js';
 import { parseSince } from '../lib/http/events-api.js';
+import { printable, printableLine, quoteInput } from '../lib/render/printable.js';
 
 interface GlobalOptions {
   redis?: string;
@@ -52,6 +54,11 @@ interface GlobalOptions {
   url: string;
   token?: string;
   stateDir?: string;
+}
+
+/** Names read from Redis keys, for a message: the first 20, each printable. */
+function namesIn(names: readonly string[]): string {
+  return names.slice(0, 20).map(printable).join(', ') || 'none';
 }
 
 function print(text: string): void {
@@ -122,6 +129,8 @@ const PORT_HELP = 'the port of a tcp, udp or throughput probe (udp, throughput: 
 
 interface AddFlags extends ProbeFlags {
   json?: boolean;
+  pin?: boolean;
+  dnsServer?: string;
   interval?: string;
   timeout?: string;
   every?: string;
@@ -197,7 +206,7 @@ function buildProgram(): Command {
   program
     .command('add')
     .description(
-      'add targets: name@address, address, host name or name@host (one target per address)',
+      'add targets: name@address, address, host name or name@host (netpingd follows the name in DNS and probes every address it has; --pin stores the addresses instead)',
     )
     .argument('<target...>')
     .option(
@@ -212,6 +221,13 @@ function buildProgram(): Command {
     )
     .option('--probe <kind>', PROBE_HELP)
     .option('--port <port>', PORT_HELP)
+    .option('--pin', "store a host's addresses as they resolve now, not the name to follow")
+    .addOption(
+      new Option(
+        '--dns-server <servers>',
+        'check host names at these DNS servers (ADDRESS[:PORT], comma-separated; default: the system lookup)',
+      ).env('NETPING_DNS_SERVER'),
+    )
     .option('--every <duration>', 'throughput: time between tests (default 15m)')
     .option('--duration <duration>', 'throughput: how long each direction is measured (default 5s)')
     .option('--json', 'print JSON')
@@ -219,11 +235,17 @@ function buildProgram(): Command {
       const labels = labelsFrom(o.label ?? []);
       const probe = probeFromFlags(o);
       const overrides = overridesFromFlags(o, probe);
+      const dnsServers =
+        o.dnsServer === undefined || o.dnsServer.trim() === ''
+          ? undefined
+          : checkDnsServers(o.dnsServer.split(',').map((s) => s.trim()));
       const results = await withStore(global(), (store) =>
         addTargets(store, targets, {
           ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
           ...(probe ? { probe } : {}),
           labels,
+          pin: o.pin === true,
+          ...(dnsServers ? { lookup: lookupFrom(nameResolver({ servers: dnsServers })) } : {}),
         }),
       );
       print(o.json ? json(results) : renderChanges('added', results));
@@ -422,10 +444,10 @@ async function redisStats(
     if (chosen.length === 0 && chosenGroups.length === 0) {
       throw new NoSuchTargetError(
         instance !== undefined
-          ? `no statistics of instance '${instance}' in this Redis (instances: ${all.slice(0, 20).join(', ') || 'none'})`
+          ? `no statistics of instance ${quoteInput(instance)} in this Redis (instances: ${namesIn(all)})`
           : group !== undefined
-            ? `no statistics of group '${group}' in this Redis (groups: ${groups.slice(0, 20).join(', ') || 'none'})`
-            : `no instance or group has saved statistics under prefix '${prefix}' in this Redis`,
+            ? `no statistics of group ${quoteInput(group)} in this Redis (groups: ${namesIn(groups)})`
+            : `no instance or group has saved statistics under prefix ${quoteInput(prefix)} in this Redis`,
       );
     }
     const out: SavedReport[] = [];
@@ -473,7 +495,7 @@ function exitAfterOutput(code: number): void {
 main().then(
   () => exitAfterOutput(ExitCode.ok),
   (err: unknown) => {
-    process.stderr.write(`npcli: ${describeError(err)}\n`);
+    process.stderr.write(`npcli: ${printableLine(describeError(err))}\n`);
     process.exit(exitCodeOf(err));
   },
 );

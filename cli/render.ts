@@ -10,6 +10,7 @@ import {
   answersLine,
   answersText,
   ms,
+  nameHeadings,
   percent,
   probeCell,
   STATS_FOOTER,
@@ -30,7 +31,12 @@ function table(head: string[], rows: string[][], rightFrom: number): string {
 }
 
 export function renderChanges(verb: 'added' | 'removed', results: readonly ChangeResult[]): string {
-  const lines = results.map((r) => `${r.changed ? verb : 'unchanged'} ${printable(r.member)}`);
+  const lines = results.map(
+    (r) =>
+      `${r.changed ? verb : 'unchanged'} ${printable(r.member)}` +
+      // A followed name: what it resolves to now (netpingd looks it up again by its TTL).
+      (r.addresses ? `, now ${r.addresses.map((a) => printable(a)).join(', ')}` : ''),
+  );
   if (verb === 'removed') {
     const n = results.filter((r) => r.changed).length;
     lines.push(`${n} ${n === 1 ? 'target' : 'targets'} removed`);
@@ -42,17 +48,18 @@ export function renderList(list: ListResult): string {
   const own = list.targets.some((t) => t.intervalMs !== undefined || t.timeoutMs !== undefined);
   const labelled = list.targets.some((t) => t.labels !== undefined);
   const rows = list.targets.map((t) => {
-    const row = [printable(t.name), t.address, probeCell(t)];
+    // Every cell: the list may come from a daemon over the network.
+    const row = [t.name, t.address ?? `${t.host ?? ''} (DNS)`, probeCell(t)];
     if (own) row.push(formatOverrides(t).replace(/^\?/, '').replace('&', ' '));
     if (labelled) row.push(formatLabels(t.labels) || '-');
-    return row;
+    return row.map(printable);
   });
   const head = ['Name', 'Address', 'Probe'];
   if (own) head.push('Own settings');
   if (labelled) head.push('Labels');
   const lines = [table(head, rows, head.length)];
   for (const bad of list.invalid)
-    lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
+    lines.push(`invalid member ${printable(bad.member)}: ${printable(bad.error)}`);
   return lines.join('\n');
 }
 
@@ -91,19 +98,32 @@ export const NARROW_WIDTH = 80;
  */
 export function renderStats(report: DaemonReport, opts: { wide?: boolean } = {}): string {
   const columns = opts.wide ? STATS_COLUMNS : STATS_COLUMNS.filter((c) => c.narrow);
-  const lines = renderColumns({
+  const table = renderColumns({
     head: columns.map((c) => c.title),
     rows: report.targets.map((t) => columns.map((c) => printable(c.cell(t)))),
     leftAligned: 3,
     separator: true,
     ...(opts.wide ? {} : { maxWidth: NARROW_WIDTH }),
   });
+  // A followed name's status above the first of its addresses (the header and its dashes first).
+  const heading = nameHeadings({ names: () => report.names ?? [] });
+  const lines = table.slice(0, 2);
+  report.targets.forEach((t, i) => {
+    const above = heading(t.host);
+    if (above !== undefined) {
+      const text = printable(above);
+      lines.push(
+        opts.wide || text.length <= NARROW_WIDTH ? text : `${text.slice(0, NARROW_WIDTH - 1)}…`,
+      );
+    }
+    lines.push(table[i + 2]!);
+  });
   if (!report.store.up)
     lines.unshift(
-      `store ${report.store.kind} at ${report.store.location} is unreachable: targets may be stale`,
+      `store ${printable(report.store.kind)} at ${printable(report.store.location)} is unreachable: targets may be stale`,
     );
   for (const bad of report.invalid)
-    lines.push(`invalid member ${printable(bad.member)}: ${bad.error}`);
+    lines.push(`invalid member ${printable(bad.member)}: ${printable(bad.error)}`);
   const answered = report.targets.flatMap((t) => {
     // `?? {}`: a daemon older than probe kinds sends no answers.
     const text = answersText(Object.entries(t.answers ?? {}));

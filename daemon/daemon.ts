@@ -22,7 +22,9 @@ import { ensureStateDir } from '../lib/state/state-dir.js';
 import { TargetCache } from '../lib/state/target-cache.js';
 import { loadOrCreateToken } from '../lib/state/token.js';
 import { EmbeddedStore, HISTORY_DIR } from '../lib/store/embedded-store.js';
-import { RedisTargetStore, redactUrl, STORE_COMMAND_TIMEOUT_MS } from '../lib/store/redis-store.js';
+import { RedisTargetStore, redactUrl } from '../lib/store/redis-store.js';
+import { withDeadline } from '../lib/deadline.js';
+import { probeWaitMs, STOP_DEADLINE_MS, stopBudgetMs, type StopShape } from './stop-budget.js';
 import type { HistoryStore, StatsStore } from '../lib/store/stats-store.js';
 import type { TargetStore } from '../lib/store/target-store.js';
 import { targetKey } from '../lib/target.js';
@@ -49,14 +51,11 @@ import { EventFile } from '../lib/store/event-file.js';
 import type { EventStore } from '../lib/store/event-store.js';
 import { MeshOutages } from './mesh-outages.js';
 import { OutageKeeper } from './outage-keeper.js';
+import { DnsFollower } from './dns-follower.js';
+import { lookupFrom, nameResolver } from '../lib/resolve.js';
+import type { LookupOutcome } from '../lib/dns/host-state.js';
 
 export type { Log };
-
-// A probe's timeout fires on the engine's timer, which may run a little late.
-const STOP_WAIT_SLACK_MS = 200;
-// The store gives up on a command after this long (RedisTargetStore), so a
-// save and a close each end within it.
-const STORE_STEP_BUDGET_MS = STORE_COMMAND_TIMEOUT_MS + 500;
 
 type Store = TargetStore & StatsStore & HistoryStore;
 // Alertmanager gets this long at a stop to take the alerts already queued.
@@ -73,6 +72,9 @@ export class Daemon {
   readonly #store: Store;
   readonly #storeReport: Omit<StoreReport, 'up'>;
   readonly #sync: TargetSync;
+  /** The names of name@host members, followed in DNS. */
+  readonly #names: DnsFollower;
+  readonly #resolveName: (host: string) => Promise<LookupOutcome>;
   readonly #keeper: StatsKeeper;
   readonly #history: HistoryKeeper;
   #minuteTimer: NodeJS.Timeout | undefined;
@@ -291,9 +293,20 @@ export class Daemon {
       remove: (key) => engine.remove(key),
       keys: () => engine.keys(),
     };
+    this.#resolveName = nameResolver(config.dns.servers ? { servers: config.dns.servers } : {});
+    this.#names = new DnsFollower({
+      resolve: this.#resolveName,
+      clock: systemClock,
+      random: Math.random,
+      timing: config.dns.timing,
+      limits: config.dns.limits,
+      changed: () => this.#sync.reapply(),
+      log,
+    });
     this.#sync = new TargetSync({
       store,
       sink,
+      names: this.#names,
       runners: {
         [THROUGHPUT_KIND]: {
           add: (target) => throughput.add(target),
@@ -385,6 +398,7 @@ export class Daemon {
         this.#throughput,
       ),
       this.#throughput.histograms(),
+      () => this.#names.reports(),
       this.#outages.detector,
     );
   }
@@ -428,7 +442,13 @@ export class Daemon {
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
       protobufMetrics: () => exporter.protobufChunks(),
-      control: { store: this.#store, token: this.#token, maxTargets: this.#config.maxTargets },
+      control: {
+        store: this.#store,
+        token: this.#token,
+        maxTargets: this.#config.maxTargets,
+        // A name added through the API is checked with the resolver that will follow it.
+        lookup: lookupFrom(this.#resolveName),
+      },
       history: {
         find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),
         live: () => this.#engine.sortedTargets(),
@@ -539,59 +559,79 @@ export class Daemon {
   /**
    * How long stop() may take: the longest timeout of a probe in flight, then
    * the statistics save, the history save (which may queue behind a
-   * minute's) and the store's goodbye, each bounded by the store's timeout.
+   * minute's) and the store's goodbye, each bounded by the store's timeout,
+   * and all of it by one deadline (daemon/stop-budget.ts).
    */
   stopBudgetMs(): number {
-    // The mesh: a round in progress, then two deletes; the group: a round, a delete, a notice.
-    // Outages: the last records, and with the mesh a round and a delete. The instance claim: one delete.
-    const steps = 5 + (this.#mesh ? 4 : 0) + (this.#group ? 3 : 0) + (this.#claim ? 1 : 0);
-    return (
-      this.#engine.maxTimeoutMs() +
-      STOP_WAIT_SLACK_MS +
-      steps * STORE_STEP_BUDGET_MS +
-      ALERT_FLUSH_MS +
-      1000
-    );
+    return stopBudgetMs(this.#stopShape());
+  }
+
+  #stopShape(): StopShape {
+    return {
+      maxTimeoutMs: this.#engine.maxTimeoutMs(),
+      mesh: this.#mesh !== undefined,
+      group: this.#group !== undefined,
+      claim: this.#claim !== undefined,
+    };
   }
 
   /** Stops sending, lets probes in flight end (each by its own timeout), saves, closes everything. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      const stopBy = Date.now() + STOP_DEADLINE_MS;
       this.#timers.forEach(clearInterval);
       clearTimeout(this.#minuteTimer);
+      this.#names.close();
       this.#keeper.close();
       this.#engine.stopSending();
       // A throughput test running now is cut off: its result would come after the save.
       void this.#throughput.stop();
       await this.#responder?.close();
-      const deadline = Date.now() + this.#engine.maxTimeoutMs() + STOP_WAIT_SLACK_MS;
+      const deadline = Date.now() + probeWaitMs(this.#engine.maxTimeoutMs());
       while (this.#engine.inFlight() > 0 && Date.now() < deadline) await sleep(20);
       // Whatever is still in flight now will never be seen: count it, so the
       // saved counters balance.
       this.#engine.abandonInFlight();
-      for (const step of [
+      // Steps that wait on the store end by the deadline or are skipped;
+      // the local ones (sockets, the HTTP server) always run.
+      const steps: [string, () => Promise<unknown>, 'store' | 'local'][] = [
         // The counters first: they matter most if the store is slow.
-        () => this.#keeper.save(),
+        ['statistics save', () => this.#keeper.save(), 'store'],
         // Then leave the group: the others take our share over now and
         // find the counters just saved.
-        () => this.#group?.stop() ?? Promise.resolve(),
+        ['group leave', () => this.#group?.stop() ?? Promise.resolve(), 'store'],
         // The open minute is closed as it is: a restart within it adds to it.
-        () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
+        [
+          'history save',
+          () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
+          'store',
+        ],
         // Open outages stay open: a restart takes them up (docs/MEASUREMENT.md).
-        () => this.#outages.close(),
-        () => this.#meshOutages?.stop() ?? Promise.resolve(),
-        () => this.#alerts.flush(ALERT_FLUSH_MS).finally(() => this.#alerts.close()),
+        ['outage records', () => this.#outages.close(), 'store'],
+        ['mesh outages', () => this.#meshOutages?.stop() ?? Promise.resolve(), 'store'],
+        // Alertmanager is outside too: bounded like a store step, skipped past the deadline.
+        [
+          'alert flush',
+          () => this.#alerts.flush(ALERT_FLUSH_MS).finally(() => this.#alerts.close()),
+          'store',
+        ],
         // Peers drop us now rather than at expiry.
-        () => this.#mesh?.stop() ?? Promise.resolve(),
+        ['mesh leave', () => this.#mesh?.stop() ?? Promise.resolve(), 'store'],
         // After the last write under the id: a restart claims it at once.
-        () => this.#claim?.release() ?? Promise.resolve(),
-        () => closeServer(this.#server),
-        () => this.#peer?.close() ?? Promise.resolve(),
-        () => this.#store.close(),
-        () => Promise.resolve(this.#engine.close()),
-      ]) {
+        ['instance claim release', () => this.#claim?.release() ?? Promise.resolve(), 'store'],
+        ['HTTP close', () => closeServer(this.#server), 'local'],
+        ['peer responder close', () => this.#peer?.close() ?? Promise.resolve(), 'local'],
+        ['store close', () => this.#store.close(), 'store'],
+        ['engine close', () => Promise.resolve(this.#engine.close()), 'local'],
+      ];
+      for (const [what, step, kind] of steps) {
+        const leftMs = stopBy - Date.now();
+        if (kind === 'store' && leftMs <= 0) {
+          this.#log(`shutdown step skipped: ${what}, past the stop deadline`);
+          continue;
+        }
         try {
-          await step();
+          await (kind === 'store' ? withDeadline(step(), leftMs, what) : step());
         } catch (err) {
           this.#log(`shutdown step failed: ${err instanceof Error ? err.message : String(err)}`);
         }

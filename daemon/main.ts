@@ -8,6 +8,7 @@ import { describeError, exitCodeOf, ExitCode } from '../lib/errors.js';
 import { streamLog } from '../lib/log.js';
 import { Daemon } from './daemon.js';
 import { parseDaemonArgs } from './options.js';
+import { STOP_EXIT_GRACE_MS } from './stop-budget.js';
 
 const log = streamLog('netpingd', process.stderr);
 // stdout carries only --help and --version; a closed one must not loop either.
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
     // Probes in flight end by their own timeouts, then one save and the
     // store's goodbye, each bounded; past this, something hangs that no wait
     // will mend, and the process goes anyway.
-    const budgetMs = daemon.stopBudgetMs();
+    // The daemon's own deadline skips what is left of the store's steps; the
+    // grace lets the local closes after it run.
+    const budgetMs = daemon.stopBudgetMs() + STOP_EXIT_GRACE_MS;
     log(
       `${signal}: stopping (at most ${Math.ceil(budgetMs / 1000)} s; a second signal stops at once)`,
     );

@@ -19,6 +19,7 @@ import { defaultStateDir } from '../lib/state/state-dir.js';
 import { keysFor, validateGroup, validateInstance, type Keys } from '../lib/store/keys.js';
 import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
+import { addDnsOptions, dnsConfig, type DnsConfig, type RawDnsOptions } from './dns-options.js';
 import { VERSION } from '../lib/version.js';
 import {
   addOutageOptions,
@@ -26,6 +27,7 @@ import {
   type OutageConfig,
   type RawOutageOptions,
 } from './outage-options.js';
+import { quoteInput } from '../lib/render/printable.js';
 
 export interface DaemonConfig {
   /** undefined: the embedded store in the state directory. */
@@ -68,6 +70,8 @@ export interface DaemonConfig {
   group: GroupConfig | undefined;
   /** Outages and their alerts (--down-after, --up-after, --alertmanager, --quorum). */
   outages: OutageConfig;
+  /** How the names of name@host members are followed in DNS. */
+  dns: DnsConfig;
 }
 
 export interface GroupConfig {
@@ -89,7 +93,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions extends RawOutageOptions {
+interface RawOptions extends RawOutageOptions, RawDnsOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -368,6 +372,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
       ),
     );
   addOutageOptions(program);
+  addDnsOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
   } catch (err) {
@@ -420,6 +425,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     mesh: meshConfig(o, redisUrl),
     group: groupConfig(o, redisUrl),
     outages: outageConfig(o, process.env),
+    dns: dnsConfig(o),
   };
 }
 
@@ -481,7 +487,7 @@ function parseAdvertise(text: string): string[] {
   return list.map((a) => {
     if (familyOf(a) === undefined || a.includes('%')) {
       throw new InvalidInputError(
-        `invalid --advertise address '${a.slice(0, 60)}': an IPv4 or IPv6 address without a zone`,
+        `invalid --advertise address ${quoteInput(a)}: an IPv4 or IPv6 address without a zone`,
       );
     }
     return canonicalAddress(a);
@@ -504,7 +510,7 @@ function parseMeshProbes(text: string): string[] {
   for (const kind of kinds) {
     if (!MESH_KINDS.includes(kind)) {
       throw new InvalidInputError(
-        `invalid --mesh-probes kind '${kind.slice(0, 20)}': expected some of ${MESH_KINDS.join(',')}`,
+        `invalid --mesh-probes kind ${quoteInput(kind, 20)}: expected some of ${MESH_KINDS.join(',')}`,
       );
     }
     if (!meshKindAvailable(kind)) {
@@ -519,7 +525,7 @@ export function environmentFlag(name: string, env: NodeJS.ProcessEnv): boolean {
   const value = (env[name] ?? '').trim().toLowerCase();
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-  throw new InvalidInputError(`invalid ${name} '${env[name]}': use 1 or 0`);
+  throw new InvalidInputError(`invalid ${name} ${quoteInput(env[name] ?? '')}: use 1 or 0`);
 }
 
 function icmpTransportChoice(text: string): IcmpTransportChoice {
@@ -539,7 +545,9 @@ function opt(flags: string, description: string, envName: string, fallback: stri
 function wholeNumber(text: string, what: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > max) {
-    throw new InvalidInputError(`invalid ${what} '${text}': a whole number from ${min} to ${max}`);
+    throw new InvalidInputError(
+      `invalid ${what} ${quoteInput(text)}: a whole number from ${min} to ${max}`,
+    );
   }
   return n;
 }
@@ -551,7 +559,7 @@ export function byteCount(text: string, what: string, min: number, max: number):
   const n = m ? Math.round(Number(m[1]) * unit) : NaN;
   if (!(n >= min && n <= max)) {
     throw new InvalidInputError(
-      `invalid ${what} '${text}': bytes from ${min / 1e6}M to ${max / 1e12}T, e.g. 500M or 2G`,
+      `invalid ${what} ${quoteInput(text)}: bytes from ${min / 1e6}M to ${max / 1e12}T, e.g. 500M or 2G`,
     );
   }
   return n;

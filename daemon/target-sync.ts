@@ -4,13 +4,22 @@
 // full re-read of the set, serialised: a re-read issued after a change
 // notice always sees that change, so no ordering of notices, reconnects and
 // periodic re-reads can leave the daemon wrong, and an unchanged target
-// keeps its counters.
+// keeps its counters. A name@host member stands for every address its
+// name has now (`names`, the DnsFollower): one target per address.
 
+import { InvalidInputError } from '../lib/errors.js';
 import { quoted } from '../lib/render/printable.js';
 import type { ProbeSettings } from '../lib/engine/probe-engine.js';
 import type { InvalidMember } from '../lib/report.js';
 import type { TargetStore } from '../lib/store/target-store.js';
-import { parseTargetKey, probeKindOf, targetKey, type Target } from '../lib/target.js';
+import {
+  hostTarget,
+  parseMember,
+  probeKindOf,
+  targetKey,
+  type Member,
+  type Target,
+} from '../lib/target.js';
 
 export interface TargetSink {
   /**
@@ -50,7 +59,16 @@ export interface TargetSyncOptions {
     owns(key: string): boolean | undefined;
     need(keys: Iterable<string>): Promise<void>;
   };
+  /** The names of name@host members, followed in DNS; without it such members are refused. */
+  readonly names?: FollowedNames;
   readonly log: (line: string) => void;
+}
+
+/** What TargetSync needs of the DnsFollower. */
+export interface FollowedNames {
+  follow(hosts: ReadonlySet<string>): void;
+  addresses(host: string): readonly string[];
+  problem(host: string): string | undefined;
 }
 
 const MAX_INVALID_KEPT = 1000;
@@ -65,7 +83,7 @@ export class TargetSync {
   #loadedOnce = false;
   #reportedOverLimit = false;
   /** The valid members of the last read, parsed. */
-  #parsed = new Map<string, Target>();
+  #parsed = new Map<string, Member>();
   /** The members last applied, so a change of the generated targets can be applied alone. */
   #lastMembers: readonly string[] = [];
   /** The keys of the set's valid members at the last apply, before the group's share was taken. */
@@ -173,7 +191,8 @@ export class TargetSync {
     this.#lastMembers = members;
     const wanted = new Map<string, Target>();
     const invalid: InvalidMember[] = [];
-    const parsed = new Map<string, Target>();
+    const parsed = new Map<string, Member>();
+    const hosts = new Set<string>();
     const memberOf = new Map<string, string>(); // key → the member text it came from
     const skip = (member: string, error: string): void => {
       if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
@@ -182,32 +201,53 @@ export class TargetSync {
         this.#opts.log(`skipping target set member ${quoted(member.slice(0, 200))}: ${error}`);
       }
     };
-    for (const member of members) {
-      let target: Target;
-      try {
-        // Re-reads every few seconds mostly see members parsed before.
-        target = this.#parsed.get(member) ?? parseTargetKey(member);
-      } catch (err) {
-        skip(member, err instanceof Error ? err.message : String(err));
-        continue;
-      }
-      parsed.set(member, target);
+    const want = (member: string, target: Target): void => {
       const key = targetKey(target);
       const other = memberOf.get(key);
       if (other === undefined) {
         wanted.set(key, target);
         memberOf.set(key, member);
-        continue;
+        return;
       }
-      // Two members for one target (with different options): the first in
-      // sorted order wins, whatever order the store lists them in.
+      if (other === member) return; // one name answering an address twice
+      // Two members for one target (with different options, or a pinned
+      // address and a name that has it): the first in sorted order wins,
+      // whatever order the store lists them in.
       const [kept, dropped] = member < other ? [member, other] : [other, member];
       if (kept === member) {
         wanted.set(key, target);
         memberOf.set(key, member);
       }
       skip(dropped, `another member names the same target, ${quoted(kept.slice(0, 200))} is used`);
+    };
+    const names = this.#opts.names;
+    for (const member of members) {
+      let parsedMember: Member;
+      try {
+        // Re-reads every few seconds mostly see members parsed before.
+        parsedMember = this.#parsed.get(member) ?? parseMember(member);
+        if (parsedMember.kind === 'host' && !names) {
+          throw new InvalidInputError('this daemon follows no names in DNS');
+        }
+      } catch (err) {
+        skip(member, err instanceof Error ? err.message : String(err));
+        continue;
+      }
+      parsed.set(member, parsedMember);
+      if (parsedMember.kind === 'target') {
+        want(member, parsedMember.target);
+        continue;
+      }
+      const { host } = parsedMember.member;
+      hosts.add(host);
+      const addresses = names!.addresses(host);
+      for (const address of addresses) want(member, hostTarget(parsedMember.member, address));
+      const problem = addresses.length === 0 ? names!.problem(host) : undefined;
+      if (problem !== undefined && invalid.length < MAX_INVALID_KEPT) {
+        invalid.push({ member, error: problem });
+      }
     }
+    names?.follow(hosts);
     this.#setKeys = new Set(wanted.keys());
     const group = this.#opts.group;
     if (group) {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { quoteInput } from './render/printable.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)?$/;
@@ -12,12 +13,12 @@ export function parseDurationMs(text: string, what = 'duration'): number {
   const match = DURATION.exec(text.trim());
   if (!match) {
     throw new InvalidInputError(
-      `invalid ${what} '${text}': use seconds like 0.25 or a unit like 250ms, 1s, 2m`,
+      `invalid ${what} ${quoteInput(text)}: use seconds like 0.25 or a unit like 250ms, 1s, 2m`,
     );
   }
   const ms = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw new InvalidInputError(`invalid ${what} '${text}': must be greater than zero`);
+    throw new InvalidInputError(`invalid ${what} ${quoteInput(text)}: must be greater than zero`);
   }
   return ms;
 }
@@ -32,7 +33,7 @@ export function parseBoundedDurationMs(
   const ms = parseDurationMs(text, what);
   if (ms < minMs || ms > maxMs) {
     throw new InvalidInputError(
-      `invalid ${what} '${text}': must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
+      `invalid ${what} ${quoteInput(text)}: must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
     );
   }
   return ms;

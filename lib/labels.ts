@@ -4,7 +4,7 @@
 // Prometheus's rules, and the names netping writes itself are refused.
 
 import { InvalidInputError } from './errors.js';
-import { quoted } from './render/printable.js';
+import { quoteInput } from './render/printable.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -31,12 +31,12 @@ const VALUE = /^[^\s\p{Cc}\u2028\u2029&=,@?%]*$/u;
 export function validateLabelName(name: string): string {
   if (!LABEL_NAME.test(name) || name.startsWith('__')) {
     throw new InvalidInputError(
-      `invalid label name ${quoted(name.slice(0, 64))}: use a letter or _ then letters, digits, _ (at most 63; not starting with __)`,
+      `invalid label name ${quoteInput(name, 64)}: use a letter or _ then letters, digits, _ (at most 63; not starting with __)`,
     );
   }
   if (RESERVED_LABEL_NAMES.includes(name)) {
     throw new InvalidInputError(
-      `invalid label name '${name}': netping sets it itself (reserved: ${RESERVED_LABEL_NAMES.join(', ')})`,
+      `invalid label name ${quoteInput(name)}: netping sets it itself (reserved: ${RESERVED_LABEL_NAMES.join(', ')})`,
     );
   }
   return name;
@@ -45,7 +45,7 @@ export function validateLabelName(name: string): string {
 export function validateLabelValue(name: string, value: string): string {
   if (value.length > MAX_VALUE_LENGTH || !VALUE.test(value)) {
     throw new InvalidInputError(
-      `invalid value for label '${name}': at most ${MAX_VALUE_LENGTH} characters, no whitespace, controls, & = , @ ? %`,
+      `invalid value for label ${quoteInput(name)}: at most ${MAX_VALUE_LENGTH} characters, no whitespace, controls, & = , @ ? %`,
     );
   }
   return value;
@@ -55,7 +55,7 @@ export function validateLabelValue(name: string, value: string): string {
 export function parseLabel(text: string): [string, string] {
   const eq = text.indexOf('=');
   if (eq < 0) {
-    throw new InvalidInputError(`invalid label ${quoted(text.slice(0, 80))}: expected KEY=VALUE`);
+    throw new InvalidInputError(`invalid label ${quoteInput(text, 80)}: expected KEY=VALUE`);
   }
   const name = validateLabelName(text.slice(0, eq));
   return [name, validateLabelValue(name, text.slice(eq + 1))];
@@ -99,7 +99,8 @@ export function checkedLabels(value: unknown): Labels {
   }
   const out: Record<string, string> = {};
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v !== 'string') throw new InvalidInputError(`invalid label '${name}': not a string`);
+    if (typeof v !== 'string')
+      throw new InvalidInputError(`invalid label ${quoteInput(name)}: not a string`);
     out[validateLabelName(name)] = validateLabelValue(name, v);
   }
   return sortedLabels(out);

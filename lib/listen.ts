@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { InvalidInputError } from './errors.js';
+import { quoteInput } from './render/printable.js';
 
 export interface ListenAddress {
   /** undefined: all addresses. */
@@ -14,7 +15,7 @@ export function parseListen(text: string): ListenAddress {
   const host = m?.[1] ?? m?.[2];
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535 || (m[1] && !isIPv6(m[1]))) {
     throw new InvalidInputError(
-      `invalid listen address '${text}': use PORT, HOST:PORT or [IPV6]:PORT`,
+      `invalid listen address ${quoteInput(text)}: use PORT, HOST:PORT or [IPV6]:PORT`,
     );
   }
   return { host: host === '' || host === undefined ? undefined : host, port };

@@ -5,6 +5,8 @@
 // handler logs it, which fails again: a loop at full CPU. So the first
 // failure marks the stream broken and later lines are dropped.
 
+import { printableLine } from './render/printable.js';
+
 export type Log = (line: string) => void;
 
 export interface LogSink {
@@ -20,7 +22,9 @@ export function streamLog(prefix: string, stream: LogSink): Log {
   return (line: string): void => {
     if (broken) return;
     try {
-      stream.write(`${prefix}: ${line}\n`);
+      // Lines carry text from outside (members, errors of servers): one
+      // line each, with nothing in it a terminal or a log viewer acts on.
+      stream.write(`${prefix}: ${printableLine(line)}\n`);
     } catch {
       broken = true;
     }

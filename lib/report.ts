@@ -32,6 +32,8 @@ export interface TargetReport {
   answers: Record<string, number>;
   /** The target's labels (lib/labels.ts), when it has any: label.KEY=VALUE, or a mesh peer's. */
   labels?: Labels;
+  /** The followed name (name@host member) this address is one of; absent for a pinned address. */
+  host?: string;
   /** Of the probes that have ended (received + lost); undefined before any has. */
   successPct: number | undefined;
   lossPct: number | undefined;
@@ -42,6 +44,25 @@ export interface TargetReport {
   avg24hMs: number | undefined;
   maxMs: number | undefined;
   lastMs: number | undefined;
+}
+
+/** A name followed in DNS (a name@host member), as the table and npcli stats show it. */
+export interface NameReport {
+  host: string;
+  /** The addresses probed now (the last good answer's). */
+  addresses: string[];
+  /** The last lookup's result (netping_dns_lookups_total's `result`); absent before the first. */
+  result?: string;
+  /** The last failure's error code (ETIMEOUT, ENOTFOUND…), while failing. */
+  error?: string;
+  /** How long ago the addresses were last confirmed; absent when never. */
+  resolvedAgoMs?: number;
+  /** How long lookups have failed in a row; absent when the last one was good. */
+  failingForMs?: number;
+  /** When the next lookup is due, from now; absent while one is in flight. */
+  nextInMs?: number;
+  /** Lookups since the name was first followed, by result. */
+  lookups: Record<string, number>;
 }
 
 /** A member of the target set that does not parse; shown, never pinged. */
@@ -65,6 +86,8 @@ export interface DaemonReport {
   ignoredPackets: Record<string, number>;
   /** Throughput targets (their own runner, not the engine); absent from older daemons. */
   throughput?: ThroughputReport[];
+  /** Names followed in DNS; absent when there are none (and from older daemons). */
+  names?: NameReport[];
 }
 
 /** The report plus the histograms, as plain data (tests, small sets). */
@@ -73,8 +96,8 @@ export interface DaemonSnapshot {
   histograms: HistogramSnapshot[]; // parallel to report.targets
 }
 
-/** The report without its targets. */
-export type ReportHead = Omit<DaemonReport, 'targets'>;
+/** The report without its targets and names. */
+export type ReportHead = Omit<DaemonReport, 'targets' | 'names'>;
 
 /** A target's counters as /metrics reads them. */
 export interface TargetCounters {
@@ -109,6 +132,10 @@ export interface DaemonView {
   labels(i: number): Labels | undefined;
   /** RTTs under load of head.throughput[i], by direction. */
   throughputHistograms?(i: number): Readonly<Record<Direction, HistogramSnapshot>>;
+  /** The names followed in DNS, read when asked for (there may be thousands); by host. */
+  names(): Iterable<NameReport>;
+  /** The followed name a target's address is one of; undefined for a pinned address. */
+  host(i: number): string | undefined;
   /** Whether the target is up (not in an outage) and its outages so far; absent without outage tracking. */
   outage?(i: number): TargetOutageState;
 }
@@ -127,9 +154,11 @@ export interface OutageStates {
 /** A view over plain data. */
 export function viewOf(snapshot: DaemonSnapshot): DaemonView {
   const { report, histograms } = snapshot;
-  const { targets, ...head } = report;
+  const { targets, names, ...head } = report;
   return {
     head,
+    names: () => names ?? [],
+    host: (i) => targets[i]!.host,
     size: targets.length,
     target: (i) => targets[i]!,
     counters: (i) => targets[i]!,
@@ -149,9 +178,12 @@ export function liveView(
   head: ReportHead,
   /** Read with the head: the same targets as head.throughput, in its order. */
   throughputHistograms?: readonly Readonly<Record<Direction, HistogramSnapshot>>[],
+  names: () => Iterable<NameReport> = () => [],
   outages?: OutageStates,
 ): DaemonView {
   return {
+    names,
+    host: (i) => probed[i]!.target.host,
     ...(throughputHistograms
       ? { throughputHistograms: (i: number) => throughputHistograms[i]! }
       : {}),
@@ -217,6 +249,7 @@ export function targetReport(p: ProbedTarget): TargetReport {
   };
   // Set only when present, so unlabelled targets' JSON is as it was.
   if (p.target.labels !== undefined) report.labels = p.target.labels;
+  if (p.target.host !== undefined) report.host = p.target.host;
   return report;
 }
 
@@ -249,5 +282,12 @@ export function* reportJson(view: DaemonView): Generator<string> {
   for (let i = 0; i < view.size; i++) yield (i === 0 ? '' : ',') + JSON.stringify(view.target(i));
   yield '],"invalid":[';
   for (let i = 0; i < invalid.length; i++) yield (i === 0 ? '' : ',') + JSON.stringify(invalid[i]);
-  yield `],"ignoredPackets":${JSON.stringify(ignoredPackets)}}`;
+  yield `],"ignoredPackets":${JSON.stringify(ignoredPackets)}`;
+  // Only with names, so the JSON of a daemon without is as it was.
+  let first = true;
+  for (const name of view.names()) {
+    yield (first ? ',"names":[' : ',') + JSON.stringify(name);
+    first = false;
+  }
+  yield first ? '}' : ']}';
 }

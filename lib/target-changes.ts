@@ -7,18 +7,23 @@ import { canonicalAddress, sortByAddress, familyOf } from './address.js';
 import { InvalidInputError, NetpingError } from './errors.js';
 import { sortedLabels, type Labels } from './labels.js';
 import type { InvalidMember } from './report.js';
-import { resolveTargetRequest, type Lookup } from './resolve.js';
+import { resolveHost, resolveTargetRequest, systemLookup, type Lookup } from './resolve.js';
 import type { TargetStore } from './store/target-store.js';
 import {
   checkOverridesFit,
-  parseTargetKey,
+  hostMemberKey,
+  hostMemberText,
+  hostTarget,
+  parseMember,
   parseTargetOptions,
+  parseTargetRequest,
   probeFields,
   probeLabel,
   targetKey,
   targetMember,
   withProbe,
   type ProbeOverrides,
+  type HostMember,
   type ProbeSpec,
   type Target,
 } from './target.js';
@@ -26,6 +31,8 @@ import {
 export interface ChangeResult {
   member: string;
   changed: boolean;
+  /** A followed name's member (name@host): what the name resolves to now. */
+  addresses?: string[];
 }
 
 /** Thrown when a remove names nothing in the set. */
@@ -48,6 +55,8 @@ export interface AddOptions {
   probe?: ProbeSpec;
   /** Labels for every target of the change, over those an argument gives itself (npcli --label). */
   labels?: Labels;
+  /** Store a host's addresses as they resolve now (npcli --pin), not the host for netpingd to follow. */
+  pin?: boolean;
 }
 
 /**
@@ -62,8 +71,22 @@ export async function addTargets(
   opts: AddOptions = {},
 ): Promise<ChangeResult[]> {
   const byKey = new Map<string, Target>();
+  const hostsByKey = new Map<string, { member: HostMember; addresses: string[] }>();
+  const lookup = opts.lookup ?? systemLookup;
   for (const arg of args) {
-    for (const resolved of await resolveTargetRequest(arg, opts.lookup)) {
+    const request = parseTargetRequest(arg);
+    if (request.kind === 'host' && opts.pin !== true) {
+      // Resolved now only to check it does and to say what to: netpingd follows the name itself.
+      const addresses = await resolveHost(request.host, lookup);
+      const member = withChange(
+        { name: request.name, host: request.host.toLowerCase().replace(/\.$/, ''), options: {} },
+        request.options,
+        opts,
+      );
+      hostsByKey.set(hostMemberKey(member), { member, addresses });
+      continue;
+    }
+    for (const resolved of await resolveTargetRequest(arg, lookup)) {
       let target = opts.probe ? withProbe(resolved, opts.probe) : resolved;
       if (opts.overrides)
         target = { ...target, overrides: { ...target.overrides, ...opts.overrides } };
@@ -80,25 +103,70 @@ export async function addTargets(
   const present = new Set(before);
   const presentKeys = new Set(before.map((m) => keyOfMember(m)));
   const added = [...byKey.values()].map(targetMember);
+  const addedHosts = [...hostsByKey.values()].map((h) => hostMemberText(h.member));
+  const newKeys = [...byKey.keys(), ...hostsByKey.keys()];
   const replaced = before.filter((m) => {
     const key = keyOfMember(m);
-    return key !== undefined && byKey.has(key) && !added.includes(m);
+    return (
+      key !== undefined &&
+      (byKey.has(key) || hostsByKey.has(key)) &&
+      !added.includes(m) &&
+      !addedHosts.includes(m)
+    );
   });
-  const after = presentKeys.size + [...byKey.keys()].filter((k) => !presentKeys.has(k)).length;
+  // A followed name counts as one target here: what it resolves to later is not known now.
+  const after = presentKeys.size + newKeys.filter((k) => !presentKeys.has(k)).length;
   if (opts.maxTargets !== undefined && after > opts.maxTargets) {
     throw new TargetLimitError(
       `too many targets: ${after} would exceed the limit of ${opts.maxTargets} (--max-targets)`,
     );
   }
   if (replaced.length > 0) await store.remove(replaced);
-  await store.add(added);
-  return added.map((member) => ({ member, changed: !present.has(member) }));
+  await store.add([...added, ...addedHosts]);
+  return [
+    ...added.map((member) => ({ member, changed: !present.has(member) })),
+    ...[...hostsByKey.values()].map(({ member, addresses }) => {
+      const text = hostMemberText(member);
+      return { member: text, changed: !present.has(text), addresses };
+    }),
+  ];
+}
+
+/** A followed name with the request's options and the command's flags over them, checked. */
+function withChange(
+  base: HostMember,
+  requested: HostMember['options'] | undefined,
+  opts: AddOptions,
+): HostMember {
+  // The same steps as for one address, on a stand-in target: one set of rules for both.
+  let t: Target = hostTarget({ ...base, options: requested ?? {} }, '192.0.2.1');
+  if (opts.probe) t = { ...withProbe(t, opts.probe), ...(t.labels ? { labels: t.labels } : {}) };
+  if (opts.overrides) t = { ...t, overrides: { ...t.overrides, ...opts.overrides } };
+  checkOverridesFit(t);
+  if (opts.labels && Object.keys(opts.labels).length > 0) {
+    t = { ...t, labels: sortedLabels({ ...t.labels, ...opts.labels }) };
+  }
+  if (t.labels?.host !== undefined) {
+    throw new InvalidInputError(`the label 'host' is netping's own on a followed name`);
+  }
+  return {
+    ...base,
+    options: {
+      ...(t.probe ? { probe: t.probe } : {}),
+      ...(t.overrides ? { overrides: t.overrides } : {}),
+      ...(t.labels ? { labels: t.labels } : {}),
+    },
+  };
 }
 
 /** The target a member names, or undefined for a member that does not parse. */
 function keyOfMember(member: string): string | undefined {
-  const target = tryParse(member);
-  return target && targetKey(target);
+  try {
+    const m = parseMember(member);
+    return m.kind === 'target' ? targetKey(m.target) : hostMemberKey(m.member);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -146,7 +214,7 @@ function refuseSeveral(
   matches: readonly { member: string; target: Target | undefined }[],
 ): void {
   const targets = new Set(
-    matches.map(({ member, target }) => (target ? targetKey(target) : member)),
+    matches.map(({ member, target }) => (target ? identity(target) : member)),
   );
   if (targets.size <= 1) return;
   const named = [...matches]
@@ -167,6 +235,8 @@ interface Selector {
   /** Canonical; undefined with `badAddress`, which matches nothing. */
   readonly address?: string;
   readonly badAddress?: true;
+  /** A followed name's host (name@host): matches that member, and no address. */
+  readonly host?: string;
   readonly probe?: ProbeSpec;
 }
 
@@ -184,33 +254,62 @@ function parseSelector(arg: string, flagProbe: ProbeSpec | undefined): Selector 
     return { name: arg, ...(flagProbe ? { probe: flagProbe } : {}) };
   }
   const probe = flagProbe ?? (q < 0 ? undefined : parseTargetOptions(arg.slice(q + 1)).probe);
+  const host = at < 0 ? undefined : hostOfSelector(arg.slice(0, q < 0 ? arg.length : q));
   return {
     ...(at < 0 ? {} : { name: head.slice(0, at) }),
-    ...(familyOf(where) === undefined
-      ? { badAddress: true as const }
-      : { address: canonicalAddress(where) }),
+    ...(host !== undefined
+      ? { host }
+      : familyOf(where) === undefined
+        ? { badAddress: true as const }
+        : { address: canonicalAddress(where) }),
     ...(probe ? { probe } : {}),
   };
 }
 
-function matchesSelector(s: Selector, target: Target): boolean {
-  if (s.badAddress) return false;
-  if (s.name !== undefined && s.name !== target.name) return false;
-  if (s.address !== undefined && s.address !== target.address) return false;
-  return s.probe === undefined || probeLabel(s) === probeLabel(target);
-}
-
-function tryParse(member: string): Target | undefined {
+/** The host of a "name@host" selector, as a member stores it; undefined for an address. */
+function hostOfSelector(text: string): string | undefined {
   try {
-    return parseTargetKey(member);
+    const m = parseMember(text);
+    return m.kind === 'host' ? m.member.host : undefined;
   } catch {
     return undefined;
   }
 }
 
+function matchesSelector(s: Selector, target: Target): boolean {
+  if (s.badAddress) return false;
+  if (s.name !== undefined && s.name !== target.name) return false;
+  if (s.host !== undefined && s.host !== target.host) return false;
+  if (s.address !== undefined && (target.host !== undefined || s.address !== target.address))
+    return false;
+  return s.probe === undefined || probeLabel(s) === probeLabel(target);
+}
+
+/**
+ * A member as a target to match selectors against; a followed name as one
+ * with its host and no address (it matches by name, or name@host).
+ */
+function tryParse(member: string): Target | undefined {
+  try {
+    const m = parseMember(member);
+    if (m.kind === 'target') return m.target;
+    return { ...hostTarget(m.member, '192.0.2.1'), address: '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What makes two matches one target: its key, or a followed name's name@host and probe. */
+function identity(t: Target): string {
+  return t.host === undefined ? targetKey(t) : `${t.name}@${t.host}?${probeLabel(t)}`;
+}
+
 export interface ListedTarget {
   name: string;
-  address: string;
+  /** The pinned address; absent for a followed name (host). */
+  address?: string;
+  /** A followed name (name@host): netpingd probes every address it has. */
+  host?: string;
   /** The probe kind: icmp, tcp, udp. */
   probe: string;
   /** Where the kind has one. */
@@ -231,12 +330,15 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   const result: ListResult = { targets: [], invalid: [] };
   for (const member of await store.members()) {
     try {
-      const target = parseTargetKey(member);
-      const { name, address, overrides, labels } = target;
+      const parsed = parseMember(member);
+      const { name, overrides, labels } =
+        parsed.kind === 'target' ? parsed.target : { ...parsed.member, ...parsed.member.options };
       result.targets.push({
         name,
-        address,
-        ...probeFields(target),
+        ...(parsed.kind === 'target'
+          ? { address: parsed.target.address }
+          : { host: parsed.member.host }),
+        ...probeFields(parsed.kind === 'target' ? parsed.target : parsed.member.options),
         ...overrides,
         ...(labels ? { labels } : {}),
       });
@@ -246,7 +348,8 @@ export async function listTargets(store: TargetStore): Promise<ListResult> {
   }
   sortByAddress(
     result.targets,
-    (t) => t.address,
+    // Followed names sort after the addresses (addressSortKey), by host.
+    (t) => t.address ?? t.host ?? '',
     // Names hold no spaces: the probe orders one name's targets without mixing names.
     (t) => `${t.name} ${t.probe}:${t.port ?? ''}`,
   );

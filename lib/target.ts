@@ -3,7 +3,7 @@ import { parseBoundedDurationMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
 import { MAX_LABELS, parseLabel, sameLabels, sortedLabels, type Labels } from './labels.js';
 import { DEFAULT_PROBE_KIND, probeKind, PROBE_KIND_NAMES } from './probes/kinds.js';
-import { quoted } from './render/printable.js';
+import { cutToChars, QUOTE_MAX_CHARS, quoted, quoteInput } from './render/printable.js';
 
 /** One thing to ping: a name (what humans call it) at one address. */
 export interface Target {
@@ -16,6 +16,12 @@ export interface Target {
   readonly overrides?: ProbeOverrides;
   /** Labels its series carry (lib/labels.ts); not part of its identity. */
   readonly labels?: Labels;
+  /**
+   * The name followed in DNS that this address is one of (a name@host
+   * member); its series carry it as host="…". Not part of its identity: an
+   * address keeps its counters whether it was pinned or followed.
+   */
+  readonly host?: string;
 }
 
 /** A probe kind (lib/probes/kinds.ts) and, for the kinds that need one, a port. */
@@ -67,12 +73,73 @@ export function targetKey(t: Pick<Target, 'name' | 'address' | 'probe'>): string
  * target's own "interval=…&timeout=…" when it has them.
  */
 export function targetMember(t: Target): string {
+  return `${t.name}@${t.address}${formatOptions(t)}`;
+}
+
+/** "?probe=…&interval=…&label.K=V", '' for none. */
+function formatOptions(o: TargetOptions): string {
   const options = [
-    formatProbe(t.probe),
-    formatOverrides(t.overrides),
-    formatTargetLabels(t.labels),
+    formatProbe(o.probe),
+    formatOverrides(o.overrides),
+    formatTargetLabels(o.labels),
   ].filter((s) => s !== '');
-  return `${t.name}@${t.address}${options.length > 0 ? `?${options.join('&')}` : ''}`;
+  return options.length > 0 ? `?${options.join('&')}` : '';
+}
+
+/**
+ * A member naming a host that netpingd follows in DNS (`name@host`, options
+ * optional): every address the name has is a target, with these options.
+ */
+export interface HostMember {
+  readonly name: string;
+  /** Lower case, without a final dot: one lookup for every way of writing it. */
+  readonly host: string;
+  readonly options: TargetOptions;
+}
+
+/** The member text of a followed name, as npcli add stores it. */
+export function hostMemberText(m: HostMember): string {
+  return `${m.name}@${m.host}${formatOptions(m.options)}`;
+}
+
+/** A followed name's identity: two members of one name, host and probe are one. */
+export function hostMemberKey(m: HostMember): string {
+  const probe = formatProbe(m.options.probe);
+  return `${m.name}@${m.host}${probe ? `?${probe}` : ''}`;
+}
+
+/** The target one address of a followed name is. */
+export function hostTarget(m: HostMember, address: string): Target {
+  return { ...withOptions(makeTarget(m.name, address), m.options), host: m.host };
+}
+
+/** What a member of the target set names: one target, or a name to follow in DNS. */
+export type Member =
+  | { readonly kind: 'target'; readonly target: Target }
+  | { readonly kind: 'host'; readonly member: HostMember };
+
+/** Parses a member of the target set: "name@address" or "name@host", options optional. */
+export function parseMember(member: string): Member {
+  const at = member.lastIndexOf('@');
+  if (at < 0) {
+    throw new InvalidInputError(
+      `invalid target ${quoteInput(member)}: expected name@address or name@host`,
+    );
+  }
+  const [where, options] = splitOptions(member.slice(at + 1), 0);
+  if (familyOf(where) !== undefined || !looksLikeHost(where)) {
+    return { kind: 'target', target: withOptions(makeTarget(member.slice(0, at), where), options) };
+  }
+  const name = validateName(member.slice(0, at));
+  if (options?.labels?.host !== undefined) {
+    throw new InvalidInputError(
+      `invalid target ${quoteInput(member)}: the label 'host' is netping's own on a followed name`,
+    );
+  }
+  return {
+    kind: 'host',
+    member: { name, host: where.toLowerCase().replace(/\.$/, ''), options: options ?? {} },
+  };
 }
 
 function formatProbe(p: ProbeSpec | undefined): string {
@@ -173,7 +240,7 @@ export function parseTargetOptions(text: string): TargetOptions {
     } else if (key === 'port' && port === undefined) {
       port = value;
     } else {
-      throw new InvalidInputError(`invalid target options '${truncate(text)}': ${OPTIONS_HELP}`);
+      throw new InvalidInputError(`invalid target options ${quoteInput(text)}: ${OPTIONS_HELP}`);
     }
   }
   const probe = kind === undefined && port === undefined ? undefined : makeProbeSpec(kind, port);
@@ -181,7 +248,7 @@ export function parseTargetOptions(text: string): TargetOptions {
   const schedules = probeKind(probe?.kind ?? DEFAULT_PROBE_KIND)?.schedule !== undefined;
   if (schedules && (intervalMs !== undefined || timeoutMs !== undefined)) {
     throw new InvalidInputError(
-      `invalid target options '${truncate(text)}': ${probe?.kind} targets take every and duration, not interval and timeout`,
+      `invalid target options ${quoteInput(text)}: ${probe?.kind} targets take every and duration, not interval and timeout`,
     );
   }
   const overrides = {
@@ -235,7 +302,7 @@ export function makeProbeSpec(
   const described = probeKind(name);
   if (!described) {
     throw new InvalidInputError(
-      `invalid probe kind '${truncate(name)}': expected one of ${PROBE_KIND_NAMES.join(', ')}`,
+      `invalid probe kind ${quoteInput(name)}: expected one of ${PROBE_KIND_NAMES.join(', ')}`,
     );
   }
   if (described.port === undefined) {
@@ -254,7 +321,7 @@ export function makeProbeSpec(
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= 65535)) {
     throw new InvalidInputError(
-      `invalid port '${truncate(text)}': expected a number from 1 to 65535`,
+      `invalid port ${quoteInput(text)}: expected a number from 1 to 65535`,
     );
   }
   return { kind: name, port: n };
@@ -302,7 +369,7 @@ export function withOptions(t: Target, o: TargetOptions | undefined): Target {
 
 /** Whether two targets of one key differ in labels (the engine then takes the new target). */
 export function labelsChanged(a: Target, b: Target): boolean {
-  return !sameLabels(a.labels, b.labels);
+  return !sameLabels(a.labels, b.labels) || a.host !== b.host;
 }
 
 export function validateName(name: string): string {
@@ -314,11 +381,11 @@ export function validateName(name: string): string {
     );
   }
   if (name.includes('@')) {
-    throw new InvalidInputError(`invalid target name '${truncate(name)}': it may not contain '@'`);
+    throw new InvalidInputError(`invalid target name ${quoteInput(name)}: it may not contain '@'`);
   }
   if (FORBIDDEN_IN_NAME.test(name)) {
     throw new InvalidInputError(
-      `invalid target name "${truncate(name)}": no whitespace or control characters`,
+      `invalid target name ${quoted(cutToChars(name, QUOTE_MAX_CHARS))}: no whitespace or control characters`,
     );
   }
   return name;
@@ -333,7 +400,7 @@ export function makeTarget(name: string, address: string): Target {
   const family = familyOf(address);
   if (family === undefined) {
     throw new InvalidInputError(
-      `invalid address '${truncate(address)}': not an IPv4 or IPv6 address`,
+      `invalid address ${quoteInput(address)}: not an IPv4 or IPv6 address`,
     );
   }
   const zone = zoneOf(address);
@@ -341,7 +408,7 @@ export function makeTarget(name: string, address: string): Target {
     // A numeric zone is an interface index, which the send path (libuv's
     // uv_ip6_addr, if_nametoindex) does not take.
     throw new InvalidInputError(
-      `invalid address '${truncate(address)}': the zone after '%' must be an interface name, e.g. fe80::1%eth0`,
+      `invalid address ${quoteInput(address)}: the zone after '%' must be an interface name, e.g. fe80::1%eth0`,
     );
   }
   return { name, address: canonicalAddress(address), family };
@@ -351,7 +418,7 @@ export function makeTarget(name: string, address: string): Target {
 export function parseTargetKey(member: string): Target {
   const at = member.lastIndexOf('@');
   if (at < 0) {
-    throw new InvalidInputError(`invalid target '${truncate(member)}': expected name@address`);
+    throw new InvalidInputError(`invalid target ${quoteInput(member)}: expected name@address`);
   }
   const [address, options] = splitOptions(member.slice(at + 1), 0);
   return withOptions(makeTarget(member.slice(0, at), address), options);
@@ -378,7 +445,7 @@ export function parseTargetRequest(input: string): TargetRequest {
   const name = at < 0 ? text : text.slice(0, at);
   const where = at < 0 ? text : text.slice(at + 1);
   if (at >= 0 && where.includes('@')) {
-    throw new InvalidInputError(`invalid target '${truncate(text)}': more than one '@'`);
+    throw new InvalidInputError(`invalid target ${quoteInput(text)}: more than one '@'`);
   }
   if (familyOf(where) !== undefined) {
     return { kind: 'address', target: withOptions(makeTarget(name, where), options) };
@@ -390,21 +457,23 @@ export function parseTargetRequest(input: string): TargetRequest {
 
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
-function validateHost(host: string): void {
+/** A host name by DNS's rules (letters, digits, hyphens; not all-numeric at the end). */
+function looksLikeHost(host: string): boolean {
   const labels = host.replace(/\.$/, '').split('.');
-  if (
-    host.length === 0 ||
-    host.length > MAX_HOST_LENGTH ||
-    !labels.every((l) => HOST_LABEL.test(l)) ||
-    /^\d+$/.test(labels[labels.length - 1]!) // no all-numeric TLD: "300.1.1.1" is a bad address, not a host
-  ) {
+  return (
+    host.length > 0 &&
+    host.length <= MAX_HOST_LENGTH &&
+    labels.every((l) => HOST_LABEL.test(l)) &&
+    !/^\d+$/.test(labels[labels.length - 1]!) // no all-numeric TLD: "300.1.1.1" is a bad address, not a host
+  );
+}
+
+function validateHost(host: string): void {
+  if (!looksLikeHost(host)) {
     throw new InvalidInputError(
-      `invalid target '${truncate(host)}': not an IP address or a host name`,
+      `invalid target ${quoteInput(host)}: not an IP address or a host name`,
     );
   }
 }
 
 /** User text as it may appear in a one-line message: escaped, and cut if long. */
-function truncate(s: string): string {
-  return quoted(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
-}

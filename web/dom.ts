@@ -5,6 +5,19 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * Colours named in data-bg and data-fg attributes, set through the CSSOM:
+ * the pages' policy (style-src 'self') refuses style attributes in HTML.
+ */
+export function applyColours(root: ParentNode): void {
+  root.querySelectorAll<HTMLElement>('[data-bg]').forEach((e) => {
+    e.style.background = e.dataset.bg ?? '';
+  });
+  root.querySelectorAll<HTMLElement>('[data-fg]').forEach((e) => {
+    e.style.color = e.dataset.fg ?? '';
+  });
+}
+
 export function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
   if (!e) throw new Error(`no #${id}`);

@@ -18,6 +18,7 @@ import {
   type Sparklines,
   type TargetRow,
 } from './types.js';
+import { nameStatus } from '../lib/render/name-status.js';
 
 const POLL_MS = 1000;
 const SPARK_POLL_MS = 20_000;
@@ -77,12 +78,12 @@ document.body.innerHTML = `
 <main>
 <div id="msg" hidden></div>
 <div id="outages"></div>
-<form id="addform"><input id="addtext" size="40" placeholder="name@address, host name, or name@address?probe=tcp&amp;port=443">
+<form id="addform"><input id="addtext" size="40" placeholder="name@address, name@host (followed in DNS), or name@address?probe=tcp&amp;port=443">
 <button>add</button></form>
 <p><input id="filter" type="search" placeholder="filter by name, address or probe" size="30"> <span id="count"></span></p>
 <table><thead><tr>${COLUMNS.map((c) => `<th data-col="${c.key}" class="${c.left ? 'l' : ''}">${c.label}</th>`).join('')}<th class="l">last hour</th><th></th></tr></thead>
 <tbody id="rows"></tbody></table>
-<p style="font-size:.85em;color:#666">Times in ms. Loss is of the probes that have ended. Answers: probes received with an unusual answer (a refused TCP connection), counted as received. The table updates every second; <code>curl</code> this address for the plain table.</p>
+<p class="note">Times in ms. Loss is of the probes that have ended. Answers: probes received with an unusual answer (a refused TCP connection), counted as received. The table updates every second; <code>curl</code> this address for the plain table.</p>
 </main>`;
 
 const msg = el('msg');
@@ -146,6 +147,7 @@ function render(): void {
       !filter ||
       t.name.toLowerCase().includes(filter) ||
       t.address.toLowerCase().includes(filter) ||
+      (t.host ?? '').includes(filter) ||
       probeOf(t).includes(filter),
   );
   if (sortBy !== 'address') rows = rows.slice().sort(compare);
@@ -156,8 +158,25 @@ function render(): void {
     if (filter && !inv.member.toLowerCase().includes(filter)) continue;
     html += `<tr class="error"><td colspan="${COLUMNS.length + 2}">ERROR ${esc(inv.member)}: ${esc(inv.error)}</td></tr>`;
   }
+  // In the daemon's order a followed name's addresses come together: a row
+  // with its status heads them, and removes the name (its member), not an address.
+  const grouped = sortBy === 'address';
+  const statusOf = new Map((report.names ?? []).map((n) => [n.host, n]));
+  let lastGroup: string | undefined;
   for (const t of rows) {
     const key = keyOf(t);
+    const group = t.host === undefined ? undefined : `${t.name}@${t.host}`;
+    if (grouped && group !== undefined && group !== lastGroup) {
+      const n = statusOf.get(t.host!);
+      html += `<tr class="dnsname"><td class="l" colspan="${COLUMNS.length + 1}">${esc(t.name)} — ${esc(
+        n ? nameStatus(n) : `${t.host!} (DNS)`,
+      )}</td><td>${
+        canChange
+          ? `<button data-remove="${esc(group)}" title="remove ${esc(group)}">remove</button>`
+          : ''
+      }</td></tr>`;
+    }
+    lastGroup = group;
     let svg = sparkSvgs.get(key);
     const s = sparks?.targets[key];
     if (svg === undefined && s) sparkSvgs.set(key, (svg = sparklineSvg(s.loss, s.medianMs)));
@@ -165,7 +184,7 @@ function render(): void {
     html += `<tr class="${cls}" data-key="${esc(key)}">${COLUMNS.map(
       (c) => `<td class="${c.left ? 'l' : ''}${c.key === 'loss' ? ' loss' : ''}">${c.cell(t)}</td>`,
     ).join('')}<td class="l">${svg ?? ''}</td><td>${
-      canChange
+      canChange && t.host === undefined
         ? `<button data-remove="${esc(key)}" title="remove ${esc(key)}">remove</button>`
         : ''
     }</td></tr>`;

@@ -5,7 +5,7 @@
 import { ApiError, getJson } from './api.js';
 import { LOSS_LEGEND } from './chart.js';
 import { COMPARE_COLOURS, drawCompare } from './compare.js';
-import { el, esc, ms, pct, say } from './dom.js';
+import { applyColours, el, esc, ms, pct, say } from './dom.js';
 import { drawHeatmap } from './heatmap.js';
 import { drawLossStrip, drawSmoke } from './smoke.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
@@ -28,7 +28,7 @@ function urlFor(ks: string[], r: string): string {
 }
 
 const legend = LOSS_LEGEND.map(
-  ([c, l]) => `<span><i class="key" style="background:${c}"></i>${l}</span>`,
+  ([c, l]) => `<span><i class="key" data-bg="${c}"></i>${l}</span>`,
 ).join('');
 document.body.innerHTML = `
 <header><a href="/">← all targets</a><h1 id="title"></h1><span class="status">${TOKEN_BOX_HTML}</span></header>
@@ -38,7 +38,7 @@ document.body.innerHTML = `
  <span id="summary"></span></p>
 <h2>Latency heatmap <small>(each column shaded relative to its busiest bucket)</small></h2>
 <canvas id="heatmap"></canvas><canvas id="loss"></canvas>
-<div class="legend" style="font-size:.85em">loss: ${legend}<span><i class="key" style="background:repeating-linear-gradient(135deg,#f1f1f1 0 3px,#c8c8c8 3px 4px)"></i>no record: netpingd not running (or the target not added yet)</span></div>
+<div class="legend small">loss: ${legend}<span><i class="key norecord"></i>no record: netpingd not running (or the target not added yet)</span></div>
 <h2>Smoke <small>(bands: 5-95, 10-90, 25-75 %; bar: median, coloured by loss)</small></h2>
 <canvas id="smoke"></canvas>
 <h2>Compare <small>(median and 10-90 %, up to ${MAX_COMPARED} targets)</small></h2>
@@ -51,6 +51,7 @@ document.body.innerHTML = `
 <h2>Unusual answers <small>(received probes, counted as received: a refused TCP connection is tcp:refused)</small></h2>
 <table><tbody id="answers"></tbody></table>
 </main>`;
+applyColours(document.body);
 
 const msg = el('msg');
 mountTokenBox(() => {});
@@ -105,9 +106,10 @@ async function draw(): Promise<void> {
         const rest = keys.filter((x) => x !== k);
         const drop =
           i > 0 ? ` <a href="${esc(urlFor(rest, range))}" title="stop comparing">×</a>` : '';
-        return `<span style="color:${COMPARE_COLOURS[i]}">■ ${esc(k)}</span>${drop}`;
+        return `<span data-fg="${COMPARE_COLOURS[i]}">■ ${esc(k)}</span>${drop}`;
       })
       .join(' ');
+    applyColours(el('compared'));
     const row = report.targets.find((t) => keyOf(t) === main.target);
     const sent = main.points.reduce((a, p) => a + p.sent, 0);
     const lost = main.points.reduce((a, p) => a + p.lost, 0);

@@ -1,6 +1,8 @@
 // The shapes of the JSON the daemon serves (lib/report.ts, lib/http/history-api.ts),
 // as far as the page reads them.
 
+import type { NameStatusFields } from '../lib/render/name-status.js';
+
 export interface TargetRow {
   name: string;
   address: string;
@@ -23,6 +25,8 @@ export interface TargetRow {
   maxMs?: number;
   lastMs?: number;
   intervalMs: number;
+  /** The followed name (a name@host member) this address is one of. */
+  host?: string;
 }
 
 export interface Report {
@@ -31,6 +35,8 @@ export interface Report {
   store: { kind: string; location: string; up: boolean };
   targets: TargetRow[];
   invalid: { member: string; error: string }[];
+  /** Names followed in DNS (lib/report.ts NameReport); absent when there are none. */
+  names?: NameStatusFields[];
 }
 
 export interface Sparklines {

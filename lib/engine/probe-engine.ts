@@ -59,6 +59,13 @@ export interface ProbedTarget {
   readonly ledger: ProbeLedger;
 }
 
+function sortKeyOf(target: Target): string {
+  // Names and hosts hold no spaces, so each part orders only within the one before.
+  const key = `${addressSortKey(target.address)} ${target.name} ${probeLabel(target)}`;
+  // '~' sorts after every address key (4…, 6…, 9…).
+  return target.host === undefined ? key : `~${target.host} ${target.name} ${key}`;
+}
+
 class TargetRun implements ProbedTarget {
   readonly key: string;
   readonly stats = new TargetStats();
@@ -66,8 +73,11 @@ class TargetRun implements ProbedTarget {
   /** The address replies come from: ours without its zone, which the kernel does not report. */
   readonly sourceAddress: string;
   readonly kind: string;
-  /** Orders targets by address, name, then probe (the report's order). */
-  readonly sortKey: string;
+  /**
+   * Orders targets by address, name, then probe (the report's order); the
+   * addresses of a followed name after those, together under their host.
+   */
+  sortKey: string;
   /** Removed, with probes still in flight: it sends no more, but its replies and timeouts still count. */
   draining = false;
   /** -1 while draining. */
@@ -85,8 +95,7 @@ class TargetRun implements ProbedTarget {
     this.key = targetKey(target);
     this.sourceAddress = withoutZone(target.address);
     this.kind = probeKindOf(target);
-    // Names hold no spaces, so the probe orders one name's targets and nothing else.
-    this.sortKey = `${addressSortKey(target.address)} ${target.name} ${probeLabel(target)}`;
+    this.sortKey = sortKeyOf(target);
     this.ledger = new ProbeLedger(settings.timeoutMs, settings.intervalMs);
   }
 }
@@ -181,7 +190,14 @@ export class ProbeEngine {
     const key = targetKey(target);
     const live = this.#runs.get(key);
     if (live) {
-      if (labelsChanged(live.target, target)) live.target = target;
+      if (labelsChanged(live.target, target)) {
+        live.target = target;
+        const sortKey = sortKeyOf(target); // pinned ↔ followed moves it in the report
+        if (sortKey !== live.sortKey) {
+          live.sortKey = sortKey;
+          this.#sorted = undefined;
+        }
+      }
       if (!sameSettings(live.settings, settings)) this.#schedule(live, settings);
       return false;
     }
@@ -190,6 +206,7 @@ export class ProbeEngine {
       this.#draining.delete(key);
       draining.draining = false;
       draining.target = target;
+      draining.sortKey = sortKeyOf(target);
       this.#runs.set(key, draining);
       this.#sorted = undefined;
       this.#schedule(draining, settings);

@@ -30,6 +30,11 @@ export class TimerQueue<T> {
     return this.#dues[0];
   }
 
+  /** The earliest event's item, left in the queue. */
+  peekItem(): T | undefined {
+    return this.#items[0];
+  }
+
   /** Removes and returns the earliest event if it is due at or before `nowMs`. */
   popDue(nowMs: number): T | undefined {
     if (this.#items.length === 0 || this.#dues[0]! > nowMs) return undefined;

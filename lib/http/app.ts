@@ -13,7 +13,8 @@ import { summaryTablePieces } from '../render/summary-table.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
 import { addEventRoutes, type EventsDeps } from './events-api.js';
 import { addHistoryRoutes, type HistoryDeps } from './history-api.js';
-import { OVERVIEW_HTML, TARGET_HTML, wantsHtml } from './pages.js';
+import { OVERVIEW_HTML, STYLE_CSS, STYLE_PATH, TARGET_HTML, wantsHtml } from './pages.js';
+import { securityHeaders } from './security-headers.js';
 import { loadStaticFiles } from './static-files.js';
 import { PROTOBUF_CONTENT_TYPE } from './metrics-proto.js';
 import { negotiateExposition } from './negotiate.js';
@@ -47,6 +48,7 @@ const JSON_TYPE = 'application/json';
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const log = deps.log ?? (() => {});
+  app.use('*', securityHeaders);
   app.get('/', (c) => {
     c.header('Vary', 'Accept');
     // Browsers get the view; curl and scripts the table exactly as before.
@@ -64,6 +66,12 @@ export function createApp(deps: AppDeps): Hono {
     addHistoryRoutes(app, deps.history, log);
     app.get('/target', (c) => c.html(TARGET_HTML));
     const files = loadStaticFiles();
+    app.get(STYLE_PATH, (c) =>
+      c.body(STYLE_CSS, 200, {
+        'Content-Type': 'text/css; charset=UTF-8',
+        'Cache-Control': 'no-cache',
+      }),
+    );
     app.get('/static/*', (c) => {
       const file = files.get(c.req.path.slice('/static/'.length));
       if (!file) return c.text('not found\n', 404);

@@ -7,12 +7,15 @@ import { bodyLimit } from 'hono/body-limit';
 import { NetpingError, ResolveError, StoreUnavailableError } from '../errors.js';
 import { tokenMatches } from '../state/token.js';
 import type { TargetStore } from '../store/target-store.js';
+import type { Lookup } from '../resolve.js';
 import { addTargets, NoSuchTargetError, removeTargets } from '../target-changes.js';
 
 export interface ControlDeps {
   readonly store: TargetStore;
   readonly token: string;
   readonly maxTargets: number;
+  /** How a host is checked before its name@host member is written; the system's lookup when absent. */
+  readonly lookup?: Lookup;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -68,7 +71,12 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
         );
       }
       return respond(c, () =>
-        serialised(() => addTargets(deps.store, targets, { maxTargets: deps.maxTargets })),
+        serialised(() =>
+          addTargets(deps.store, targets, {
+            maxTargets: deps.maxTargets,
+            ...(deps.lookup ? { lookup: deps.lookup } : {}),
+          }),
+        ),
       );
     },
   );

@@ -67,21 +67,34 @@ export const ERRORS_HELP = 'Lost probes by why they ended: send:<errno> or icmp:
 export const ANSWERS_HELP =
   'Received probes whose answer was not the usual one (tcp:refused), by answer.';
 
+export const DNS_LOOKUPS_HELP =
+  'Lookups of the names followed in DNS (name@host members), by result.';
+
+/** netping_dns_lookups_total's samples: host, result and count, by host. */
+export function* dnsLookupSamples(view: DaemonView): Generator<[string, string, number]> {
+  for (const name of view.names()) {
+    for (const [result, n] of Object.entries(name.lookups)) yield [name.host, result, n];
+  }
+}
+
 /**
- * A target's labels, in this order everywhere: target, address, probe
- * (icmp, tcp, udp) and, for the kinds that have one, port.
+ * A target's labels, in this order everywhere: target, address, host (for
+ * an address of a followed name), probe (icmp, tcp, udp) and, for the kinds
+ * that have one, port.
  */
 export function targetLabels(
   name: string,
   address: string,
   probe: ProbeSpec | undefined,
   own?: Labels,
+  host?: string,
 ): [string, string][] {
   const labels: [string, string][] = [
     ['target', name],
     ['address', address],
-    ['probe', probe?.kind ?? 'icmp'],
   ];
+  if (host !== undefined) labels.push(['host', host]);
+  labels.push(['probe', probe?.kind ?? 'icmp']);
   if (probe?.port !== undefined) labels.push(['port', String(probe.port)]);
   // Then the target's own (label.KEY=VALUE, a mesh peer's), sorted by name;
   // lib/labels.ts keeps ours (above, and reason, le) out of them.
@@ -113,8 +126,10 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
   for (let i = 0; i < size; i++) {
     // As targetLabels(), written straight into one string: no arrays per target.
     const probe = view.probe(i);
+    const host = view.host(i);
     labels.push(
       `target="${escapeLabelValue(view.name(i))}",address="${escapeLabelValue(view.address(i))}",` +
+        (host === undefined ? '' : `host="${escapeLabelValue(host)}",`) +
         `probe="${escapeLabelValue(probe?.kind ?? 'icmp')}"` +
         (probe?.port === undefined ? '' : `,port="${probe.port}"`) +
         ownLabels(view.labels(i)),
@@ -205,4 +220,16 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
     ignored += `netping_packets_ignored_total{reason="${escapeLabelValue(reason)}"} ${n}\n`;
   }
   yield ignored;
+  // Only with names followed, so a daemon without has the families it had.
+  let dns = header('netping_dns_lookups_total', 'counter', DNS_LOOKUPS_HELP);
+  let any = false;
+  for (const [host, result, n] of dnsLookupSamples(view)) {
+    dns += `netping_dns_lookups_total{host="${escapeLabelValue(host)}",result="${result}"} ${n}\n`;
+    any = true;
+    if (dns.length > 16_384) {
+      yield dns; // a pause point: 10,000 names are several hundred kB
+      dns = '';
+    }
+  }
+  if (any) yield dns;
 }

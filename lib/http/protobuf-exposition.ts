@@ -15,6 +15,8 @@ import type { DaemonView } from '../report.js';
 import { Slices, SLICE_MS } from '../slicing.js';
 import {
   ANSWERS_HELP,
+  DNS_LOOKUPS_HELP,
+  dnsLookupSamples,
   ERRORS_HELP,
   OUTAGES_HELP,
   TARGET_COUNTERS,
@@ -62,7 +64,7 @@ export async function* protobufExposition(
   const size = view.size;
   const { head } = view;
   const labels: LabelPair[][] = Array.from({ length: size }, (_, i) =>
-    targetLabels(view.name(i), view.address(i), view.probe(i), view.labels(i)).map(
+    targetLabels(view.name(i), view.address(i), view.probe(i), view.labels(i), view.host(i)).map(
       ([name, value]) => ({
         name,
         value,
@@ -197,6 +199,23 @@ export async function* protobufExposition(
       { label: [{ name: 'reason', value: ignored[i]![0] }], counter: { value: ignored[i]![1] } },
     ],
   );
+
+  const lookups = [...dnsLookupSamples(view)];
+  if (lookups.length > 0) {
+    yield* family(
+      { name: 'netping_dns_lookups_total', help: DNS_LOOKUPS_HELP, type: MetricType.COUNTER },
+      lookups.length,
+      (i) => [
+        {
+          label: [
+            { name: 'host', value: lookups[i]![0] },
+            { name: 'result', value: lookups[i]![1] },
+          ],
+          counter: { value: lookups[i]![2] },
+        },
+      ],
+    );
+  }
 
   for (const { header, metrics } of await registryFamilies(registry)) {
     yield* family(header, metrics.length, (i) => [metrics[i]!]);

@@ -4,6 +4,7 @@ import { viewOf, type DaemonReport, type DaemonView, type TargetReport } from '.
 import type { ProbeSpec } from '../target.js';
 import { codePointLength, printable } from './printable.js';
 import { throughputLines } from '../throughput/render.js';
+import { nameStatus } from './name-status.js';
 
 /** `icmp`, `tcp:443`, `udp:9923`: as probeLabel() writes a target's probe. */
 export function probeCell(t: Pick<TargetReport, 'probe' | 'port'>): string {
@@ -93,28 +94,50 @@ export function* summaryTablePieces(view: DaemonView): Generator<string> {
   };
   const { store, invalid } = view.head;
   if (!store.up) {
-    yield `# store ${store.kind} at ${store.location} is unreachable: targets may be stale\n`;
+    yield `# store ${store.kind} at ${printable(store.location)} is unreachable: targets may be stale\n`;
   }
   yield line((k) => COLUMNS[k]!.title);
+  const heading = nameHeadings(view);
   for (let i = 0; i < view.size; i++) {
     const t = view.target(i);
+    const above = heading(t.host);
+    if (above !== undefined) yield `${printable(above)}\n`;
     yield line((k) => printable(COLUMNS[k]!.cell(t)));
   }
-  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${bad.error}\n`;
+  for (const bad of invalid) yield `ERROR  ${printable(bad.member)}: ${printable(bad.error)}\n`;
   // A third pass, cheap where (as mostly) no target has unusual answers: no
   // report row is built, only each target's (mostly empty) map is looked at.
-  let heading = `\n${ANSWERS_HEADING}\n`;
+  let answersHeading = `\n${ANSWERS_HEADING}\n`;
   for (let i = 0; i < view.size; i++) {
     if (i % 256 === 255) yield ''; // a pause point now and then
     const text = answersText(view.answers(i));
     if (text === '') continue;
     const t = { name: view.name(i), address: view.address(i), ...probeOf(view.probe(i)) };
-    yield `${heading}${answersLine(t, text)}\n`;
-    heading = '';
+    yield `${answersHeading}${answersLine(t, text)}\n`;
+    answersHeading = '';
   }
   yield `\n${STATS_FOOTER}\n`;
   const throughput = throughputLines(view.head.throughput);
   if (throughput.length > 0) yield `\n${throughput.join('\n')}\n`;
+}
+
+/**
+ * For rows in report order, the heading to write above a row: a followed
+ * name's status above the first of its addresses (they come together,
+ * sorted by host, as do the names), undefined otherwise.
+ */
+export function nameHeadings(
+  view: Pick<DaemonView, 'names'>,
+): (host: string | undefined) => string | undefined {
+  const names = view.names()[Symbol.iterator]();
+  let name = names.next();
+  let last: string | undefined;
+  return (host) => {
+    if (host === undefined || host === last) return undefined;
+    last = host;
+    while (!name.done && name.value.host < host) name = names.next();
+    return !name.done && name.value.host === host ? nameStatus(name.value) : `${host} (DNS)`;
+  };
 }
 
 export function renderSummaryTable(report: DaemonReport): string {

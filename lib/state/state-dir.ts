@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
+import { quoteInput } from '../render/printable.js';
 
 /**
  * Where netpingd keeps what must outlive it: the last known targets, the
@@ -22,7 +23,7 @@ export function ensureStateDir(dir: string): string {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new InvalidInputError(
-      `cannot use state directory '${dir}': ${err instanceof Error ? err.message : String(err)}`,
+      `cannot use state directory ${quoteInput(dir, 200)}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
   return dir;

@@ -10,6 +10,13 @@ export interface SavedAverage {
   value: number;
   /** How long before `savedAt` its last sample was. */
   ageMs: number;
+  /**
+   * How much of a full window the samples behind `value` weigh, 0 to 1
+   * (`TimeWeightedAverage.weight`): a young average restored goes on as a
+   * young one. Absent in entries written before it was kept; those read as
+   * 1, which is what their averages were. An older netpingd ignores it.
+   */
+  weight?: number;
 }
 
 export interface SavedStats {
@@ -93,6 +100,9 @@ export function parseSavedStats(text: string): SavedStats {
     const a = averages[w];
     if (a !== null && !(isObject(a) && Number.isFinite(a.value) && isCount(a.ageMs))) {
       throw new SavedStatsError(`average ${w} is malformed`);
+    }
+    if (a !== null && a.weight !== undefined && !(isCount(a.weight) && a.weight <= 1)) {
+      throw new SavedStatsError(`average ${w} has a weight that is not from 0 to 1`);
     }
   }
   const h = raw.histogram;

@@ -89,7 +89,14 @@ export class TargetStats {
    */
   toSaved(nowMs: number, wallNowMs: number, inFlight = 0): SavedStats {
     const average = (a: TimeWeightedAverage): SavedAverage | null =>
-      a.value === undefined ? null : { value: a.value, ageMs: Math.max(0, nowMs - a.lastAtMs!) };
+      a.value === undefined
+        ? null
+        : {
+            value: a.value,
+            ageMs: Math.max(0, nowMs - a.lastAtMs!),
+            // Rounding can carry a sum of weights a hair past 1.
+            weight: Math.min(1, a.weight!),
+          };
     const has = this.received > 0;
     return {
       v: SAVED_STATS_VERSION,
@@ -146,7 +153,7 @@ export class TargetStats {
       [this.avg24h, saved.averages['24h']],
     ];
     for (const [live, old] of pairs)
-      if (old) live.mergeEarlier(old.value, nowMs - elapsed - old.ageMs);
+      if (old) live.mergeEarlier(old.value, nowMs - elapsed - old.ageMs, old.weight);
     this.histogram.addCounts(saved.histogram.counts, saved.histogram.sumSeconds);
   }
 

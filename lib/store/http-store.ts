@@ -8,7 +8,7 @@ import {
   StoreUnavailableError,
   UnauthorizedError,
 } from '../errors.js';
-import { printable } from '../render/printable.js';
+import { cutToChars, printable, printableLine } from '../render/printable.js';
 import type { DaemonReport } from '../report.js';
 import { NoSuchTargetError } from '../target-changes.js';
 import type { TargetStore } from './target-store.js';
@@ -115,8 +115,13 @@ export class HttpTargetStore implements TargetStore {
     }
     const body = (await response.json().catch(() => ({}))) as { error?: unknown };
     if (response.ok) return body;
-    const error =
-      typeof body.error === 'string' ? body.error : `${response.status} ${response.statusText}`;
+    // What the server says goes to the user's terminal: one printable line, cut.
+    const error = printableLine(
+      cutToChars(
+        typeof body.error === 'string' ? body.error : `${response.status} ${response.statusText}`,
+        500,
+      ),
+    );
     switch (response.status) {
       case 400:
       case 413:

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors.js';
+import { quoteInput } from '../render/printable.js';
 
 export const DEFAULT_PREFIX = 'netping';
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -109,7 +110,7 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
 function validatePrefix(prefix: string): void {
   if (!PREFIX.test(prefix)) {
     throw new InvalidInputError(
-      `invalid prefix '${prefix}': use 1-64 characters from A-Z a-z 0-9 _ . : -`,
+      `invalid prefix ${quoteInput(prefix)}: use 1-64 characters from A-Z a-z 0-9 _ . : -`,
     );
   }
 }
@@ -120,7 +121,7 @@ const INSTANCE = /^[A-Za-z0-9_.-]{1,100}$/;
 export function validateInstance(instance: string): string {
   if (!INSTANCE.test(instance)) {
     throw new InvalidInputError(
-      `invalid instance id '${instance.slice(0, 100)}': use 1-100 characters from A-Z a-z 0-9 _ . -`,
+      `invalid instance id ${quoteInput(instance, 100)}: use 1-100 characters from A-Z a-z 0-9 _ . -`,
     );
   }
   return instance;
@@ -132,7 +133,7 @@ const GROUP = /^[A-Za-z0-9_.-]{1,64}$/;
 export function validateGroup(group: string): string {
   if (!GROUP.test(group)) {
     throw new InvalidInputError(
-      `invalid group '${group.slice(0, 64)}': use 1-64 characters from A-Z a-z 0-9 _ . -`,
+      `invalid group ${quoteInput(group, 64)}: use 1-64 characters from A-Z a-z 0-9 _ . -`,
     );
   }
   return group;

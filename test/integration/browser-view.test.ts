@@ -37,6 +37,8 @@ describe('the browser view', { skip }, () => {
   let daemon: RunningDaemon;
   let browser: Browser;
   let page: Page;
+  /** What the pages' Content-Security-Policy refused, as Chromium reports it. */
+  const violations: string[] = [];
   const cli = (...args: string[]) =>
     runCli(['--url', daemon.baseUrl, '--state-dir', stateDir, ...args]);
 
@@ -45,6 +47,17 @@ describe('the browser view', { skip }, () => {
     daemon = await startDaemon(['--state-dir', stateDir, ...DAEMON_ARGS]);
     browser = await openBrowser();
     page = await browser.newPage();
+    // Chromium logs each refusal ("Refused to apply inline style because it
+    // violates the following Content Security Policy directive ..."); the
+    // event is listened to as well, in case a version words it otherwise.
+    page.on('console', (m) => {
+      if (/Content Security Policy|CSP violation/i.test(m.text())) violations.push(m.text());
+    });
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+      ),
+    );
   });
 
   after(async () => {
@@ -61,6 +74,35 @@ describe('the browser view', { skip }, () => {
     const html = await fetch(`${daemon.baseUrl}/`, { headers: { Accept: 'text/html' } });
     assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
     assert.match(await html.text(), /<script type="module" src="\/static\/web\/overview.js">/);
+  });
+
+  it('sends the security headers on pages, scripts, the API, metrics and errors', async () => {
+    for (const [url, accept] of [
+      ['/', 'text/html'],
+      ['/', '*/*'],
+      ['/target?t=lo%40127.0.0.1', 'text/html'],
+      ['/static/web/overview.js', '*/*'],
+      ['/static/style.css', '*/*'],
+      ['/api/targets', '*/*'],
+      ['/metrics', '*/*'],
+      ['/no-such-page', '*/*'],
+    ] as const) {
+      const res = await fetch(`${daemon.baseUrl}${url}`, { headers: { Accept: accept } });
+      await res.arrayBuffer();
+      const csp = res.headers.get('content-security-policy') ?? '';
+      for (const directive of [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+      ])
+        assert.ok(csp.split('; ').includes(directive), `${url}: ${directive} not in "${csp}"`);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', url);
+    }
   });
 
   it('shows a target added with npcli within 2 s, without a reload', async () => {
@@ -99,6 +141,20 @@ describe('the browser view', { skip }, () => {
     assert.ok((await inkedPixels(page, '#loss')) > 0);
     assert.match((await page.textContent('#summary')) ?? '', /^probe icmp · 1h: /);
     assert.equal(await page.textContent('#answers'), 'none');
+    // The stylesheet and the legend's colours came through the policy.
+    const styled = await page.evaluate(() => ({
+      body: getComputedStyle(document.body).backgroundColor,
+      key: getComputedStyle(document.querySelector('.legend .key')!).backgroundColor,
+      noRecord: getComputedStyle(document.querySelector('.key.norecord')!).backgroundImage,
+    }));
+    assert.equal(styled.body, 'rgb(250, 250, 250)');
+    assert.notEqual(styled.key, 'rgba(0, 0, 0, 0)');
+    assert.match(styled.noRecord, /repeating-linear-gradient/);
+    if (process.env.NETPING_SCREENSHOT_DIR)
+      await page.screenshot({
+        path: path.join(process.env.NETPING_SCREENSHOT_DIR, 'target.png'),
+        fullPage: true,
+      });
   });
 
   it('answers bad history requests with a clear 400 or 404', async () => {
@@ -140,6 +196,28 @@ describe('the browser view', { skip }, () => {
     });
   });
 
+  it('groups the addresses of a name followed in DNS under its status, and removes the name there', async () => {
+    // localhost is only in /etc/hosts: found by the system lookup.
+    const added = await cli('add', 'lh@localhost');
+    assert.equal(added.code, 0, added.stderr);
+    await page.goto(`${daemon.baseUrl}/`);
+    await page.waitForSelector('tr[data-key="lh@127.0.0.1"]', { timeout: 10_000 });
+    const group = await page.$$eval('tr', (trs) =>
+      trs.map((tr) => `${tr.className}|${tr.dataset.key ?? ''}|${tr.textContent ?? ''}`),
+    );
+    const at = group.findIndex((row) => row.startsWith('dnsname|'));
+    assert.ok(at >= 0, group.join('\n'));
+    assert.match(group[at]!, /^dnsname\|\|lh — localhost \(DNS\): resolved \d+s ago/);
+    assert.match(group[at + 1]!, /^[^|]*\|lh@127\.0\.0\.1\|/);
+    // The name is removed from its heading (its member), not address by address.
+    assert.equal(await page.$('button[data-remove="lh@127.0.0.1"]'), null);
+    await page.click('button[data-remove="lh@localhost"]');
+    await page.waitForSelector('tr[data-key="lh@127.0.0.1"]', {
+      state: 'detached',
+      timeout: 5_000,
+    });
+  });
+
   it('still has the history after netpingd restarts', async () => {
     const before = await history(daemon, 'lo@127.0.0.1');
     const sentBefore = before.points.reduce((a, p) => a + p.sent, 0);
@@ -157,5 +235,18 @@ describe('the browser view', { skip }, () => {
     await page.goto(`${daemon.baseUrl}/target?t=lo%40127.0.0.1&range=1h`);
     const data = await drawn(page);
     assert.ok(Number(data.heatmapCells) > 0);
+  });
+
+  it('ran every page above without the policy refusing anything', async () => {
+    // The overview once more, with its sparklines' first poll in.
+    await page.goto(`${daemon.baseUrl}/`);
+    await page.waitForSelector('tr[data-key="lo@127.0.0.1"]', { timeout: 10_000 });
+    await page.waitForTimeout(1500);
+    if (process.env.NETPING_SCREENSHOT_DIR)
+      await page.screenshot({
+        path: path.join(process.env.NETPING_SCREENSHOT_DIR, 'overview.png'),
+        fullPage: true,
+      });
+    assert.deepEqual(violations, []);
   });
 });

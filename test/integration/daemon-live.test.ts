@@ -335,11 +335,19 @@ describe('npcli refuses bad input and writes nothing', { skip: SKIP_NO_REDIS }, 
     assert.equal((await cli('list', '--bogus')).code, 2);
   });
 
-  it('resolves a host name to one target per address', async () => {
-    const r = await cli('add', 'localhost', '--json');
+  it('with --pin, resolves a host name to one target per address', async () => {
+    const r = await cli('add', 'localhost', '--pin', '--json');
     assert.equal(r.code, 0, r.stderr);
     const members = (JSON.parse(r.stdout) as { member: string }[]).map((m) => m.member);
     assert.ok(members.includes('localhost@127.0.0.1'), members.join(','));
     assert.ok(members.every((m) => m.startsWith('localhost@')));
+  });
+
+  it('without --pin, stores the host name for netpingd to follow, with what it resolves to now', async () => {
+    const r = await cli('add', 'lh@localhost', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const [added] = JSON.parse(r.stdout) as { member: string; addresses: string[] }[];
+    assert.equal(added!.member, 'lh@localhost');
+    assert.ok(added!.addresses.includes('127.0.0.1'), added!.addresses.join(','));
   });
 });

@@ -121,7 +121,8 @@ async function stopStarted(base: string, out: string): Promise<void> {
 /** What a first run shows: the first target added and its row in the table, probed. */
 function assertFirstRun(run: Run, prefix: string): void {
   assert.equal(run.code, 0, `setup-and-run.sh failed:\n${run.stdout}\n${run.stderr}`);
-  assert.match(run.stdout, /^added localhost@(127\.0\.0\.1|::1)$/m);
+  // A host name is followed by netpingd (found in /etc/hosts by the system lookup).
+  assert.match(run.stdout, /^added localhost@localhost, now (127\.0\.0\.1|::1)/m);
   assert.match(run.stdout, /^Name +Address +Probe +Sent +Recv +Succ +Loss /m);
   assert.match(run.stdout, /^localhost +(127\.0\.0\.1|::1) +icmp +[1-9]\d* /m, run.stdout);
   assert.match(run.stdout, /^Times in milliseconds\./m);

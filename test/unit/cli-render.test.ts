@@ -198,3 +198,48 @@ describe('probe kinds in npcli output', () => {
     assert.match(text, /│ peer +│ 192\.0\.2\.2 +│ udp:9923 +│ interval=5000ms +│/);
   });
 });
+
+describe('names followed in DNS in the tables', () => {
+  const followed: DaemonReport = {
+    ...report([
+      target({ name: 'lo', address: '127.0.0.1' }),
+      target({ name: 'web', address: '127.0.0.2', host: 'svc.test' }),
+      target({ name: 'web', address: '::1', host: 'svc.test', family: 6 }),
+    ]),
+    names: [
+      {
+        host: 'svc.test',
+        addresses: ['127.0.0.2', '::1'],
+        result: 'timeout',
+        error: 'ETIMEOUT',
+        resolvedAgoMs: 125_000,
+        failingForMs: 40_500,
+        nextInMs: 9000,
+        lookups: { ok: 3, timeout: 4 },
+      },
+    ],
+  };
+  const heading =
+    'svc.test (DNS): failing for 40s (timeout ETIMEOUT); addresses of 2m ago, next in 9s';
+
+  it('put a name status line above its addresses, at / and in npcli stats', () => {
+    for (const text of [renderSummaryTable(followed), renderStats(followed, { wide: true })]) {
+      const lines = text.split('\n');
+      const at = lines.indexOf(heading);
+      assert.ok(at > 0, text);
+      assert.match(lines[at - 1]!, /^lo +127\.0\.0\.1 /);
+      assert.match(lines[at + 1]!, /^web +127\.0\.0\.2 /);
+      assert.match(lines[at + 2]!, /^web +::1 /);
+      assert.equal(lines.filter((l) => l.includes('(DNS)')).length, 1);
+    }
+  });
+
+  it('cut the status line to 80 columns in npcli stats without --wide', () => {
+    const lines = renderStats(followed).split('\n');
+    assert.ok(
+      lines.every((l) => [...l].length <= NARROW_WIDTH),
+      lines.join('\n'),
+    );
+    assert.ok(lines.some((l) => l.startsWith('svc.test (DNS): failing for 40s')));
+  });
+});

@@ -188,6 +188,19 @@ describe('HTTP app', () => {
     assert.deepEqual(body.ignoredPackets, { foreign: 3 });
   });
 
+  it('sends a strict Content-Security-Policy, nosniff and no-referrer on every response', async () => {
+    for (const url of ['/', '/api/targets', '/metrics', '/healthz', '/nope']) {
+      const res = await app.request(url);
+      await res.arrayBuffer();
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /(^|; )default-src 'none'(;|$)/, `${url}: ${csp}`);
+      assert.match(csp, /(^|; )frame-ancestors 'none'(;|$)/, `${url}: ${csp}`);
+      assert.match(csp, /(^|; )script-src 'self'(;|$)/, `${url}: ${csp}`);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', url);
+    }
+  });
+
   it('answers /healthz and 404s the rest', async () => {
     assert.equal((await app.request('/healthz')).status, 200);
     assert.equal((await app.request('/nope')).status, 404);

@@ -143,6 +143,20 @@ describe('parseSavedStats refuses bad entries, naming the field', () => {
       /average 6h/,
     ],
     ['an average missing', savedJson({ averages: { '15m': null, '6h': null } }), /average 24h/],
+    [
+      'an average weighing more than a window',
+      savedJson({
+        averages: { '15m': { value: 1, ageMs: 0, weight: 1.5 }, '6h': null, '24h': null },
+      }),
+      /average 15m/,
+    ],
+    [
+      'an average with a string weight',
+      savedJson({
+        averages: { '15m': null, '6h': null, '24h': { value: 1, ageMs: 0, weight: '1' } },
+      }),
+      /average 24h/,
+    ],
     ['histogram missing', savedJson({ histogram: undefined }), /histogram/],
     ['bucket index past +Inf', savedJson(histogram({ [badBucket]: 1 })), /bucket/],
     ['bucket index negative', savedJson(histogram({ '-1': 1 })), /bucket -1/],
@@ -235,13 +249,30 @@ describe('mergeSaved adds saved history to a live target', () => {
 describe('TimeWeightedAverage.mergeEarlier', () => {
   const WINDOW = 15 * MINUTE_MS;
 
+  /** `value` every second over [fromMs, toMs]. */
+  function sampled(value: number, fromMs: number, toMs: number): TimeWeightedAverage {
+    const avg = new TimeWeightedAverage(WINDOW);
+    for (let t = fromMs; t <= toMs; t += 1000) avg.add(value, t);
+    return avg;
+  }
+
   it('takes the saved value and time when nothing was sampled since', () => {
     const avg = new TimeWeightedAverage(WINDOW);
-    avg.mergeEarlier(7, -30_000);
+    avg.mergeEarlier(7, -30_000); // an entry with no weight: a full window's worth
     assert.equal(avg.value, 7);
+    assert.equal(avg.weight, 1);
     assert.equal(avg.lastAtMs, -30_000);
     avg.add(1, WINDOW - 30_000); // one window later, the usual weight applies
     assert.ok(Math.abs(avg.value - (7 + (1 - 1 / Math.E) * (1 - 7))) < 1e-12);
+  });
+
+  it('takes a saved first sample as a first sample: it gets the gap to the next', () => {
+    const avg = new TimeWeightedAverage(WINDOW);
+    avg.mergeEarlier(9, 0, 0);
+    assert.equal(avg.value, 9);
+    assert.equal(avg.weight, 0);
+    avg.add(1, 1000);
+    assert.ok(Math.abs(avg.value - 5) < 0.01, String(avg.value));
   });
 
   it('ignores a saved average that is not older than the live samples', () => {
@@ -254,21 +285,86 @@ describe('TimeWeightedAverage.mergeEarlier', () => {
   });
 
   it('weights the live value by the time since the saved one', () => {
-    const avg = new TimeWeightedAverage(WINDOW);
-    avg.add(10, WINDOW);
-    avg.mergeEarlier(0, 0); // one window before the live sample
-    assert.ok(Math.abs(avg.value! - 10 * (1 - 1 / Math.E)) < 1e-12, String(avg.value));
+    // The live samples span [-1 s, one window]; a full saved average ended at -1 s.
+    const avg = sampled(10, 0, WINDOW);
+    avg.mergeEarlier(0, -1000);
+    const live = -Math.expm1(-(WINDOW + 1000) / WINDOW);
+    assert.ok(Math.abs(avg.value! - 10 * live) < 1e-9, String(avg.value));
+    assert.ok(Math.abs(avg.weight! - 1) < 1e-12, String(avg.weight));
     assert.equal(avg.lastAtMs, WINDOW, 'the live time stays');
   });
 
+  it('weights a young saved average by what its samples weighed, not as a full window', () => {
+    // 30 s saved at 100 ms, then (after a 30 s gap) 30 s live at 2 ms: about half each.
+    const saved = sampled(100, 0, 30_000);
+    const avg = sampled(2, 60_000, 90_000);
+    avg.mergeEarlier(saved.value!, saved.lastAtMs!, saved.weight);
+    assert.ok(Math.abs(avg.value! - 51) < 2, String(avg.value));
+    assert.ok(avg.weight! < 0.1, String(avg.weight));
+  });
+
   it('lets an old saved value fade: long ago is almost nothing, just before is almost all', () => {
-    const old = new TimeWeightedAverage(WINDOW);
-    old.add(10, 100 * WINDOW);
+    const old = sampled(10, 100 * WINDOW, 100 * WINDOW + 5000);
     old.mergeEarlier(0, 0);
     assert.ok(Math.abs(old.value! - 10) < 1e-9, String(old.value));
-    const recent = new TimeWeightedAverage(WINDOW);
-    recent.add(10, 1000);
+    const recent = sampled(10, 1000, 2000);
     recent.mergeEarlier(0, 999);
-    assert.ok(recent.value! < 0.01, String(recent.value));
+    assert.ok(recent.value! < 0.05, String(recent.value));
+  });
+});
+
+describe('moving averages across a restart', () => {
+  /** The issue's far end: 100 ms for 4 s, then 2 ms, a reply every 100 ms over [fromMs, toMs). */
+  function feed(s: TargetStats, fromMs: number, toMs: number): void {
+    for (let t = fromMs; t < toMs; t += 100) s.recordReply(t < 4000 ? 100 : 2, t);
+  }
+
+  it('a young average restored goes on as the same young average', () => {
+    const uninterrupted = new TargetStats();
+    feed(uninterrupted, 0, 30_000);
+    const before = new TargetStats();
+    feed(before, 0, 10_000);
+    const saved = parseSavedStats(JSON.stringify(before.toSaved(10_000, WALL)));
+    // A new process (its clock near 0), restored at once, then 20 s more.
+    const after = new TargetStats();
+    after.mergeSaved(saved, 5, WALL);
+    for (let t = 10_000; t < 30_000; t += 100) after.recordReply(2, t - 9_995);
+    const a = after.summary();
+    const u = uninterrupted.summary();
+    for (const key of ['avg15mMs', 'avg6hMs', 'avg24hMs'] as const) {
+      assert.ok(Math.abs(a[key]! - u[key]!) < 1e-6, `${key}: ${a[key]} against ${u[key]}`);
+      assert.ok(a[key]! < 17, `${key}: ${a[key]} is the mean of what was seen`);
+    }
+  });
+
+  it('loads an entry written before averages kept their weight, as a full window', () => {
+    // As netpingd wrote it before issue 20: no weight.
+    const old =
+      '{"v":1,"savedAt":1767225600000,"sent":3,"received":3,"lost":0,"inFlight":0,"late":0,' +
+      '"duplicates":0,"errors":{},"minMs":3,"maxMs":4,"lastMs":3.5,"sumMs":10.5,' +
+      '"averages":{"15m":{"value":3.5,"ageMs":1000},"6h":{"value":3.4,"ageMs":1000},' +
+      `"24h":null},"histogram":{"layout":"${busy().toSaved(0, WALL).histogram.layout}",` +
+      '"counts":{},"sumSeconds":0}}';
+    const saved = parseSavedStats(old);
+    assert.equal(saved.averages['15m']!.weight, undefined);
+    const restored = new TargetStats();
+    restored.mergeSaved(saved, 100_000, 1767225600000);
+    assert.equal(restored.avg15m.value, 3.5);
+    assert.equal(restored.avg15m.weight, 1);
+    assert.equal(restored.avg15m.lastAtMs, 99_000);
+    assert.equal(restored.avg6h.value, 3.4);
+    assert.equal(restored.avg24h.value, undefined);
+    // One window after the saved sample, a new one moves it as the old averages did.
+    restored.recordReply(13.5, 99_000 + 15 * MINUTE_MS);
+    assert.ok(Math.abs(restored.avg15m.value - (3.5 + 10 * (1 - 1 / Math.E))) < 1e-9);
+  });
+
+  it('saves each average with its weight', () => {
+    const s = new TargetStats();
+    feed(s, 0, 30_000);
+    const saved = s.toSaved(30_000, WALL);
+    const w15 = saved.averages['15m']!.weight!;
+    assert.ok(Math.abs(w15 - -Math.expm1(-30_000 / (15 * MINUTE_MS))) < 1e-9, String(w15));
+    assert.ok(saved.averages['24h']!.weight! < w15);
   });
 });

@@ -81,9 +81,15 @@ describe('TargetStats', () => {
     assert.deepEqual([snap.avg15mMs, snap.avg6hMs, snap.avg24hMs], [30, 30, 30]);
     s.recordReply(130, 15 * 60_000); // one 15-minute window later
     snap = s.snapshot();
-    assert.ok(Math.abs(snap.avg15mMs! - (30 + 100 * (1 - 1 / Math.E))) < 1e-9);
-    assert.ok(Math.abs(snap.avg6hMs! - (30 + 100 * (1 - Math.exp(-15 / 360)))) < 1e-9);
-    assert.ok(Math.abs(snap.avg24hMs! - (30 + 100 * (1 - Math.exp(-15 / 1440)))) < 1e-9);
+    // Each reply spans 15 minutes (the first one the gap to the second), the
+    // older one's weight decayed once more.
+    const expected = (windowMinutes: number): number => {
+      const kept = Math.exp(-15 / windowMinutes);
+      return (30 * kept + 130) / (kept + 1);
+    };
+    assert.ok(Math.abs(snap.avg15mMs! - expected(15)) < 1e-9, String(snap.avg15mMs));
+    assert.ok(Math.abs(snap.avg6hMs! - expected(360)) < 1e-9, String(snap.avg6hMs));
+    assert.ok(Math.abs(snap.avg24hMs! - expected(1440)) < 1e-9, String(snap.avg24hMs));
     assert.ok(snap.avg15mMs! > snap.avg6hMs! && snap.avg6hMs! > snap.avg24hMs!);
   });
 
