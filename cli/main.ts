@@ -3,7 +3,13 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { validateRedisUrl } from '../daemon/options.js';
-import { describeError, exitCodeOf, ExitCode, InvalidInputError } from '../lib/errors.js';
+import {
+  describeError,
+  exitCodeOf,
+  ExitCode,
+  InvalidInputError,
+  StoreUnavailableError,
+} from '../lib/errors.js';
 import { defaultStateDir } from '../lib/state/state-dir.js';
 import { readToken, tokenPath } from '../lib/state/token.js';
 import { HttpTargetStore } from '../lib/store/http-store.js';
@@ -37,6 +43,9 @@ import { readMesh } from '../lib/mesh/read.js';
 import { meshJson, meshText } from '../lib/mesh/views.js';
 import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 import { renderSavedStats } from './render-saved.js';
+import { renderEvents } from './render-events.js';
+import { latestOutages, overlapsSince, parseOutage, type Outage } from '../lib/outages/outage.js';
+import { parseSince } from '../lib/http/events-api.js';
 import { printable, printableLine, quoteInput } from '../lib/render/printable.js';
 
 interface GlobalOptions {
@@ -321,6 +330,22 @@ function buildProgram(): Command {
       print(o.json ? json(roundedReport(report)) : renderStats(report, { wide: o.wide === true }));
     });
   program
+    .command('events')
+    .description(
+      "outages, newest first: with --redis, every instance's as kept in Redis; otherwise the daemon's at --url",
+    )
+    .option('--open', 'only outages still open')
+    .option(
+      '--since <time>',
+      'only outages open at or after this: an ISO time or a duration ago (1h)',
+    )
+    .option('--target <name>', 'only this target (a name or name@address)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean; open?: boolean; since?: string; target?: string }) => {
+      const events = await readEvents(global(), o);
+      print(o.json ? json({ events }) : renderEvents(events, Date.now()));
+    });
+  program
     .command('mesh')
     .description(
       'the mesh of netpingd instances (--mesh) on this Redis: loss and median RTT, rows from, columns to',
@@ -355,6 +380,46 @@ function buildProgram(): Command {
  * Each instance's saved statistics in Redis, then each group's split by
  * owner (or only `instance`'s, or only `group`'s).
  */
+/** Outages read from a daemon's /api/events, or from every instance's stream with --redis. */
+async function readEvents(
+  opts: GlobalOptions,
+  o: { open?: boolean; since?: string; target?: string },
+): Promise<Outage[]> {
+  let events: Outage[];
+  if (opts.redis) {
+    const store = new RedisTargetStore({
+      url: validateRedisUrl(opts.redis),
+      keys: keysFor(opts.prefix),
+      mode: 'cli',
+    });
+    try {
+      const keys = (await store.scanKeys(keysFor(opts.prefix).outagesPattern)).slice(0, 1000);
+      const records: string[] = [];
+      for (const key of keys) records.push(...(await store.outagesIn(key, EVENTS_PER_INSTANCE)));
+      // Each stream is newest first; an id lives in one stream, so folding them in turn is right.
+      events = latestOutages(records).outages;
+    } finally {
+      await store.close();
+    }
+  } else {
+    const body = (await new HttpTargetStore(opts.url, undefined, '').events()) as {
+      events?: unknown;
+    };
+    if (!Array.isArray(body.events))
+      throw new StoreUnavailableError(`netpingd at ${opts.url} sent no event list`);
+    events = body.events.map((e) => parseOutage(JSON.stringify(e)));
+  }
+  const sinceMs = o.since === undefined ? undefined : parseSince(o.since, Date.now());
+  return events.filter(
+    (e) =>
+      (!o.open || e.end === null) &&
+      (o.target === undefined || e.target === o.target || e.key === o.target) &&
+      (sinceMs === undefined || overlapsSince(e, sinceMs)),
+  );
+}
+
+const EVENTS_PER_INSTANCE = 2_000;
+
 async function redisStats(
   url: string,
   prefix: string,

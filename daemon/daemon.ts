@@ -44,6 +44,13 @@ import { GroupKeeper } from './group-keeper.js';
 import { InstanceClaim } from './instance-claim.js';
 import { Ownership } from '../lib/group/ownership.js';
 import { TargetSync, type TargetSink } from './target-sync.js';
+import { DEFAULT_ALERT_TIMING } from '../lib/alerts/payload.js';
+import { AlertSender } from '../lib/alerts/sender.js';
+import { DEFAULT_VANTAGE_MIN_DOWN } from '../lib/outages/vantage.js';
+import { EventFile } from '../lib/store/event-file.js';
+import type { EventStore } from '../lib/store/event-store.js';
+import { MeshOutages } from './mesh-outages.js';
+import { OutageKeeper } from './outage-keeper.js';
 import { DnsFollower } from './dns-follower.js';
 import { lookupFrom, nameResolver } from '../lib/resolve.js';
 import type { LookupOutcome } from '../lib/dns/host-state.js';
@@ -51,6 +58,8 @@ import type { LookupOutcome } from '../lib/dns/host-state.js';
 export type { Log };
 
 type Store = TargetStore & StatsStore & HistoryStore;
+// Alertmanager gets this long at a stop to take the alerts already queued.
+const ALERT_FLUSH_MS = 1000;
 const MINUTE_MS = 60_000;
 // A minute is closed this long after its end: probes recorded in those
 // milliseconds count in the minute before (a small, documented smear).
@@ -86,6 +95,11 @@ export class Daemon {
   /** With --group: the members, and so this member's share of the set. */
   #group: GroupKeeper | undefined;
   #stopping: Promise<void> | undefined;
+  /** Outages of our targets: kept, served, alerted. */
+  readonly #outages: OutageKeeper;
+  readonly #alerts: AlertSender;
+  /** With --mesh: our vantage point and the quorum. */
+  #meshOutages: MeshOutages | undefined;
   /** With Redis: this process's hold on its instance id (nothing is written under it otherwise). */
   readonly #claim: InstanceClaim | undefined;
   /** Resolves if another process takes the instance id over: main.ts exits then. */
@@ -211,7 +225,22 @@ export class Daemon {
       onRetired: (retired) => {
         this.#keeper.release(retired.key, retired.stats);
         this.#history.release(retired.key, retired.stats.history);
+        this.#outages.forget(retired.key);
       },
+      onOutcome: (probed, lost) => this.#outages.record(probed, lost),
+    });
+    this.#alerts = new AlertSender({ urls: config.outages.alertmanagers, log });
+    const events: EventStore = redis ?? new EventFile(config.stateDir);
+    this.#outages = new OutageKeeper({
+      rules: config.outages.rules,
+      instance: config.instance,
+      store: events,
+      sender: this.#alerts,
+      timing: DEFAULT_ALERT_TIMING,
+      holdAlerts: config.mesh !== undefined,
+      wallNowMs: Date.now,
+      log,
+      changed: () => this.#meshOutages?.changed(),
     });
     const engine = this.#engine;
     const ownership = config.group && redis ? new Ownership(config.instance) : undefined;
@@ -333,6 +362,26 @@ export class Daemon {
         nowMs: () => systemClock.nowMs(),
         log,
       });
+      this.#meshOutages = new MeshOutages({
+        store: mesh.store,
+        keys: config.keys,
+        self: config.instance,
+        selfLabels: config.labels,
+        outages: this.#outages,
+        probedCount: () => engine.size,
+        rule: {
+          minDown: DEFAULT_VANTAGE_MIN_DOWN,
+          // An uplink takes every target down within about one interval of each other.
+          windowMs: config.intervalMs + config.timeoutMs + 1000,
+        },
+        quorum: config.outages.quorum,
+        refreshMs: config.mesh.refreshMs,
+        expiryMs: config.mesh.expiryMs,
+        sender: this.#alerts,
+        timing: DEFAULT_ALERT_TIMING,
+        wallNowMs: Date.now,
+        log,
+      });
     }
   }
 
@@ -350,6 +399,7 @@ export class Daemon {
       ),
       this.#throughput.histograms(),
       () => this.#names.reports(),
+      this.#outages.detector,
     );
   }
 
@@ -407,6 +457,7 @@ export class Daemon {
       mesh: this.#meshStore
         ? { read: meshReader(this.#meshStore, this.#config.keys), windowMs: MESH_WINDOW_MS }
         : undefined,
+      events: { events: (q) => this.#outages.events(q), nowMs: Date.now },
     });
     // Before the HTTP listener: once "listening on" is logged, peers are answered too.
     if (this.#config.peerKey) {
@@ -446,6 +497,7 @@ export class Daemon {
     // Saved statistics first, so targets found next continue their counters.
     await this.#keeper.load();
     await this.#history.load();
+    const openAtStop = await this.#outages.load();
     if (!this.#store.up) {
       const cached = await this.#sync.applyCached();
       this.#log(`store unreachable: probing the ${cached} targets it last listed until it answers`);
@@ -454,11 +506,21 @@ export class Daemon {
     void Promise.all([this.#sync.firstLoad, this.#keeper.whenLoaded]).then(() =>
       this.#log(this.#keeper.restoredSummary()),
     );
+    // Outages open at the last stop go on where their target is still probed.
+    void this.#sync.firstLoad.then(() =>
+      this.#outages.adoptOpen(openAtStop, (key) => this.#engine.get(key)),
+    );
     await this.#store.watch(() => void this.#sync.request());
     this.#every(this.#config.resyncMs, () => this.#sync.request());
     this.#claim?.start();
     this.#mesh?.start();
+    this.#meshOutages?.start();
     this.#group?.start();
+    if (this.#config.outages.alertmanagers.length > 0)
+      this.#log(
+        `posting outages to Alertmanager at ${this.#config.outages.alertmanagers.join(', ')}`,
+      );
+    this.#every(this.#config.saveIntervalMs, () => this.#outages.flush());
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
     this.#scheduleMinute();
   }
@@ -542,6 +604,15 @@ export class Daemon {
         [
           'history save',
           () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
+          'store',
+        ],
+        // Open outages stay open: a restart takes them up (docs/MEASUREMENT.md).
+        ['outage records', () => this.#outages.close(), 'store'],
+        ['mesh outages', () => this.#meshOutages?.stop() ?? Promise.resolve(), 'store'],
+        // Alertmanager is outside too: bounded like a store step, skipped past the deadline.
+        [
+          'alert flush',
+          () => this.#alerts.flush(ALERT_FLUSH_MS).finally(() => this.#alerts.close()),
           'store',
         ],
         // Peers drop us now rather than at expiry.

@@ -21,6 +21,12 @@ import { parseRedisUrl } from '../lib/store/redis-url.js';
 import { INTERVAL_BOUNDS_MS, TIMEOUT_BOUNDS_MS } from '../lib/target.js';
 import { addDnsOptions, dnsConfig, type DnsConfig, type RawDnsOptions } from './dns-options.js';
 import { VERSION } from '../lib/version.js';
+import {
+  addOutageOptions,
+  outageConfig,
+  type OutageConfig,
+  type RawOutageOptions,
+} from './outage-options.js';
 import { quoteInput } from '../lib/render/printable.js';
 
 export interface DaemonConfig {
@@ -62,6 +68,8 @@ export interface DaemonConfig {
   mesh: MeshConfig | undefined;
   /** A group of daemons splitting the target set; undefined without --group. */
   group: GroupConfig | undefined;
+  /** Outages and their alerts (--down-after, --up-after, --alertmanager, --quorum). */
+  outages: OutageConfig;
   /** How the names of name@host members are followed in DNS. */
   dns: DnsConfig;
 }
@@ -85,7 +93,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions extends RawDnsOptions {
+interface RawOptions extends RawOutageOptions, RawDnsOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -363,6 +371,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         '8s',
       ),
     );
+  addOutageOptions(program);
   addDnsOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
@@ -415,6 +424,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     labels: labelsFrom(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
     mesh: meshConfig(o, redisUrl),
     group: groupConfig(o, redisUrl),
+    outages: outageConfig(o, process.env),
     dns: dnsConfig(o),
   };
 }

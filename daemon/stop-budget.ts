@@ -31,11 +31,12 @@ export interface StopShape {
   readonly claim: boolean;
 }
 
-/** Store steps of a stop: the save, the history save, the store's goodbye and close, plus the mesh's, the group's and the claim's. */
+/** Store steps of a stop: the save, the history save, the outage records, the alert flush, the store's goodbye and close, plus the mesh's (its outages too), the group's and the claim's. */
 export function storeSteps(s: Pick<StopShape, 'mesh' | 'group' | 'claim'>): number {
-  // The mesh: a round in progress, then two deletes; the group: a round, a
-  // delete, a notice; the instance claim: one delete.
-  return 4 + (s.mesh ? 2 : 0) + (s.group ? 3 : 0) + (s.claim ? 1 : 0);
+  // The mesh: a round in progress, then two deletes, and its outages' round
+  // and delete; the group: a round, a delete, a notice; the instance claim:
+  // one delete.
+  return 6 + (s.mesh ? 4 : 0) + (s.group ? 3 : 0) + (s.claim ? 1 : 0);
 }
 
 /** What the steps could add up to without the deadline. */

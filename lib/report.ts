@@ -136,6 +136,19 @@ export interface DaemonView {
   names(): Iterable<NameReport>;
   /** The followed name a target's address is one of; undefined for a pinned address. */
   host(i: number): string | undefined;
+  /** Whether the target is up (not in an outage) and its outages so far; absent without outage tracking. */
+  outage?(i: number): TargetOutageState;
+}
+
+export interface TargetOutageState {
+  readonly up: boolean;
+  readonly outages: number;
+}
+
+/** What liveView asks of the outage detector, by target key. */
+export interface OutageStates {
+  isUp(key: string): boolean;
+  outagesOf(key: string): number;
 }
 
 /** A view over plain data. */
@@ -166,12 +179,21 @@ export function liveView(
   /** Read with the head: the same targets as head.throughput, in its order. */
   throughputHistograms?: readonly Readonly<Record<Direction, HistogramSnapshot>>[],
   names: () => Iterable<NameReport> = () => [],
+  outages?: OutageStates,
 ): DaemonView {
   return {
     names,
     host: (i) => probed[i]!.target.host,
     ...(throughputHistograms
       ? { throughputHistograms: (i: number) => throughputHistograms[i]! }
+      : {}),
+    ...(outages
+      ? {
+          outage: (i: number) => {
+            const key = probed[i]!.key;
+            return { up: outages.isUp(key), outages: outages.outagesOf(key) };
+          },
+        }
       : {}),
     head,
     size: probed.length,

@@ -7,7 +7,17 @@ import { ApiError, change, getJson, token } from './api.js';
 import { el, esc, ms, pct, say } from './dom.js';
 import { sparklineSvg } from './sparkline.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
-import { keyOf, probeOf, total, type Report, type Sparklines, type TargetRow } from './types.js';
+import { openOutagesHtml } from './outages.js';
+import {
+  keyOf,
+  probeOf,
+  total,
+  type Events,
+  type OutageEvent,
+  type Report,
+  type Sparklines,
+  type TargetRow,
+} from './types.js';
 import { nameStatus } from '../lib/render/name-status.js';
 
 const POLL_MS = 1000;
@@ -52,6 +62,9 @@ const COLUMNS: Column[] = [
 ];
 
 let report: Report | undefined;
+/** The open outages, by target key (absent from daemons without /api/events). */
+let open: OutageEvent[] = [];
+let downKeys = new Set<string>();
 let sparks: Sparklines | undefined;
 // Sparkline SVG by target, made once per sparkline poll, not on every redraw.
 let sparkSvgs = new Map<string, string>();
@@ -64,6 +77,7 @@ document.body.innerHTML = `
 <span class="status">${TOKEN_BOX_HTML}</span></header>
 <main>
 <div id="msg" hidden></div>
+<div id="outages"></div>
 <form id="addform"><input id="addtext" size="40" placeholder="name@address, name@host (followed in DNS), or name@address?probe=tcp&amp;port=443">
 <button>add</button></form>
 <p><input id="filter" type="search" placeholder="filter by name, address or probe" size="30"> <span id="count"></span></p>
@@ -166,7 +180,8 @@ function render(): void {
     let svg = sparkSvgs.get(key);
     const s = sparks?.targets[key];
     if (svg === undefined && s) sparkSvgs.set(key, (svg = sparklineSvg(s.loss, s.medianMs)));
-    html += `<tr class="${(t.lossPct ?? 0) > 0 ? 'lossy' : ''}" data-key="${esc(key)}">${COLUMNS.map(
+    const cls = `${(t.lossPct ?? 0) > 0 ? 'lossy' : ''}${downKeys.has(key) ? ' down' : ''}`;
+    html += `<tr class="${cls}" data-key="${esc(key)}">${COLUMNS.map(
       (c) => `<td class="${c.left ? 'l' : ''}${c.key === 'loss' ? ' loss' : ''}">${c.cell(t)}</td>`,
     ).join('')}<td class="l">${svg ?? ''}</td><td>${
       canChange && t.host === undefined
@@ -175,6 +190,8 @@ function render(): void {
     }</td></tr>`;
   }
   el('rows').innerHTML = html;
+  el('outages').innerHTML = openOutagesHtml(open, Date.now());
+  document.body.dataset.openOutages = String(open.length);
   el('count').textContent =
     `${rows.length} of ${report.targets.length} targets${report.invalid.length ? `, ${report.invalid.length} invalid` : ''}`;
   el('store').textContent =
@@ -190,7 +207,13 @@ function render(): void {
 
 async function poll(again = true): Promise<void> {
   try {
-    report = await getJson<Report>('/api/targets');
+    const [r, events] = await Promise.all([
+      getJson<Report>('/api/targets'),
+      getJson<Events>('/api/events?open=1').catch(() => ({ events: [] })),
+    ]);
+    report = r;
+    open = events.events;
+    downKeys = new Set(open.map((e) => e.key));
     render();
   } catch (err) {
     say(

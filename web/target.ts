@@ -9,7 +9,8 @@ import { applyColours, el, esc, ms, pct, say } from './dom.js';
 import { drawHeatmap } from './heatmap.js';
 import { drawLossStrip, drawSmoke } from './smoke.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
-import { keyOf, probeOf, type History, type Report } from './types.js';
+import { markOutages, outageRows } from './outages.js';
+import { keyOf, probeOf, type Events, type History, type Report } from './types.js';
 
 const RANGES = ['1h', '6h', '24h', '48h', '7d', '30d', '90d'];
 const MAX_COMPARED = 3;
@@ -43,6 +44,8 @@ document.body.innerHTML = `
 <h2>Compare <small>(median and 10-90 %, up to ${MAX_COMPARED} targets)</small></h2>
 <form id="compareform"><span id="compared"></span> <input id="compareadd" size="30" placeholder="another name@address"> <button>compare</button></form>
 <canvas id="compare"></canvas>
+<h2>Outages <small>(down after several lost probes in a row, up after several answers; tinted red on the graphs)</small></h2>
+<table><thead><tr><th class="l">Start</th><th class="l">End</th><th>For</th><th>Lost</th><th class="l">Why</th></tr></thead><tbody id="outages"></tbody></table>
 <h2>Errors by reason <small>(lost probes, since the target was added)</small></h2>
 <table><tbody id="errors"></tbody></table>
 <h2>Unusual answers <small>(received probes, counted as received: a refused TCP connection is tcp:refused)</small></h2>
@@ -82,6 +85,10 @@ async function draw(): Promise<void> {
       ),
       getJson<Report>('/api/targets'),
     ]);
+    const main0 = histories[0]!;
+    const events = await getJson<Events>(
+      `/api/events?target=${encodeURIComponent(keys[0]!)}&since=${main0.from * 1000}`,
+    ).catch(() => ({ events: [] }));
     const fetched = performance.now();
     const width = Math.max(600, Math.min(1400, document.documentElement.clientWidth - 40));
     const main = histories[0]!;
@@ -89,6 +96,11 @@ async function draw(): Promise<void> {
     drawLossStrip(el('loss'), main, width);
     const medians = drawSmoke(el('smoke'), main, width);
     drawCompare(el('compare'), histories, width);
+    const nowMs = Date.now();
+    let marked = 0;
+    for (const id of ['heatmap', 'loss', 'smoke'])
+      marked += markOutages(el(id), main.from, main.to, events.events, nowMs);
+    el('outages').innerHTML = outageRows(events.events, nowMs);
     el('compared').innerHTML = keys
       .map((k, i) => {
         const rest = keys.filter((x) => x !== k);
@@ -113,6 +125,7 @@ async function draw(): Promise<void> {
     b.heatmapCells = String(cells);
     b.smokeMedians = String(medians);
     b.points = String(main.points.length);
+    b.outagesMarked = String(marked);
     b.fetchMs = (fetched - started).toFixed(1);
     b.drawMs = (performance.now() - fetched).toFixed(1);
     b.drawnAtMs ??= performance.now().toFixed(0); // since navigation: the figure in the README

@@ -81,3 +81,21 @@ export const probeOf = (t: { probe?: string; port?: number }): string =>
 /** The sum of a map of counts. */
 export const total = (counts: Record<string, number> | undefined): number =>
   Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+
+/** An outage as GET /api/events answers it (lib/outages/outage.ts). */
+export interface OutageEvent {
+  id: string;
+  key: string;
+  target: string;
+  address: string;
+  probe: string;
+  instance: string;
+  start: string;
+  end: string | null;
+  lost: number;
+  reasons: Record<string, number>;
+}
+
+export interface Events {
+  events: OutageEvent[];
+}

@@ -31,7 +31,16 @@ export interface EngineOptions {
   readonly onRetired?: (retired: ProbedTarget) => void;
   /** Send a new target's first probe at once, paced (first-probes.ts); else at its slot. Default true. */
   readonly firstProbeAtOnce?: boolean;
+  /**
+   * Every probe's end as it is counted: `null` for an answer, else why it
+   * was lost (`timeout`, `send:<errno>`, `icmp:<kind>`). Not for probes a
+   * stop abandons. Called on the probe path: it must return at once.
+   */
+  readonly onOutcome?: (target: ProbedTarget, lost: string | null) => void;
 }
+
+/** The reason of a probe lost without one of its own: no answer within its timeout. */
+export const TIMEOUT_REASON = 'timeout';
 
 /**
  * Why a received packet did not count for any probe. Probers add their own
@@ -365,6 +374,7 @@ export class ProbeEngine {
         if (run.ledger.end(seq)) {
           this.#probers.get(run.kind)?.expire?.(run.token, seq);
           run.stats.recordLost();
+          this.#outcome(run, TIMEOUT_REASON);
           this.#retireIfDone(run);
         }
       }
@@ -391,7 +401,10 @@ export class ProbeEngine {
   #sendProbe(run: TargetRun): void {
     const sentAtMs = this.#opts.clock.nowMs();
     const seq = run.ledger.begin(sentAtMs);
-    if (run.ledger.evictedInFlight) run.stats.recordLost();
+    if (run.ledger.evictedInFlight) {
+      run.stats.recordLost();
+      this.#outcome(run, TIMEOUT_REASON);
+    }
     run.stats.recordSent();
     const prober = this.#probers.get(run.kind);
     let failure: string | undefined;
@@ -413,6 +426,7 @@ export class ProbeEngine {
     if (failure !== undefined) {
       run.ledger.end(seq);
       run.stats.recordLost(failure);
+      this.#outcome(run, failure);
       return;
     }
     this.#timeouts.push(sentAt + run.settings.timeoutMs, run, seq);
@@ -443,6 +457,7 @@ export class ProbeEngine {
         if (!run) return this.#ignore('unknown-probe');
         if (run.ledger.end(seq)) {
           run.stats.recordLost(reason);
+          this.#outcome(run, reason);
           this.#retireIfDone(run);
         }
       },
@@ -458,6 +473,11 @@ export class ProbeEngine {
     };
   }
 
+  /** A removed target's last probes say nothing of an outage: its outage state is gone with it. */
+  #outcome(run: TargetRun, lost: string | null): void {
+    if (!run.draining) this.#opts.onOutcome?.(run, lost);
+  }
+
   #ignore(reason: IgnoredReason): void {
     this.ignored.set(reason, (this.ignored.get(reason) ?? 0) + 1);
   }
@@ -467,10 +487,12 @@ export class ProbeEngine {
     switch (outcome.kind) {
       case 'received':
         run.stats.recordReply(outcome.rttMs, atMs, answer);
+        this.#outcome(run, null);
         return this.#retireIfDone(run);
       case 'late-and-lost':
         run.stats.recordLost();
         run.stats.recordLate();
+        this.#outcome(run, TIMEOUT_REASON);
         return this.#retireIfDone(run);
       case 'late':
         return run.stats.recordLate();

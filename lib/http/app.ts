@@ -11,6 +11,7 @@ import { meshJson, meshText, type MeshViewOptions } from '../mesh/views.js';
 import { reportJson, type DaemonView } from '../report.js';
 import { summaryTablePieces } from '../render/summary-table.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
+import { addEventRoutes, type EventsDeps } from './events-api.js';
 import { addHistoryRoutes, type HistoryDeps } from './history-api.js';
 import { OVERVIEW_HTML, STYLE_CSS, STYLE_PATH, TARGET_HTML, wantsHtml } from './pages.js';
 import { securityHeaders } from './security-headers.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
     read: () => Promise<MeshState>;
     windowMs: number;
   };
+  /** The outages for /api/events; without it that is absent. */
+  events?: EventsDeps;
   log?: Log;
 }
 
@@ -109,6 +112,7 @@ export function createApp(deps: AppDeps): Hono {
       c.json(meshJson(await mesh.read(), options(c.req.query('group-by')))),
     );
   }
+  if (deps.events) addEventRoutes(app, deps.events);
   app.get('/healthz', (c) => c.text('ok\n'));
   if (deps.control) addControlRoutes(app, deps.control);
   app.notFound((c) => c.text('not found\n', 404));

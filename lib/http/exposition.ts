@@ -58,6 +58,11 @@ export const TARGET_COUNTERS: readonly { field: CounterField; name: string; help
   },
 ];
 
+export const TARGET_UP_HELP =
+  'Whether the target is up (1) or in an outage (0): down after --down-after lost probes in a row, up after --up-after answers.';
+export const OUTAGES_HELP =
+  'Outages of the target since netpingd started (one still open included).';
+
 export const ERRORS_HELP = 'Lost probes by why they ended: send:<errno> or icmp:<error>.';
 export const ANSWERS_HELP =
   'Received probes whose answer was not the usual one (tcp:refused), by answer.';
@@ -135,6 +140,16 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
   for (const { field, name, help } of TARGET_COUNTERS) {
     yield header(name, 'counter', help);
     for (let i = 0; i < size; i++) yield `${name}{${labels[i]}} ${view.counters(i)[field]}\n`;
+  }
+
+  const outage = view.outage?.bind(view);
+  if (outage) {
+    yield header('netping_target_up', 'gauge', TARGET_UP_HELP);
+    for (let i = 0; i < size; i++)
+      yield `netping_target_up{${labels[i]}} ${outage(i).up ? 1 : 0}\n`;
+    yield header('netping_outages_total', 'counter', OUTAGES_HELP);
+    for (let i = 0; i < size; i++)
+      yield `netping_outages_total{${labels[i]}} ${outage(i).outages}\n`;
   }
 
   for (const [name, help, byReason] of [

@@ -16,6 +16,8 @@ th{cursor:pointer;user-select:none;background:#f0f0f0;position:sticky;top:0}
 td.l,th.l{text-align:left}
 tr.error td{background:#fde8e8;color:#8b0000;text-align:left}
 tr.lossy td.loss{color:#c00;font-weight:600}
+tr.down td:first-child a{color:#c00;font-weight:600}tr.down td:first-child a::before{content:"▼ "}
+table.outages{margin-bottom:.6em}table.outages td{background:#fde8e8}
 tr.dnsname td{background:#eef2f8;color:#234;font-size:.9em}
 .status{margin-left:auto;font-size:.9em}
 .msg{padding:.3em .6em;margin:.4em 0;border-radius:3px}

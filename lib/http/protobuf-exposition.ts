@@ -18,7 +18,9 @@ import {
   DNS_LOOKUPS_HELP,
   dnsLookupSamples,
   ERRORS_HELP,
+  OUTAGES_HELP,
   TARGET_COUNTERS,
+  TARGET_UP_HELP,
   targetLabels,
 } from './exposition.js';
 import {
@@ -91,6 +93,19 @@ export async function* protobufExposition(
     yield* family({ name, help, type: MetricType.COUNTER }, size, (i) => [
       { label: labels[i]!, counter: { value: view.counters(i)[field] } },
     ]);
+  }
+  const outage = view.outage?.bind(view);
+  if (outage) {
+    yield* family(
+      { name: 'netping_target_up', help: TARGET_UP_HELP, type: MetricType.GAUGE },
+      size,
+      (i) => [{ label: labels[i]!, gauge: { value: outage(i).up ? 1 : 0 } }],
+    );
+    yield* family(
+      { name: 'netping_outages_total', help: OUTAGES_HELP, type: MetricType.COUNTER },
+      size,
+      (i) => [{ label: labels[i]!, counter: { value: outage(i).outages } }],
+    );
   }
   // HELP texts shared with exposition.ts; test/unit/protobuf-exposition.test.ts holds the two together.
   for (const [name, help, byReason] of [

@@ -47,6 +47,16 @@ export class HttpTargetStore implements TargetStore {
     return (await this.#call('GET', '/api/targets')) as DaemonReport;
   }
 
+  /** The daemon's outages, as GET /api/events serves them (no token needed). */
+  async events(query: { open?: boolean; since?: string; target?: string } = {}): Promise<unknown> {
+    const params = new URLSearchParams();
+    if (query.open) params.set('open', '1');
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.target !== undefined) params.set('target', query.target);
+    const q = params.toString();
+    return this.#call('GET', `/api/events${q ? `?${q}` : ''}`);
+  }
+
   async members(): Promise<string[]> {
     const body = (await this.#call('GET', '/api/members')) as { members?: unknown };
     if (!Array.isArray(body.members))

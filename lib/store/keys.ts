@@ -23,6 +23,10 @@ export interface Keys {
   readonly statsPattern: string;
   /** The hash of one daemon instance's history, chunk name → JSON (lib/history/history-chunks.ts). */
   history(instance: string): string;
+  /** The stream of one daemon instance's outages (lib/outages/, event-store.ts). */
+  outages(instance: string): string;
+  /** What SCAN matches to find every instance's outage stream. */
+  readonly outagesPattern: string;
   /**
    * Which process runs as this instance id now: its random run id, with a
    * short expiry it renews (daemon/instance-claim.ts), so two daemons never
@@ -43,6 +47,8 @@ export interface Keys {
     summary(id: string): string;
     /** The peer key of the mesh, set once (SET NX) by the first instance. */
     readonly peerKey: string;
+    /** One instance's outage report (JSON, lib/outages/down-report.ts), with an expiry. */
+    down(id: string): string;
   };
   /** A group of daemons splitting the target set (lib/group/). */
   group(name: string): GroupKeys;
@@ -79,12 +85,15 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     // SCAN's glob: braces are literal there (only * ? [ ] \ are special).
     statsPattern: `${p}:stats:*`,
     history: (instance) => `${p}:history:${instance}`,
+    outages: (instance) => `${p}:outages:${instance}`,
+    outagesPattern: `${p}:outages:*`,
     instance: (id) => `${p}:instance:${id}`,
     mesh: {
       instance: (id) => `${p}:mesh:instance:${id}`,
       instances: `${p}:mesh:instances`,
       summary: (id) => `${p}:mesh:summary:${id}`,
       peerKey: `${p}:mesh:peer-key`,
+      down: (id) => `${p}:mesh:down:${id}`,
     },
     group: (name) => ({
       name,

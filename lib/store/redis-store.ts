@@ -20,6 +20,7 @@ import {
 import type { InstanceStore } from './instance-store.js';
 import { migrateLegacyKeys } from './migrate.js';
 import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
+import { KEPT_OUTAGE_RECORDS, type EventStore } from './event-store.js';
 import type { MeshStore } from './mesh-store.js';
 import type { HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
@@ -153,7 +154,7 @@ const MESH_BATCH = 100;
 const MESH_MAX_KEYS = 10_000;
 
 export class RedisTargetStore
-  implements TargetStore, StatsStore, HistoryStore, MeshStore, InstanceStore
+  implements TargetStore, StatsStore, HistoryStore, MeshStore, InstanceStore, EventStore
 {
   readonly #opts: RedisStoreOptions;
   readonly #target: RedisTarget;
@@ -395,6 +396,38 @@ export class RedisTargetStore
   async saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
     // One chunk per command: a chunk is up to a few MB at 1,000 targets.
     await this.#writeHash(this.#historyKey(), chunks, forget, 1);
+  }
+
+  async appendOutages(records: readonly string[]): Promise<void> {
+    const key = this.#outagesKey();
+    await this.#run(async () => {
+      const pipeline = this.#client.pipeline();
+      // MAXLEN ~: Redis trims whole macro nodes, so the trim costs next to nothing.
+      for (const r of records)
+        pipeline.xadd(key, 'MAXLEN', '~', String(KEPT_OUTAGE_RECORDS), '*', 'outage', r);
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
+  }
+
+  recentOutages(limit: number): Promise<string[]> {
+    return this.outagesIn(this.#outagesKey(), limit);
+  }
+
+  /** Up to `limit` records of one outage stream, newest first (npcli reads every instance's). */
+  async outagesIn(key: string, limit: number): Promise<string[]> {
+    const entries = await this.#run(() => this.#client.xrevrange(key, '+', '-', 'COUNT', limit));
+    const out: string[] = [];
+    for (const [, fields] of entries) {
+      const i = fields.indexOf('outage');
+      if (i >= 0 && i + 1 < fields.length) out.push(fields[i + 1]!);
+    }
+    return out;
+  }
+
+  #outagesKey(): string {
+    if (this.#opts.instance === undefined)
+      throw new Error('RedisTargetStore: no instance for outages');
+    return this.#opts.keys.outages(this.#opts.instance);
   }
 
   #historyKey(): string {

@@ -29,7 +29,12 @@ export interface Harness {
  * sends on the slot grid; first probes have their own tests.
  */
 export function makeHarness(
-  opts: { ipv6?: boolean; seed?: number; firstProbeAtOnce?: boolean } = {},
+  opts: {
+    ipv6?: boolean;
+    seed?: number;
+    firstProbeAtOnce?: boolean;
+    onOutcome?: (p: ProbedTarget, lost: string | null) => void;
+  } = {},
 ): Harness {
   const clock = new FakeClock(START_MS);
   const t4 = new FakeTransport(4, () => clock.nowMs());
@@ -47,6 +52,7 @@ export function makeHarness(
     randomUint32: seededUint32(opts.seed ?? 1),
     onRetired: (p) => retired.push(p),
     firstProbeAtOnce: opts.firstProbeAtOnce ?? false,
+    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
   });
   const add = (name: string, address: string, intervalMs = 1000, timeoutMs = 500): ProbedTarget => {
     const target: Target = makeTarget(name, address);
