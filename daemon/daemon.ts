@@ -60,6 +60,8 @@ export type { Log };
 type Store = TargetStore & StatsStore & HistoryStore;
 // Alertmanager gets this long at a stop to take the alerts already queued.
 const ALERT_FLUSH_MS = 1000;
+// A stop step taking this long is named in the log.
+const SLOW_STOP_STEP_MS = 1000;
 const MINUTE_MS = 60_000;
 // A minute is closed this long after its end: probes recorded in those
 // milliseconds count in the minute before (a small, documented smear).
@@ -588,7 +590,11 @@ export class Daemon {
       void this.#throughput.stop();
       await this.#responder?.close();
       const deadline = Date.now() + probeWaitMs(this.#engine.maxTimeoutMs());
+      const waitStartedMs = Date.now();
       while (this.#engine.inFlight() > 0 && Date.now() < deadline) await sleep(20);
+      const waitedMs = Date.now() - waitStartedMs;
+      if (waitedMs >= SLOW_STOP_STEP_MS)
+        this.#log(`shutdown: waited ${waitedMs} ms for probes in flight`);
       // Whatever is still in flight now will never be seen: count it, so the
       // saved counters balance.
       this.#engine.abandonInFlight();
@@ -630,11 +636,15 @@ export class Daemon {
           this.#log(`shutdown step skipped: ${what}, past the stop deadline`);
           continue;
         }
+        const startedMs = Date.now();
         try {
           await (kind === 'store' ? withDeadline(step(), leftMs, what) : step());
         } catch (err) {
           this.#log(`shutdown step failed: ${err instanceof Error ? err.message : String(err)}`);
         }
+        // A slow stop says which step held it: systemd's SIGKILL gives no second chance to ask.
+        const tookMs = Date.now() - startedMs;
+        if (tookMs >= SLOW_STOP_STEP_MS) this.#log(`shutdown step slow: ${what} took ${tookMs} ms`);
       }
     })();
     return this.#stopping;
