@@ -14,8 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { meshKindAvailable } from '../../lib/mesh/mesh-targets.js';
 import { Alertmanager, alertmanagerMissing, type GettableAlert } from '../support/alertmanager.js';
-import { DAEMON_JS } from '../support/env.js';
-import { HUB4, MeshNet } from '../support/mesh-net.js';
+import { HUB4, hubRedisArgs, meshMemberArgs, MeshNet } from '../support/mesh-net.js';
 import { netnsPrerequisiteMissing, removeStaleNamespaces } from '../support/netns.js';
 import { within } from '../support/within.js';
 import { hasCommand, run, type Spawned } from '../support/ops-harness.js';
@@ -29,8 +28,6 @@ const REDIS_URL = `redis://${HUB4}:${REDIS_PORT}`;
 const PREFIX = 'meshalerts';
 const KINDS = ['icmp', 'udp', 'tcp'].filter(meshKindAvailable);
 const DEAD = '10.201.0.99'; // on the bridge's subnet, where no one is
-
-const id = (k: number): string => `m${k}`;
 
 const named = (alerts: readonly GettableAlert[], name: string): GettableAlert[] =>
   alerts.filter((a) => a.labels.alertname === name);
@@ -52,20 +49,7 @@ describe(
       removeStaleNamespaces();
       net.create();
       for (const k of [1, 2, 3]) nsOf.set(k, net.addMember(k));
-      net.spawn(net.hub, 'redis-server', [
-        '--port',
-        String(REDIS_PORT),
-        '--bind',
-        HUB4,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'no',
-        '--dir',
-        tmpdir(),
-      ]);
+      net.spawn(net.hub, 'redis-server', hubRedisArgs(REDIS_PORT, tmpdir()));
       am = new Alertmanager(net.hub, HUB4, 9093);
       await am.start();
       await within('redis-server answers', 5_000, () =>
@@ -79,36 +63,19 @@ describe(
         const stateDir = mkdtempSync(path.join(tmpdir(), 'netping-meshalerts-'));
         dirs.push(stateDir);
         daemons.push(
-          net.spawn(nsOf.get(k)!, process.execPath, [
-            DAEMON_JS,
-            '--redis',
-            REDIS_URL,
-            '--prefix',
-            PREFIX,
-            '--mesh',
-            '--instance',
-            id(k),
-            '--advertise',
-            MeshNet.address(k),
-            '--mesh-probes',
-            KINDS.join(','),
-            '--mesh-refresh',
-            '1s',
-            '--mesh-expiry',
-            '4s',
-            '--interval',
-            '200ms',
-            '--timeout',
-            '500ms',
-            '--listen',
-            '127.0.0.1:9922',
-            '--state-dir',
-            stateDir,
-            '--label',
-            `dc=dc${k}`,
-            '--alertmanager',
-            am.url,
-          ]),
+          net.spawn(
+            nsOf.get(k)!,
+            process.execPath,
+            meshMemberArgs({
+              k,
+              redisUrl: REDIS_URL,
+              prefix: PREFIX,
+              kinds: KINDS,
+              expiryMs: 4_000,
+              stateDir,
+              extra: ['--label', `dc=dc${k}`, '--alertmanager', am.url],
+            }),
+          ),
         );
       }
     });

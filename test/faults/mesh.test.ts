@@ -14,8 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MeshMatrix, MeshPair } from '../../lib/mesh/matrix.js';
 import { meshKindAvailable } from '../../lib/mesh/mesh-targets.js';
-import { DAEMON_JS } from '../support/env.js';
-import { HUB4, MeshNet } from '../support/mesh-net.js';
+import { HUB4, hubRedisArgs, meshMemberArgs, MeshNet } from '../support/mesh-net.js';
 import {
   exitOf,
   httpGetIn,
@@ -61,51 +60,19 @@ describe('a mesh of netpingd instances in network namespaces', { skip: skip ?? f
   let redis: Spawned | undefined;
 
   const startRedis = (): Spawned =>
-    net.spawn(net.hub, 'redis-server', [
-      '--port',
-      String(REDIS_PORT),
-      '--bind',
-      HUB4,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      // Reachable only inside the test's namespaces; the members are not on its loopback.
-      '--protected-mode',
-      'no',
-      '--dir',
-      tmpdir(),
-    ]);
+    net.spawn(net.hub, 'redis-server', hubRedisArgs(REDIS_PORT, tmpdir()));
 
   const startDaemon = (k: number, ns: string): void => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'netping-mesh-'));
-    const args = [
-      DAEMON_JS,
-      '--redis',
-      REDIS_URL,
-      '--prefix',
-      PREFIX,
-      '--mesh',
-      '--instance',
-      id(k),
-      '--advertise',
-      MeshNet.address(k),
-      '--mesh-probes',
-      KINDS.join(','),
-      '--mesh-refresh',
-      '1s',
-      '--mesh-expiry',
-      `${EXPIRY_MS}ms`,
-      '--interval',
-      '200ms',
-      '--timeout',
-      '500ms',
-      '--listen',
-      '127.0.0.1:9922',
-      '--state-dir',
+    const args = meshMemberArgs({
+      k,
+      redisUrl: REDIS_URL,
+      prefix: PREFIX,
+      kinds: KINDS,
+      expiryMs: EXPIRY_MS,
       stateDir,
-      ...LABELS[k]!.flatMap((l) => ['--label', l]),
-    ];
+      extra: LABELS[k]!.flatMap((l) => ['--label', l]),
+    });
     daemons.set(k, { ns, p: net.spawn(ns, process.execPath, args), stateDir });
   };
 

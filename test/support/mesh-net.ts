@@ -5,11 +5,52 @@
 // Names use netns.ts's prefixes, so removeStaleNamespaces() clears what a
 // killed run left.
 
-import { CLI_JS } from './env.js';
+import { CLI_JS, DAEMON_JS } from './env.js';
 import { NETNS_PREFIX, exitOf, killAllIn } from './netns.js';
 import { run, Spawned, type RunResult } from './ops-harness.js';
 
 export const HUB4 = '10.201.0.1';
+
+/** redis-server's arguments for the hub: on the bridge only, nothing saved. */
+export function hubRedisArgs(port: number, dir: string): string[] {
+  return [
+    ...['--port', String(port), '--bind', HUB4],
+    ...['--save', '', '--appendonly', 'no'],
+    // Reachable only inside the test's namespaces; the members are not on its loopback.
+    ...['--protected-mode', 'no', '--dir', dir],
+  ];
+}
+
+export interface MeshMemberOptions {
+  readonly k: number;
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly kinds: readonly string[];
+  readonly expiryMs: number;
+  readonly stateDir: string;
+  /** Flags after the common ones (labels, --alertmanager...). */
+  readonly extra?: readonly string[];
+}
+
+/** netpingd's arguments for mesh member k: fast refresh and probes, so a test sees changes in seconds. */
+export function meshMemberArgs(o: MeshMemberOptions): string[] {
+  return [
+    DAEMON_JS,
+    ...['--redis', o.redisUrl, '--prefix', o.prefix],
+    ...['--mesh', '--instance', `m${o.k}`, '--advertise', MeshNet.address(o.k)],
+    ...[
+      '--mesh-probes',
+      o.kinds.join(','),
+      '--mesh-refresh',
+      '1s',
+      '--mesh-expiry',
+      `${o.expiryMs}ms`,
+    ],
+    ...['--interval', '200ms', '--timeout', '500ms'],
+    ...['--listen', '127.0.0.1:9922', '--state-dir', o.stateDir],
+    ...(o.extra ?? []),
+  ];
+}
 const MAX_MEMBERS = 50;
 
 let nets = 0;
