@@ -140,7 +140,7 @@ function withChange(
 ): HostMember {
   // The same steps as for one address, on a stand-in target: one set of rules for both.
   let t: Target = hostTarget({ ...base, options: requested ?? {} }, '192.0.2.1');
-  if (opts.probe) t = { ...withProbe(t, opts.probe), ...(t.labels ? { labels: t.labels } : {}) };
+  if (opts.probe) t = withProbe(t, opts.probe);
   if (opts.overrides) t = { ...t, overrides: { ...t.overrides, ...opts.overrides } };
   checkOverridesFit(t);
   if (opts.labels && Object.keys(opts.labels).length > 0) {

@@ -340,13 +340,11 @@ function splitOptions(text: string, from: number): [string, TargetOptions | unde
  * left out, so ICMP targets look as they always did.
  */
 export function withProbe(t: Target, probe: ProbeSpec): Target {
-  const rest: Target = {
-    name: t.name,
-    address: t.address,
-    family: t.family,
-    ...(t.overrides === undefined ? {} : { overrides: t.overrides }),
-  };
-  return probe.kind === DEFAULT_PROBE_KIND ? rest : { ...rest, probe };
+  // Only the probe changes: labels and the followed name are the member's own.
+  if (probe.kind !== DEFAULT_PROBE_KIND) return { ...t, probe };
+  const rest = { ...t };
+  delete (rest as { probe?: ProbeSpec }).probe;
+  return rest;
 }
 
 /** The probe as /api/targets and `npcli list --json` write it: the kind, and the port where it has one. */

@@ -25,6 +25,18 @@ describe('target changes with probe options (icmp)', () => {
     );
   });
 
+  it("keeps a member's own labels when --probe is given", async () => {
+    const store = new MemoryTargetStore();
+    const results = await addTargets(store, ['a@192.0.2.1?label.dc=fra1&interval=5s'], {
+      probe: { kind: 'icmp' },
+      labels: { role: 'lb' },
+    });
+    assert.deepEqual(
+      results.map((r) => r.member),
+      ['a@192.0.2.1?interval=5000ms&label.dc=fra1&label.role=lb'],
+    );
+  });
+
   it('lists each target with its probe kind, and no port for icmp', async () => {
     const store = new MemoryTargetStore(['b@192.0.2.2?interval=5000ms', 'a@192.0.2.1']);
     const { targets } = await listTargets(store);
