@@ -2,6 +2,7 @@
 // engine → snapshot → HTTP, engine ↔ saved statistics. Owns start and an
 // orderly stop.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
@@ -682,8 +683,4 @@ function closeServer(server: ServerType | undefined): Promise<void> {
     if ('closeAllConnections' in server) server.closeAllConnections();
     server.close(() => resolve());
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

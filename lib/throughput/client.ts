@@ -6,6 +6,7 @@
 // trusts a byte (protocol.ts). Reads go into one reused buffer (net's
 // `onread`), so a download allocates nothing per chunk.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -235,10 +236,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       );
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** `onStream`: the stream starts now (its warm-up first). */
