@@ -78,10 +78,18 @@ export class PeerPolicy {
 
   /**
    * The answer to `packet` from `source`, or why there is none. `nowMs` is
-   * monotonic (the rate limit), `nowWallMs` the wall clock (the probe's age).
+   * monotonic (the rate limit), `nowWallMs` the wall clock (the probe's age),
+   * `receivedAtMs` when the probe arrived in `nowMs`'s clock (the kernel's
+   * stamp where there is one): the answer says how long it was held since.
    * The answer is a new buffer of exactly the probe's size.
    */
-  decide(packet: Buffer, source: string, nowMs: number, nowWallMs: number): PeerDecision {
+  decide(
+    packet: Buffer,
+    source: string,
+    nowMs: number,
+    nowWallMs: number,
+    receivedAtMs: number = nowMs,
+  ): PeerDecision {
     const form = udpFormRejection(packet, PacketType.probe);
     if (form !== undefined) return { drop: `peer:${form}` };
     if (!this.budget.take(source, nowMs)) return { drop: 'peer:budget' };
@@ -104,7 +112,7 @@ export class PeerPolicy {
     return {
       answer: encodeUdpPacket(
         PacketType.answer,
-        f,
+        { ...f, heldMs: nowMs - receivedAtMs },
         this.#key,
         Buffer.allocUnsafe(UDP_PACKET_BYTES),
       ),
