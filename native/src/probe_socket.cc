@@ -24,8 +24,10 @@ constexpr size_t kControlBytes = 256;  // a timestamp, or an extended error and 
 
 Napi::Value ThrowErrno(Napi::Env env, int err, const std::string& what) {
   const char* name = strerrorname_np(err);
-  Napi::Error error = Napi::Error::New(env, what + ": " + strerror(err));
-  error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  std::string code = name ? name : "EUNKNOWN";
+  // The errno's name in the message too, as node's own socket errors have it.
+  Napi::Error error = Napi::Error::New(env, what + ": " + strerror(err) + " (" + code + ")");
+  error.Set("code", Napi::String::New(env, code));
   error.Set("errno", Napi::Number::New(env, err));
   error.ThrowAsJavaScriptException();
   return env.Undefined();

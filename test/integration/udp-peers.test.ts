@@ -252,11 +252,11 @@ describe('udp probes between netpingd peers', { skip }, () => {
         r.stderr,
         new RegExp(`cannot answer peers on udp 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
       );
-      // Beside the start line that names the icmp transport, the failure is one line.
+      // Beside the start lines that name the icmp and udp transports, the failure is one line.
       const lines = r.stderr
         .trim()
         .split('\n')
-        .filter((l) => !l.startsWith('netpingd: icmp: '));
+        .filter((l) => !/^netpingd: (icmp|udp): /.test(l));
       assert.equal(lines.length, 1, r.stderr);
     } finally {
       taken.close();
