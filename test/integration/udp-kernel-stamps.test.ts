@@ -70,7 +70,7 @@ async function otherProcessResponder(): Promise<{ child: ChildProcess; port: num
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const timer = setTimeout(() => child.kill(), 10_000);
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
   clearTimeout(timer);
   return { child, port: Number(chunk.toString().trim()) };
 }
