@@ -71,6 +71,13 @@ export interface Prober {
    * the clock of its receive stamps (the icmp kind's kernel timestamps).
    */
   send(probe: Probe): number | void;
+  /**
+   * The probe's deadline is due: an answer the kernel already has but the
+   * event loop has not yet delivered (a tcp handshake done, its callback
+   * not yet run) is reported now, through the sink, before the probe is
+   * counted lost. Called for every probe whose deadline comes, answered or not.
+   */
+  collect?(token: number, seq: number): void;
   /** The probe's deadline passed (it is lost): release what was held for it. */
   expire?(token: number, seq: number): void;
   /** Reads and hands on every answer already queued for this family, now. */
