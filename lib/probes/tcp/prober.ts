@@ -235,8 +235,7 @@ export class TcpProber implements Prober {
     this.resetAndDestroy();
     if (!this.pending) return;
     self.#settle(this);
-    const stamp =
-      kernelRttMs === undefined ? answerStamp(this, atMs) : this.sentAtMs + kernelRttMs;
+    const stamp = kernelRttMs === undefined ? answerStamp(this, atMs) : this.sentAtMs + kernelRttMs;
     self.#sink?.reply(this.token, this.seq, undefined, stamp);
   };
 
