@@ -211,28 +211,38 @@ bool ProbeSocket::StartPolling(Napi::Env env, Napi::Function on_readable) {
 
 ProbeSocket::~ProbeSocket() { CloseNow(); }
 
+bool ProbeSocket::OpenStamped(Napi::Env env, int type, int protocol, int rcvbuf_bytes,
+                              const std::string& what) {
+  fd_ = socket(family_, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd_ < 0) {
+    ThrowErrno(env, errno, what);
+    return false;
+  }
+  int err = SetInt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+  if (err != 0) return FailOpen(env, err, "SO_TIMESTAMPNS");
+  // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
+  if (rcvbuf_bytes > 0 && SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_bytes) != 0)
+    SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rcvbuf_bytes);
+  return true;
+}
+
+bool ProbeSocket::FailOpen(Napi::Env env, int err, const std::string& what) {
+  ::close(fd_);
+  fd_ = -1;
+  ThrowErrno(env, err, what);
+  return false;
+}
+
 bool ProbeSocket::Open(Napi::Env env, int family, bool datagram, int identifier,
                        int rcvbuf_bytes) {
   family_ = family;
   datagram_ = datagram;
   int protocol = family == AF_INET ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6);
-  fd_ = socket(family, (datagram ? SOCK_DGRAM : SOCK_RAW) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-               protocol);
-  if (fd_ < 0) {
-    ThrowErrno(env, errno, datagram ? "ICMP datagram socket" : "raw ICMP socket");
+  if (!OpenStamped(env, datagram ? SOCK_DGRAM : SOCK_RAW, protocol, rcvbuf_bytes,
+                   datagram ? "ICMP datagram socket" : "raw ICMP socket"))
     return false;
-  }
-  auto fail = [&](int err, const char* what) {
-    ::close(fd_);
-    fd_ = -1;
-    ThrowErrno(env, err, what);
-    return false;
-  };
-  int err = SetInt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-  if (err != 0) return fail(err, "SO_TIMESTAMPNS");
-  // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
-  if (SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_bytes) != 0)
-    SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rcvbuf_bytes);
+  auto fail = [&](int err, const char* what) { return FailOpen(env, err, what); };
+  int err;
   if (datagram) {
     // The kernel writes the socket's "port" into every echo's identifier
     // and hands the socket only replies that carry it: bind to ours.
@@ -275,21 +285,9 @@ bool ProbeSocket::OpenUdp(Napi::Env env, int family, const std::string& host, in
   family_ = family;
   datagram_ = true;
   udp_ = true;
-  fd_ = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd_ < 0) {
-    ThrowErrno(env, errno, "UDP socket");
-    return false;
-  }
-  auto fail = [&](int err, const std::string& what) {
-    ::close(fd_);
-    fd_ = -1;
-    ThrowErrno(env, err, what);
-    return false;
-  };
-  int err = SetInt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-  if (err != 0) return fail(err, "SO_TIMESTAMPNS");
-  if (rcvbuf_bytes > 0 && SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_bytes) != 0)
-    SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rcvbuf_bytes);
+  if (!OpenStamped(env, SOCK_DGRAM, IPPROTO_UDP, rcvbuf_bytes, "UDP socket")) return false;
+  auto fail = [&](int err, const std::string& what) { return FailOpen(env, err, what); };
+  int err;
   if (family == AF_INET6) {
     err = SetInt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? 0 : 1);
     if (err != 0) return fail(err, "IPV6_V6ONLY");

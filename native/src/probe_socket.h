@@ -32,6 +32,10 @@ class ProbeSocket : public Napi::ObjectWrap<ProbeSocket> {
   bool Open(Napi::Env env, int family, bool datagram, int identifier, int rcvbuf_bytes);
   bool OpenUdp(Napi::Env env, int family, const std::string& host, int port, bool dual_stack,
                int rcvbuf_bytes);
+  // socket() with SO_TIMESTAMPNS and the receive buffer; false with the error thrown.
+  bool OpenStamped(Napi::Env env, int type, int protocol, int rcvbuf_bytes, const std::string& what);
+  // Closes the socket being opened and throws `err`; returns false.
+  bool FailOpen(Napi::Env env, int err, const std::string& what);
   bool StartPolling(Napi::Env env, Napi::Function on_readable);
   void CloseNow();
   void OnPoll(int status);
