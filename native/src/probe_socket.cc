@@ -118,7 +118,8 @@ Napi::Function ProbeSocket::Define(Napi::Env env) {
 }
 
 // new ProbeSocket(family, datagram, identifier, receiveBufferBytes, onReadable): ICMP.
-// new ProbeSocket({ family, protocol: 'udp', host, port, dualStack, receiveBufferBytes }, onReadable)
+// new ProbeSocket({ family, protocol: 'udp', host, port, dualStack, receiveErrors,
+//                   receiveBufferBytes }, onReadable)
 // or ({ family, protocol: 'icmp', datagram, identifier, receiveBufferBytes }, onReadable).
 ProbeSocket::ProbeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProbeSocket>(info) {
   Napi::Env env = info.Env();
@@ -146,7 +147,7 @@ ProbeSocket::ProbeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Prob
         return;
       }
       opened = OpenUdp(env, family, host.IsString() ? host.As<Napi::String>().Utf8Value() : "",
-                       port, flag("dualStack"), rcvbuf);
+                       port, flag("dualStack"), flag("receiveErrors"), rcvbuf);
     } else if (proto == "icmp") {
       int identifier = number("identifier", 0);
       if (identifier < 0 || identifier > 0xffff) {
@@ -281,7 +282,7 @@ bool ProbeSocket::Open(Napi::Env env, int family, bool datagram, int identifier,
 }
 
 bool ProbeSocket::OpenUdp(Napi::Env env, int family, const std::string& host, int port,
-                          bool dual_stack, int rcvbuf_bytes) {
+                          bool dual_stack, bool receive_errors, int rcvbuf_bytes) {
   family_ = family;
   datagram_ = true;
   udp_ = true;
@@ -308,6 +309,14 @@ bool ProbeSocket::OpenUdp(Napi::Env env, int family, const std::string& host, in
     return fail(errno, "getsockname");
   identifier_ = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&local)->sin_port
                                         : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+  if (receive_errors) {
+    // An unconnected UDP socket hears of ICMP errors (port unreachable...)
+    // only on its error queue, and only with IP_RECVERR.
+    err = family == AF_INET ? SetInt(fd_, IPPROTO_IP, IP_RECVERR, 1)
+                            : SetInt(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1);
+    if (err != 0) return fail(err, "IP_RECVERR");
+    error_queue_ = true;
+  }
   return true;
 }
 

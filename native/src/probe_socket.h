@@ -31,7 +31,7 @@ class ProbeSocket : public Napi::ObjectWrap<ProbeSocket> {
 
   bool Open(Napi::Env env, int family, bool datagram, int identifier, int rcvbuf_bytes);
   bool OpenUdp(Napi::Env env, int family, const std::string& host, int port, bool dual_stack,
-               int rcvbuf_bytes);
+               bool receive_errors, int rcvbuf_bytes);
   // socket() with SO_TIMESTAMPNS and the receive buffer; false with the error thrown.
   bool OpenStamped(Napi::Env env, int type, int protocol, int rcvbuf_bytes, const std::string& what);
   // Closes the socket being opened and throws `err`; returns false.
@@ -50,7 +50,8 @@ class ProbeSocket : public Napi::ObjectWrap<ProbeSocket> {
   int family_ = AF_INET;
   bool datagram_ = true;
   bool udp_ = false;
-  // ICMP datagram sockets: ICMP errors about our echoes come on the error queue.
+  // ICMP datagram sockets, and UDP ones asked to: ICMP errors about what we
+  // sent come on the error queue.
   bool error_queue_ = false;
   uint16_t identifier_ = 0;
   uv_poll_t* poll_ = nullptr;

@@ -36,6 +36,7 @@ function heldAfterSend(inner: UdpTransport): UdpTransport {
       return sentAt;
     },
     onDatagram: (handler) => inner.onDatagram(handler),
+    onIcmpError: (handler) => inner.onIcmpError(handler),
     address: () => inner.address(),
     drain: () => inner.drain(),
     takeProblems: () => inner.takeProblems(),

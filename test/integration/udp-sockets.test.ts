@@ -261,6 +261,42 @@ for (const transport of TRANSPORTS)
       );
     });
 
+    for (const family of [4, 6] as const) {
+      it(`IPv${family}: a probe to a port where nothing listens ${transport === 'native' ? 'fails at once as icmp:port-unreachable' : 'hears nothing (an unconnected dgram socket)'}`, async () => {
+        const host = family === 4 ? '127.0.0.1' : '::1';
+        // A port free a moment ago: bound, then closed.
+        const gone = await udpSocket(family, 0, host);
+        const closedPort = gone.address().port;
+        await new Promise<void>((resolve) => gone.close(() => resolve()));
+        const seen: Event[] = [];
+        const own = new UdpProber({
+          key: KEY,
+          transports: {
+            [family]: await openUdpTransport(transport, { family, host, receiveErrors: true }),
+          },
+          nonce,
+        });
+        own.bind({
+          ...sink,
+          fail: (token, seq, reason) => seen.push(['fail', token, seq, reason]),
+          ignore: (reason) => seen.push(['ignore', reason]),
+        });
+        try {
+          const target = parseTarget(`closed@${host}?probe=udp&port=${closedPort}`);
+          own.send({ target, token: 8, seq: 3, sentAtMs: 0 });
+          if (transport === 'native') {
+            assert.ok(await until(() => seen.length === 1), JSON.stringify(seen));
+            assert.deepEqual(seen, [['fail', 8, 3, 'icmp:port-unreachable']]);
+          } else {
+            await sleep(QUIET_MS);
+            assert.deepEqual(seen, []);
+          }
+        } finally {
+          own.close();
+        }
+      });
+    }
+
     it("reports the kernel's refusal of a send as the probe's failure, send:<errno>", async () => {
       events.length = 0;
       // A broadcast address without SO_BROADCAST: the kernel refuses with EACCES.

@@ -65,6 +65,8 @@ export type NativeSocketOptions =
       readonly port: number;
       /** An IPv6 socket that takes IPv4 too (sources then read ::ffff:a.b.c.d). */
       readonly dualStack?: boolean;
+      /** ICMP errors about our datagrams as error-queue entries (IP_RECVERR). */
+      readonly receiveErrors?: boolean;
       readonly receiveBufferBytes?: number;
     };
 

@@ -7,7 +7,13 @@ import { performance } from 'node:perf_hooks';
 import type { Family } from '../../address.js';
 import { SendError } from '../prober.js';
 import { udpSocket } from './prober.js';
-import { errnoOf, type DatagramHandler, type UdpBind, type UdpTransport } from './transport.js';
+import {
+  errnoOf,
+  type DatagramHandler,
+  type IcmpErrorHandler,
+  type UdpBind,
+  type UdpTransport,
+} from './transport.js';
 
 const MAX_PROBLEMS_KEPT = 100;
 
@@ -65,6 +71,9 @@ export class DgramUdpTransport implements UdpTransport {
       }
     });
   }
+
+  /** Linux reports ICMP errors to an unconnected dgram socket not at all. */
+  onIcmpError(_handler: IcmpErrorHandler): void {}
 
   address(): { address: string; port: number } {
     const a = this.socket.address();

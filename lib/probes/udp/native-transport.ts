@@ -6,13 +6,20 @@
 import type { Family } from '../../address.js';
 import { NativeBatch } from '../icmp/native-batch.js';
 import {
+  ENTRY_ICMP_ERROR,
   ENTRY_PACKET,
   type NativeProbeSocket,
   type NativeSockets,
   performanceOffsetMs,
 } from '../icmp/native-sockets.js';
 import { SendError } from '../prober.js';
-import { errnoOf, type DatagramHandler, type UdpBind, type UdpTransport } from './transport.js';
+import {
+  errnoOf,
+  type DatagramHandler,
+  type IcmpErrorHandler,
+  type UdpBind,
+  type UdpTransport,
+} from './transport.js';
 
 const SOCKET_RCVBUF_BYTES = 4 * 1024 * 1024; // the kernel caps it at net.core.rmem_max
 const MAX_PROBLEMS_KEPT = 100;
@@ -27,6 +34,7 @@ export class NativeUdpTransport implements UdpTransport {
   /** performance.now() = CLOCK_MONOTONIC ms − this. */
   readonly #monotonicOffsetMs: number;
   #handler: DatagramHandler = () => {};
+  #onIcmpError: IcmpErrorHandler = () => {};
   #closed = false;
   readonly #problems: string[] = [];
 
@@ -42,6 +50,7 @@ export class NativeUdpTransport implements UdpTransport {
         host: this.#host,
         port: bind.port ?? 0,
         dualStack: bind.dualStack ?? false,
+        receiveErrors: bind.receiveErrors ?? false,
         receiveBufferBytes: SOCKET_RCVBUF_BYTES,
       },
       () => this.drain(),
@@ -61,6 +70,10 @@ export class NativeUdpTransport implements UdpTransport {
     this.#handler = handler;
   }
 
+  onIcmpError(handler: IcmpErrorHandler): void {
+    this.#onIcmpError = handler;
+  }
+
   address(): { address: string; port: number } {
     return { address: this.#host, port: this.#socket.port };
   }
@@ -76,8 +89,14 @@ export class NativeUdpTransport implements UdpTransport {
 
   #handle(i: number): void {
     const batch = this.#batch;
-    if (batch.kind(i) !== ENTRY_PACKET) return; // no error queue on a UDP socket
+    const kind = batch.kind(i);
     try {
+      if (kind === ENTRY_ICMP_ERROR) {
+        return this.#onIcmpError(batch.bytes(i), batch.info[4 * i + 2]!, batch.info[4 * i + 3]!);
+      }
+      if (kind !== ENTRY_PACKET) {
+        return this.#problem(`udp socket error: errno ${batch.info[4 * i + 2]}`);
+      }
       this.#handler(
         batch.bytes(i),
         batch.sources[i]!,

@@ -10,10 +10,10 @@ import type { UdpTransport } from './transport.js';
 export async function openUdpProber(ctx: ProberContext): Promise<Prober> {
   if (!ctx.peerKey) return new UdpProber({ key: undefined, transports: {} });
   const transports: Partial<Record<Family, UdpTransport>> = {
-    4: await openUdpTransport(ctx.udpTransport, { family: 4 }),
+    4: await openUdpTransport(ctx.udpTransport, { family: 4, receiveErrors: true }),
   };
   try {
-    transports[6] = await openUdpTransport(ctx.udpTransport, { family: 6 });
+    transports[6] = await openUdpTransport(ctx.udpTransport, { family: 6, receiveErrors: true });
   } catch (err) {
     // A host without IPv6: IPv6 udp targets are still accepted and show as failed sends.
     ctx.log(`no IPv6 for udp probes: ${err instanceof Error ? err.message : String(err)}`);

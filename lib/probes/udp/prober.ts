@@ -6,9 +6,11 @@
 // RTT is less the hold the answer reports at the responder (packet.ts).
 //
 // Why an unconnected socket: one socket for all targets (a connected one per
-// target costs a descriptor each). The price: Linux reports an ICMP port
-// unreachable only on a connected UDP socket, so a probe to a host where
-// nothing listens is lost by its timeout, with no reason, like a drop.
+// target costs a descriptor each). Linux then reports an ICMP error (port
+// unreachable: nothing listens there) only with IP_RECVERR, on the error
+// queue, which our addon's socket reads: the probe is lost at once with
+// the error's reason. On node's dgram, which cannot, such a probe is lost
+// by its timeout, with no reason, like a drop.
 
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -18,6 +20,7 @@ import type { Family } from '../../address.js';
 import { SendError, type Probe, type Prober, type ProbeSink } from '../prober.js';
 import { decodeUdpPacket, encodeUdpPacket, PacketType, UDP_PACKET_BYTES } from './packet.js';
 import type { UdpTransport } from './transport.js';
+import { icmpErrorReason } from '../icmp/packet.js';
 
 const SOCKET_RCVBUF_BYTES = 4 * 1024 * 1024; // the kernel caps it at net.core.rmem_max
 export interface UdpProberOptions {
@@ -58,6 +61,10 @@ export class UdpProber implements Prober {
       // The transport stamps (the kernel, or first thing on reading) and
       // keeps a throwing handler from the process's uncaught-exception handler.
       transport.onDatagram((packet, _source, _port, atMs) => this.#onAnswer(sink, packet, atMs));
+      const family = transport.family;
+      transport.onIcmpError((quoted, type, code) =>
+        this.#onIcmpError(sink, family, quoted, type, code),
+      );
     }
   }
 
@@ -125,6 +132,22 @@ export class UdpProber implements Prober {
     // (it refuses others), and the engine checks it is the target's.
     // The responder's hold (its loop busy, its queue) is not the network's.
     sink.reply(f.token, f.seq, f.toAddress, atMs - (f.heldMs ?? 0));
+  }
+
+  /**
+   * An ICMP error quoting one of our probes (port unreachable: no
+   * responder there): the probe is lost at once, with the error's reason.
+   * The quote is our whole probe, so it is matched by its MAC and nonce.
+   */
+  #onIcmpError(sink: ProbeSink, family: Family, quoted: Buffer, type: number, code: number): void {
+    const key = this.#key;
+    const reason = icmpErrorReason(family, type, code);
+    if (!key || reason === undefined) return sink.ignore('other-icmp');
+    const decoded = decodeUdpPacket(quoted, PacketType.probe, key);
+    if (!decoded.ok) return sink.ignore('unknown-probe');
+    const f = decoded.fields;
+    if (f.nonceHi !== this.#nonceHi || f.nonceLo !== this.#nonceLo) return sink.ignore('foreign');
+    sink.fail(f.token, f.seq, `icmp:${reason}`);
   }
 }
 

@@ -8,6 +8,9 @@ export type DatagramHandler = (
   receivedAtMs: number,
 ) => void;
 
+/** An ICMP error about a datagram we sent: the payload it quotes (ours, whole), its ICMP type and code. */
+export type IcmpErrorHandler = (quoted: Buffer, type: number, code: number) => void;
+
 /**
  * One bound UDP socket, as the udp prober and the peer responder use it.
  * Two implementations: our addon's (native-transport.ts: kernel receive
@@ -35,6 +38,12 @@ export interface UdpTransport {
   ): number | void;
   /** Called once per received datagram; `receivedAtMs` in the engine's clock. */
   onDatagram(handler: DatagramHandler): void;
+  /**
+   * Called once per ICMP error about a datagram we sent, where the socket
+   * was opened with `receiveErrors` and can hear them (native; an
+   * unconnected dgram socket never does).
+   */
+  onIcmpError(handler: IcmpErrorHandler): void;
   /** Where it is bound (the port the kernel chose, for port 0). */
   address(): { address: string; port: number };
   /** Reads and hands on every datagram already queued, now (dgram: nothing to do). */
@@ -53,6 +62,8 @@ export interface UdpBind {
   readonly host?: string;
   /** An IPv6 socket that takes IPv4 too (sources then read ::ffff:a.b.c.d). */
   readonly dualStack?: boolean;
+  /** Hear of ICMP errors about our datagrams (the udp prober; native only). */
+  readonly receiveErrors?: boolean;
 }
 
 /** An errno name from a thrown or reported error, or EUNKNOWN. */
