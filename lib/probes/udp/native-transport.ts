@@ -13,13 +13,8 @@ import {
   performanceOffsetMs,
 } from '../icmp/native-sockets.js';
 import { SendError } from '../prober.js';
-import {
-  errnoOf,
-  type DatagramHandler,
-  type IcmpErrorHandler,
-  type UdpBind,
-  type UdpTransport,
-} from './transport.js';
+import { errnoOf } from './transport.js';
+import type { DatagramHandler, IcmpErrorHandler, UdpBind, UdpTransport } from './transport.js';
 
 const SOCKET_RCVBUF_BYTES = 4 * 1024 * 1024; // the kernel caps it at net.core.rmem_max
 const MAX_PROBLEMS_KEPT = 100;
