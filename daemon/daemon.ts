@@ -281,6 +281,7 @@ export class Daemon {
       wallNowMs: Date.now,
       key: config.peerKey,
       log,
+      udpTransport: config.udpTransport,
     });
     const throughput = this.#throughput;
     // The engine, with saved statistics handed over to a target new to it
