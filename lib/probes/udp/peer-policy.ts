@@ -79,8 +79,8 @@ export class PeerPolicy {
   /**
    * The answer to `packet` from `source`, or why there is none. `nowMs` is
    * monotonic (the rate limit), `nowWallMs` the wall clock (the probe's age),
-   * `receivedAtMs` when the probe arrived in `nowMs`'s clock (the kernel's
-   * stamp where there is one): the answer says how long it was held since.
+   * `heldMs` how long the probe waited here since it arrived (from the
+   * kernel's stamp where there is one), which the answer says.
    * The answer is a new buffer of exactly the probe's size.
    */
   decide(
@@ -88,7 +88,7 @@ export class PeerPolicy {
     source: string,
     nowMs: number,
     nowWallMs: number,
-    receivedAtMs: number = nowMs,
+    heldMs = 0,
   ): PeerDecision {
     const form = udpFormRejection(packet, PacketType.probe);
     if (form !== undefined) return { drop: `peer:${form}` };
@@ -112,7 +112,7 @@ export class PeerPolicy {
     return {
       answer: encodeUdpPacket(
         PacketType.answer,
-        { ...f, heldMs: nowMs - receivedAtMs },
+        { ...f, heldMs },
         this.#key,
         Buffer.allocUnsafe(UDP_PACKET_BYTES),
       ),

@@ -23,6 +23,7 @@ import type { UdpTransport } from './transport.js';
 import { icmpErrorReason } from '../icmp/packet.js';
 
 const SOCKET_RCVBUF_BYTES = 4 * 1024 * 1024; // the kernel caps it at net.core.rmem_max
+
 export interface UdpProberOptions {
   /** undefined: every send fails with send:no-peer-key, and no socket is opened. */
   readonly key: Buffer | undefined;
