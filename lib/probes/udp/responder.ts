@@ -109,13 +109,7 @@ export class PeerResponder {
   #onPacket(packet: Buffer, address: string, port: number, receivedAtMs: number): void {
     // The hold in the transport's clock (performance.now), whatever nowMs is.
     const heldMs = performance.now() - receivedAtMs;
-    const decision = this.#policy.decide(
-      packet,
-      address,
-      this.#nowMs(),
-      this.#wallNowMs(),
-      heldMs,
-    );
+    const decision = this.#policy.decide(packet, address, this.#nowMs(), this.#wallNowMs(), heldMs);
     if (decision.drop !== undefined) return this.#count(decision.drop);
     // Nothing answers to port 0, and nothing of ours sends from it.
     if (port === 0) return this.#count('peer:foreign');
