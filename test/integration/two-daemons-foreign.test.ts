@@ -54,16 +54,16 @@ describe("a second netpingd on the host: each one's replies reach only it", { sk
           await redis.sadd(`{${prefix}}:targets`, 'lo@127.0.0.1');
           daemons.push(
             await startDaemon([
-              '--redis',
-              TEST_REDIS_URL!,
-              '--prefix',
-              prefix,
+              '--icmp-transport',
+              transport,
               '--interval',
               '100ms',
               '--timeout',
               '500ms',
-              '--icmp-transport',
-              transport,
+              '--redis',
+              TEST_REDIS_URL!,
+              '--prefix',
+              prefix,
             ]),
           );
         }
