@@ -272,6 +272,7 @@ export class Daemon {
       live: () => engine.allTargets(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
+      ...(ownership ? { shared: { token: () => this.#group?.token() } } : {}),
       log,
     });
     const history = this.#history;
