@@ -182,7 +182,9 @@ export class HistoryKeeper {
         await runSliced(this.#restoreChunk(id, records, histories));
       }
     } catch (err) {
-      this.#opts.log(`cannot read the group's history of ${keys.length} targets yet: ${message(err)}`);
+      this.#opts.log(
+        `cannot read the group's history of ${keys.length} targets yet: ${message(err)}`,
+      );
       for (const key of keys) this.#toFetch.add(key);
       this.#scheduleFetch(FETCH_RETRY_MS);
       return;
@@ -282,7 +284,9 @@ export class HistoryKeeper {
 
   #queue(key: string, resolution: Resolution, r: PeriodRecord): void {
     const id = chunkOf(resolution, r.period);
-    addRecords(this.#pending, chunkKey(id), key, [recordNumbers(r, r.period - chunkPeriods(id)[0])]);
+    addRecords(this.#pending, chunkKey(id), key, [
+      recordNumbers(r, r.period - chunkPeriods(id)[0]),
+    ]);
   }
 
   #trimPending(): void {
@@ -292,14 +296,16 @@ export class HistoryKeeper {
       .sort((a, b) => a[1]!.span - b[1]!.span);
     for (const [name] of minutes.slice(0, Math.max(0, minutes.length - PENDING_MINUTE_CHUNKS))) {
       this.#pending.delete(name);
-      this.#opts.log(`history chunk ${name} dropped unsaved: the store has refused saves for hours`);
+      this.#opts.log(
+        `history chunk ${name} dropped unsaved: the store has refused saves for hours`,
+      );
     }
   }
 }
 
 function addRecords(pending: Pending, name: string, key: string, records: number[][]): void {
   let targets = pending.get(name);
-  if (!targets) pending.set(name, (targets = new Map()));
+  if (!targets) pending.set(name, (targets = new Map<string, number[][]>()));
   const list = targets.get(key);
   if (list) list.push(...records);
   else targets.set(key, records);

@@ -165,7 +165,9 @@ export function recordsToText(records: readonly (readonly number[])[]): string {
 /** The text form back into lists of numbers (checkRecord judges them). */
 export function recordsFromText(text: string): number[][] {
   if (text === '') return [];
-  return text.split(';').map((r) => r.split(',').map((n) => (/^\d{1,15}$/.test(n) ? Number(n) : -1)));
+  return text
+    .split(';')
+    .map((r) => r.split(',').map((n) => (/^\d{1,15}$/.test(n) ? Number(n) : -1)));
 }
 
 /** Records as varints: offset, the counters, the run's length, then lo and the run. */

@@ -319,7 +319,9 @@ function chunkFileName(key: string): string {
 }
 
 /** A chunk file's lines, a target each: `["name@address","1,60,0,0,0,0,40,3,57;2,..."]`. */
-function* chunkLines(records: ReadonlyMap<string, readonly (readonly number[])[]>): Generator<string> {
+function* chunkLines(
+  records: ReadonlyMap<string, readonly (readonly number[])[]>,
+): Generator<string> {
   for (const [key, list] of records) yield `${JSON.stringify([key, recordsToText(list)])}\n`;
 }
 

@@ -521,7 +521,9 @@ export class RedisTargetStore
         for (const [target, list] of all.slice(i, i + HISTORY_FIELDS_PER_COMMAND))
           args.push(target, recordsToBinary(list));
         await slices.pause();
-        const got = await this.#run(() => this.#client.eval(APPEND_HISTORY, 2, key, fenceKey, ...args));
+        const got = await this.#run(() =>
+          this.#client.eval(APPEND_HISTORY, 2, key, fenceKey, ...args),
+        );
         if (!Array.isArray(got))
           throw new StoreUnavailableError(
             `not writing under instance ${this.#opts.instance ?? '?'}: this process does not hold it now`,

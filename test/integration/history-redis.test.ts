@@ -44,7 +44,10 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
         ]),
       );
       assert.deepEqual(await store.historyChunkNames([`m:${hour - 1}`, chunk]), [chunk]);
-      assert.deepEqual(await store.loadHistoryChunk(chunk, ['a@127.0.0.1']), new Map([['a@127.0.0.1', [a, b]]]));
+      assert.deepEqual(
+        await store.loadHistoryChunk(chunk, ['a@127.0.0.1']),
+        new Map([['a@127.0.0.1', [a, b]]]),
+      );
       assert.equal((await store.loadHistoryChunk(chunk)).size, 2);
       const key = `{${prefix}}:hist:one:${chunk}`;
       // Varints: 9 numbers below 128, one byte each, and the run's length.

@@ -42,14 +42,12 @@ class MemoryHistoryStore implements HistoryStore {
   }
   loadHistoryChunk(name: string, targets?: readonly string[]): Promise<Map<string, number[][]>> {
     const all = this.chunks.get(name) ?? new Map<string, number[][]>();
-    return Promise.resolve(
-      new Map([...all].filter(([key]) => !targets || targets.includes(key))),
-    );
+    return Promise.resolve(new Map([...all].filter(([key]) => !targets || targets.includes(key))));
   }
   appendHistory(chunks: ChunkRecords): Promise<string[]> {
     for (const [name, targets] of chunks) {
       let chunk = this.chunks.get(name);
-      if (!chunk) this.chunks.set(name, (chunk = new Map()));
+      if (!chunk) this.chunks.set(name, (chunk = new Map<string, number[][]>()));
       for (const [key, records] of targets)
         chunk.set(key, [...(chunk.get(key) ?? []), ...records.map((r) => [...r])]);
     }
@@ -257,7 +255,10 @@ describe('history', () => {
     );
     const third = new TargetStats();
     assert.equal(await keeper(third).load(), true);
-    assert.deepEqual([...third.history.records('minute', T0, T0 + 20)].map((r) => r.counts[0]), [5]);
+    assert.deepEqual(
+      [...third.history.records('minute', T0, T0 + 20)].map((r) => r.counts[0]),
+      [5],
+    );
   });
 
   it('keeps minutes closed before the saved history arrived', () => {
