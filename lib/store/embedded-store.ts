@@ -14,6 +14,7 @@ import {
 } from '../history/history-chunks.js';
 import { Slices } from '../slicing.js';
 import { readStateFile, setAside, writeFileAtomic } from '../state/json-file.js';
+import { SECOND_COPY_SUFFIX, SlotFile, slotProblem } from '../state/slot-file.js';
 import type { ChunkRecords, HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetStore } from './target-store.js';
 
@@ -40,13 +41,17 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
 
   readonly #log: (line: string) => void;
 
+  readonly #statsFile: SlotFile;
+
   private constructor(
     dir: string,
     members: Set<string>,
     stats: Map<string, string>,
+    statsFile: SlotFile,
     log: (line: string) => void,
   ) {
     this.#dir = dir;
+    this.#statsFile = statsFile;
     this.#log = log;
     this.#members = members;
     this.#stats = stats;
@@ -60,17 +65,34 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
       Array.isArray,
       log,
     );
-    const stats = await readVersioned(path.join(dir, STATS_FILE), 'stats', isRecord, log);
+    const copies: { seq: number; stats: Record<string, unknown> }[] = [];
+    for (const file of [STATS_FILE, STATS_FILE + SECOND_COPY_SUFFIX]) {
+      const raw = await readVersioned(path.join(dir, file), 'stats', isRecord, log, (r) =>
+        slotProblem(r, statsBody(new Map(Object.entries(r.stats as Record<string, unknown>)))),
+      );
+      if (raw)
+        copies.push({
+          seq: typeof raw.seq === 'number' ? raw.seq : 0,
+          stats: raw.stats as Record<string, unknown>,
+        });
+    }
+    // The newer of the two copies that check out (the other is a save older).
+    const newest = copies.sort((a, b) => b.seq - a.seq)[0];
     return new EmbeddedStore(
       dir,
       new Set(
-        Array.isArray(members) ? members.filter((m): m is string => typeof m === 'string') : [],
-      ),
-      new Map(
-        isRecord(stats)
-          ? Object.entries(stats).filter((e): e is [string, string] => typeof e[1] === 'string')
+        Array.isArray(members?.members)
+          ? members.members.filter((m): m is string => typeof m === 'string')
           : [],
       ),
+      new Map(
+        newest
+          ? Object.entries(newest.stats).filter(
+              (e): e is [string, string] => typeof e[1] === 'string',
+            )
+          : [],
+      ),
+      new SlotFile(path.join(dir, STATS_FILE), newest?.seq ?? 0),
       log,
     );
   }
@@ -133,7 +155,7 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
       const next = new Map(this.#stats);
       for (const [k, v] of entries) next.set(k, v);
       for (const k of forget) next.delete(k);
-      await writeFileAtomic(path.join(this.#dir, STATS_FILE), statsFileChunks(next));
+      await this.#writeStats(next);
       this.#stats = next;
     });
   }
@@ -252,7 +274,19 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
   }
 
   close(): Promise<void> {
-    return this.#queue;
+    return this.#serialised(async () => {
+      // The last save once more into the first copy, so that stats.json
+      // itself is the newest after a stop (what a user or an older netping reads).
+      if (this.#statsFile.newestIsSecond) await this.#writeStats(this.#stats);
+      await this.#statsFile.sync();
+    });
+  }
+
+  #writeStats(stats: ReadonlyMap<string, string>): Promise<void> {
+    return this.#statsFile.write({
+      head: `{"version":${FORMAT_VERSION},"stats":`,
+      body: statsBody(stats),
+    });
   }
 
   #notify(): void {
@@ -282,7 +316,8 @@ async function readVersioned(
   field: string,
   fieldOk: (v: unknown) => boolean,
   log: (line: string) => void,
-): Promise<unknown> {
+  wholeOk: (r: Record<string, unknown>) => string | undefined = () => undefined,
+): Promise<Record<string, unknown> | undefined> {
   let raw: unknown;
   try {
     raw = await readStateFile(file, log, (r) => {
@@ -290,7 +325,7 @@ async function readVersioned(
       // A newer release's file is not damaged: refuse below, never move it.
       if (r.version > FORMAT_VERSION) return undefined;
       if (r.version !== FORMAT_VERSION) return `unknown version ${r.version}`;
-      return fieldOk(r[field]) ? undefined : `no valid "${field}"`;
+      return fieldOk(r[field]) ? wholeOk(r) : `no valid "${field}"`;
     });
   } catch (err) {
     throw new EmbeddedStoreError(
@@ -304,7 +339,7 @@ async function readVersioned(
       `cannot read ${file}: written by a newer netping (format ${version}, this one reads ${FORMAT_VERSION})`,
     );
   }
-  return (raw as Record<string, unknown>)[field];
+  return raw as Record<string, unknown>;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -353,9 +388,12 @@ function message(err: unknown): string {
 
 const ENTRIES_PER_CHUNK = 500;
 
-/** stats.json as chunks of a few hundred entries: the same JSON as one stringify, written in pieces. */
-function* statsFileChunks(stats: ReadonlyMap<string, string>): Generator<string> {
-  let chunk = `{"version":${FORMAT_VERSION},"stats":{`;
+/**
+ * The statistics object of stats.json in chunks of a few hundred entries:
+ * the same JSON as one stringify, written (and its checksum taken) in pieces.
+ */
+function* statsBody(stats: ReadonlyMap<string, unknown>): Generator<string> {
+  let chunk = '{';
   let n = 0;
   for (const [member, text] of stats) {
     chunk += `${n === 0 ? '' : ','}${JSON.stringify(member)}:${JSON.stringify(text)}`;
@@ -364,5 +402,5 @@ function* statsFileChunks(stats: ReadonlyMap<string, string>): Generator<string>
       chunk = '';
     }
   }
-  yield `${chunk}}}`;
+  yield `${chunk}}`;
 }

@@ -138,17 +138,67 @@ describe('EmbeddedStore', () => {
     assert.equal(await readFile(file, 'utf8'), '{"version":2,"members":[]}');
   });
 
-  it('writes atomically: only the two state files remain, each whole', async () => {
+  it('writes whole: only the state files remain, the statistics two copies rewritten in place', async () => {
     const store = await EmbeddedStore.open(dir);
+    const inodes = new Set<number>();
     for (let i = 0; i < 20; i++) {
       await store.add([`t${i}@127.0.0.1`]);
       await store.saveStats(new Map([[`t${i}@127.0.0.1`, 'x'.repeat(1000)]]), []);
+      if (i >= 2)
+        for (const f of [STATS_FILE, `${STATS_FILE}.b`])
+          inodes.add((await stat(path.join(dir, f))).ino);
     }
     await store.close();
-    assert.deepEqual((await readdir(dir)).sort(), [STATS_FILE, TARGETS_FILE].sort());
+    assert.equal(inodes.size, 2, 'no new file per save: the page cache absorbs rewrites');
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [STATS_FILE, `${STATS_FILE}.b`, TARGETS_FILE].sort(),
+    );
     const again = await EmbeddedStore.open(dir);
     assert.equal((await again.members()).length, 20);
     assert.equal((await again.loadStats()).size, 20);
+  });
+
+  it('reads the copy of the statistics that checks out when the other was cut short, setting that aside', async () => {
+    const store = await EmbeddedStore.open(dir);
+    await store.saveStats(new Map([['a@127.0.0.1', 'one']]), []); // seq 1: the second copy
+    await store.saveStats(new Map([['a@127.0.0.1', 'two']]), []); // seq 2: the first copy
+    await store.saveStats(new Map([['a@127.0.0.1', 'three']]), []); // seq 3: the second copy
+    // Not closed: a stop writes the newest into the first copy too (the next test).
+    // A kill in the middle of the next write over the first copy leaves part of it.
+    const first = path.join(dir, STATS_FILE);
+    const text = await readFile(first, 'utf8');
+    await writeFile(first, text.replace('"two"', '"fou"'));
+    const logs: string[] = [];
+    const again = await EmbeddedStore.open(dir, (l) => logs.push(l));
+    assert.deepEqual(await again.loadStats(), new Map([['a@127.0.0.1', 'three']]));
+    assert.equal(logs.length, 1, 'the copy cut short is set aside, with one line');
+    const second = `${first}.b`;
+    const newer = await readFile(second, 'utf8');
+    await writeFile(second, newer.slice(0, newer.length - 10));
+    const third = await EmbeddedStore.open(dir, (l) => logs.push(l));
+    assert.deepEqual(await third.loadStats(), new Map(), 'no copy checks out: none read');
+    assert.equal(logs.length, 2, logs.join('\n'));
+    assert.match(logs.join('\n'), /checksum does not match/);
+  });
+
+  it('reads a stats.json of the first release (no sequence, no checksum)', async () => {
+    await writeFile(
+      path.join(dir, STATS_FILE),
+      JSON.stringify({ version: 1, stats: { 'a@127.0.0.1': 'old' } }),
+    );
+    const store = await EmbeddedStore.open(dir);
+    assert.deepEqual(await store.loadStats(), new Map([['a@127.0.0.1', 'old']]));
+    await store.saveStats(new Map([['a@127.0.0.1', 'new']]), []); // into stats.json.b
+    await store.close(); // and into stats.json
+    const first = JSON.parse(await readFile(path.join(dir, STATS_FILE), 'utf8')) as {
+      stats: Record<string, string>;
+    };
+    assert.equal(first.stats['a@127.0.0.1'], 'new');
+    assert.deepEqual(
+      await (await EmbeddedStore.open(dir)).loadStats(),
+      new Map([['a@127.0.0.1', 'new']]),
+    );
   });
 
   it('loses no target when two adds and a remove run at the same time', async () => {
