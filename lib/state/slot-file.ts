@@ -28,7 +28,7 @@ export interface SlotContent {
 export class SlotFile {
   readonly #file: string;
   #seq: number;
-  #dirty = new Set<string>();
+  readonly #dirty = new Set<string>();
 
   /** `seq` is the newest copy's, as read (0 for none). */
   constructor(file: string, seq: number) {
@@ -45,8 +45,17 @@ export class SlotFile {
     return this.#seq % 2 === 1;
   }
 
-  /** Writes the next copy over the older one. */
-  async write(content: SlotContent, mode = 0o600): Promise<void> {
+  /**
+   * Writes the next copy over the older one. The first write of a process
+   * writes both (the body is given twice over for it), so that neither
+   * copy is older than this process's first save.
+   */
+  async write(content: () => SlotContent, mode = 0o600): Promise<void> {
+    if (this.#dirty.size === 0) await this.#writeNext(content(), mode);
+    await this.#writeNext(content(), mode);
+  }
+
+  async #writeNext(content: SlotContent, mode: number): Promise<void> {
     const seq = this.#seq + 1;
     const target = this.files[seq % 2]!;
     let handle: FileHandle;

@@ -283,10 +283,10 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
   }
 
   #writeStats(stats: ReadonlyMap<string, string>): Promise<void> {
-    return this.#statsFile.write({
+    return this.#statsFile.write(() => ({
       head: `{"version":${FORMAT_VERSION},"stats":`,
       body: statsBody(stats),
-    });
+    }));
   }
 
   #notify(): void {
