@@ -2,7 +2,17 @@
 // its files are replaced atomically, and a damaged file is set aside, not fatal.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -10,6 +20,7 @@ import { NetpingError } from '../../lib/errors.js';
 import {
   EmbeddedStore,
   EmbeddedStoreError,
+  HISTORY_DIR,
   STATS_FILE,
   TARGETS_FILE,
 } from '../../lib/store/embedded-store.js';
@@ -199,6 +210,44 @@ describe('EmbeddedStore', () => {
       await (await EmbeddedStore.open(dir)).loadStats(),
       new Map([['a@127.0.0.1', 'new']]),
     );
+  });
+
+  it('converts history chunks of the first release, and skips a line cut short', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const history = path.join(dir, HISTORY_DIR);
+    await mkdir(history);
+    const record = [5, 60, 0, 0, 0, 0, 40, 1, 0, 59];
+    await writeFile(
+      path.join(history, `m-${hour}.json`),
+      JSON.stringify({ v: 1, targets: { 'a@127.0.0.1': [record] } }),
+    );
+    await writeFile(path.join(history, `m-${hour - 1}.json`), '{"v":1,"targ');
+    const logs: string[] = [];
+    const store = await EmbeddedStore.open(dir, (l) => logs.push(l));
+    const names = [`m:${hour - 1}`, `m:${hour}`];
+    assert.deepEqual(await store.historyChunkNames(names), names);
+    assert.deepEqual(
+      await store.loadHistoryChunk(`m:${hour}`),
+      new Map([['a@127.0.0.1', [record]]]),
+    );
+    assert.equal(logs.filter((l) => l.includes('damaged')).length, 1, logs.join('\n'));
+    const files = (await readdir(history)).sort();
+    assert.ok(files.includes(`m-${hour}.jsonl`) && !files.includes(`m-${hour}.json`), files.join());
+    assert.ok(
+      files.some((f) => f.startsWith(`m-${hour - 1}.json.corrupt-`)),
+      files.join(),
+    );
+    // A save appends; a kill in the middle of one leaves a line cut short.
+    await store.appendHistory(
+      new Map([[`m:${hour}`, new Map([['a@127.0.0.1', [[6, 60, 0, 0, 0, 0]]]])]]),
+    );
+    await appendFile(path.join(history, `m-${hour}.jsonl`), '["a@127.0.0.1","7,6');
+    logs.length = 0;
+    assert.deepEqual(
+      await store.loadHistoryChunk(`m:${hour}`),
+      new Map([['a@127.0.0.1', [record, [6, 60, 0, 0, 0, 0]]]]),
+    );
+    assert.equal(logs.length, 1, logs.join('\n'));
   });
 
   it('loses no target when two adds and a remove run at the same time', async () => {
