@@ -4,7 +4,7 @@
 // per page as it is dirtied) over a window of whole minutes, scaled to a day.
 // The reference in the same run is fping probing the same targets: it keeps
 // nothing, so it is the floor (0) of a prober's own disk writes.
-//   node dist/bench/disk-writes.js [targets=100] [windowS=300] [warmupS=75]
+//   node dist/bench/disk-writes.js [targets=100] [windowS=300] [warmupS=75] [netpingd options...]
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { sleep, start, stop, stopAll, waitForLine, type Tracked } from './suppor
 const targets = Number(process.argv[2] ?? 100);
 const windowS = Number(process.argv[3] ?? 300);
 const warmupS = Number(process.argv[4] ?? 75);
+const extra = process.argv.slice(5);
 const DAY_S = 86_400;
 
 function writeBytes(t: Tracked): number {
@@ -47,6 +48,7 @@ try {
     '1s',
     '--max-targets',
     String(targets),
+    ...extra,
   ]);
   await waitForLine(again, /listening on/, 30_000);
   const fpingList = path.join(dir, 'fping.txt');
@@ -65,6 +67,7 @@ try {
       {
         targets,
         windowS,
+        options: extra.join(' '),
         netpingd: { writeBytes: ours, perDay: perDay(ours) },
         fping: { writeBytes: ref, perDay: perDay(ref) },
       },

@@ -1,6 +1,8 @@
-// The store for a machine without Redis: targets and statistics in two JSON
-// files in the state directory, changed only through this process (the
-// daemon's control API), so its own notices are all the notices there are.
+// The store for a machine without Redis: targets (targets.json, replaced by
+// rename), statistics (two copies rewritten in place, lib/state/slot-file.ts)
+// and history (a file per chunk, appended to) in the state directory,
+// changed only through this process (the daemon's control API), so its own
+// notices are all the notices there are.
 
 import { appendFile, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
