@@ -82,7 +82,15 @@ export class HistoryKeeper {
   async load(): Promise<boolean> {
     if (this.#loaded) return true;
     if (this.#opts.shared) {
-      // Nothing read whole: each target's records are read as it is taken on.
+      // Nothing read whole: each target's records are read as it is taken
+      // on. Asking for no chunk still converts what an older release saved
+      // under this member's instance, into the group's chunks.
+      try {
+        await this.#opts.store.historyChunkNames([]);
+      } catch (err) {
+        this.#opts.log(`cannot read saved history yet: ${message(err)}`);
+        return false;
+      }
       this.#loaded = true;
       return true;
     }

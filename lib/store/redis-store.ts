@@ -424,6 +424,7 @@ export class RedisTargetStore
   async historyChunkNames(candidates: readonly string[]): Promise<string[]> {
     await this.#migrate();
     await this.#convertLegacyHistory();
+    if (candidates.length === 0) return [];
     const exists = await this.#run(async () => {
       const pipeline = this.#client.pipeline();
       for (const name of candidates) pipeline.exists(this.#historyChunkKey(name));

@@ -84,6 +84,37 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
     }
   });
 
+  it('converts the old history of a group member into the chunks of the group', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const keys = keysFor(prefix);
+    await redis.hset(
+      keys.history('member'),
+      `m:${hour}`,
+      JSON.stringify({ v: 1, targets: { 'g@127.0.0.1': [[1, 60, 0, 0, 0, 0]] } }),
+    );
+    const store = new RedisTargetStore({
+      url: TEST_REDIS_URL!,
+      keys,
+      instance: 'member',
+      sharedStats: keys.group('g'),
+      mode: 'daemon',
+    });
+    try {
+      assert.deepEqual(await store.historyChunkNames([]), []);
+      assert.deepEqual(
+        await store.loadHistoryChunk(`m:${hour}`, ['g@127.0.0.1']),
+        new Map([['g@127.0.0.1', [[1, 60, 0, 0, 0, 0]]]]),
+      );
+      assert.equal(
+        await redis.hexists(keys.group('g').historyChunk(`m:${hour}`), 'g@127.0.0.1'),
+        1,
+      );
+      assert.equal(await redis.exists(keys.history('member')), 0);
+    } finally {
+      await store.close();
+    }
+  });
+
   it(
     'keeps a target history across a netpingd restart',
     { skip: !IS_ROOT && 'needs root' },
