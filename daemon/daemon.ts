@@ -272,6 +272,7 @@ export class Daemon {
       live: () => engine.allTargets(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
+      ...(ownership ? { shared: { token: () => this.#group?.token() } } : {}),
       log,
     });
     const history = this.#history;
@@ -604,15 +605,17 @@ export class Daemon {
       const steps: [string, () => Promise<unknown>, 'store' | 'local'][] = [
         // The counters first: they matter most if the store is slow.
         ['statistics save', () => this.#keeper.save(), 'store'],
-        // Then leave the group: the others take our share over now and
-        // find the counters just saved.
-        ['group leave', () => this.#group?.stop() ?? Promise.resolve(), 'store'],
         // The open minute is closed as it is: a restart within it adds to it.
+        // Before the group leave: a member taking a target over reads its
+        // history then, and writes under its own token from then on.
         [
           'history save',
           () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
           'store',
         ],
+        // Then leave the group: the others take our share over now and
+        // find the counters and history just saved.
+        ['group leave', () => this.#group?.stop() ?? Promise.resolve(), 'store'],
         // Open outages stay open: a restart takes them up (docs/MEASUREMENT.md).
         ['outage records', () => this.#outages.close(), 'store'],
         ['mesh outages', () => this.#meshOutages?.stop() ?? Promise.resolve(), 'store'],
