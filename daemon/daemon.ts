@@ -12,12 +12,19 @@ import { ProbeEngine } from '../lib/engine/probe-engine.js';
 import { ListenError, type InstanceTakenError } from '../lib/errors.js';
 import { createApp } from '../lib/http/app.js';
 import { MetricsExporter } from '../lib/http/metrics.js';
+import { BodyGate, registerGateMetrics } from '../lib/http/body-gate.js';
 import { openProbers } from '../lib/probes/open.js';
 import type { Prober } from '../lib/probes/prober.js';
 import { PeerResponder } from '../lib/probes/udp/responder.js';
 import { formatListen } from '../lib/listen.js';
 import type { Log } from '../lib/log.js';
-import { liveView, reportHead, type DaemonView, type StoreReport } from '../lib/report.js';
+import {
+  liveView,
+  reportHead,
+  targetReport,
+  type DaemonView,
+  type StoreReport,
+} from '../lib/report.js';
 import { removeStaleTempFiles } from '../lib/state/json-file.js';
 import { ensureStateDir } from '../lib/state/state-dir.js';
 import { TargetCache } from '../lib/state/target-cache.js';
@@ -439,8 +446,18 @@ export class Daemon {
         },
       });
     }
+    const gate = new BodyGate({
+      concurrent: this.#config.maxPages,
+      queued: 2 * this.#config.maxPages,
+    });
+    registerGateMetrics(gate, exporter.registry);
     const app = createApp({
       view: () => this.view(),
+      gate,
+      target: (key) => {
+        const probed = this.#engine.get(key);
+        return probed && targetReport(probed);
+      },
       log: this.#log,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,

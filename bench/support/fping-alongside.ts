@@ -53,12 +53,16 @@ export class FpingAlongside {
     if (!fast) throw new Error('fping alongside was not started');
     fast.child.kill('SIGINT');
     const seconds = (performance.now() - this.#startedAt) / 1000;
-    const exited = await Promise.race([fast.exited.then(() => true), sleep(10_000).then(() => false)]);
+    const exited = await Promise.race([
+      fast.exited.then(() => true),
+      sleep(10_000).then(() => false),
+    ]);
     await Promise.all([...this.#procs, fast].map((p) => stop(p)));
     if (!exited) throw new Error('fping (fast) did not stop on SIGINT');
     // "127.0.0.1 : xmt/rcv/%loss = 198/198/0%, min/avg/max = 0.004/0.019/0.077"
     const line = fast.stderr.find((l) => l.includes('xmt/rcv/%loss'));
-    const m = line && /= (\d+)\/(\d+)\/[^,]*(?:, min\/avg\/max = [\d.]+\/[\d.]+\/([\d.]+))?/.exec(line);
+    const m =
+      line && /= (\d+)\/(\d+)\/[^,]*(?:, min\/avg\/max = [\d.]+\/[\d.]+\/([\d.]+))?/.exec(line);
     if (!m) throw new Error(`fping (fast) printed no summary: ${fast.stderr.join('\n')}`);
     return {
       seconds,

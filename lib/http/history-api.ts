@@ -1,16 +1,16 @@
 // GET /api/history: one target's records over a range, and GET
 // /api/sparklines: the last hour of every target, small enough for the
 // overview to draw a line per row. Both are streamed in slices like every
-// body that grows with the targets or the records.
+// body that grows with the targets or the records, under the bound on such
+// bodies made at once (heavy-body.ts).
 
 import type { Context, Hono } from 'hono';
 import { FIELDS, type PeriodRecord } from '../history/period-ring.js';
 import { quantile } from '../history/quantiles.js';
 import { isRange, RANGES, stepOf, type RangeName } from '../history/ranges.js';
 import type { Resolution, TargetHistory } from '../history/target-history.js';
-import type { Log } from '../log.js';
 import { BUCKET_BOUNDS_SECONDS } from '../stats/histogram.js';
-import { streamedText } from './streamed.js';
+import { textChunks, type HeavyBody } from './heavy-body.js';
 
 export interface HistoryDeps {
   /** The history of a live (or recently removed) target by `name@address`. */
@@ -24,7 +24,7 @@ export interface HistoryDeps {
 const SPARK_MINUTES = 60;
 const BOUNDS_MS = BUCKET_BOUNDS_SECONDS.map((s) => s * 1000);
 
-export function addHistoryRoutes(app: Hono, deps: HistoryDeps, log: Log = () => {}): void {
+export function addHistoryRoutes(app: Hono, deps: HistoryDeps, heavy: HeavyBody): void {
   app.get('/api/history', (c) => {
     const target = c.req.query('target');
     const range = c.req.query('range') ?? '24h';
@@ -40,12 +40,15 @@ export function addHistoryRoutes(app: Hono, deps: HistoryDeps, log: Log = () => 
     const history = deps.find(target);
     if (!history)
       return c.json({ error: `no target ${JSON.stringify(target)} (use name@address)` }, 404);
-    return json(c, historyPieces(target, range, history, deps.nowMs() / 1000), log);
+    const nowS = deps.nowMs() / 1000;
+    const pieces = (): Iterable<string> => historyPieces(target, range, history, nowS);
+    return json(c, heavy, `history:${range}:${target}`, pieces);
   });
 
   app.get('/api/sparklines', (c) => {
     const nowMinute = Math.floor(deps.nowMs() / 60_000);
-    return json(c, sparklinePieces(deps.live(), nowMinute), log);
+    const pieces = (): Iterable<string> => sparklinePieces(deps.live(), nowMinute);
+    return json(c, heavy, `sparklines:${nowMinute}`, pieces);
   });
 }
 
@@ -105,7 +108,14 @@ function* sparklinePieces(
   yield '}}';
 }
 
-function json(c: Context, pieces: Iterable<string>, log: Log): Response {
+function json(
+  c: Context,
+  heavy: HeavyBody,
+  key: string,
+  pieces: () => Iterable<string>,
+): Response | Promise<Response> {
   c.header('Cache-Control', 'no-store');
-  return streamedText(c, 'application/json', () => pieces, log);
+  const page = key.slice(0, key.indexOf(':'));
+  const request = { page: `/api/${page}`, key, contentType: 'application/json' };
+  return heavy(c, request, textChunks(pieces));
 }
