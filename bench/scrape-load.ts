@@ -64,6 +64,13 @@ try {
     clients: int('clients', values.clients, 0, 64),
     fastIntervalMs: FAST_INTERVAL_MS,
     paths: values.paths === 'all' ? ALL_READ_PATHS : SCRAPE_PATHS,
+    // NETPING_BENCH_V8_FLAGS='--trace-gc' shows where the loop's time went (in netpingd's log, printed).
+    daemonEnv: process.env.NETPING_BENCH_V8_FLAGS
+      ? { NETPING_V8_FLAGS: process.env.NETPING_BENCH_V8_FLAGS }
+      : {},
+    daemonLog: (log) => {
+      if (process.env.NETPING_BENCH_V8_FLAGS) console.log(log);
+    },
     atLoadStart: () => fping?.start(),
     atLoadEnd: async () => {
       if (fping) fpingFigures = await fping.stop();

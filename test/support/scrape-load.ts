@@ -32,8 +32,11 @@ export interface ScrapeLoadOptions {
   readonly fastIntervalMs: number;
   /** The paths the readers fetch, dealt out in order; SCRAPE_PATHS unless given. */
   readonly paths?: readonly string[];
-  /** Extra netpingd arguments. */
+  /** Extra netpingd arguments and environment. */
   readonly daemonArgs?: readonly string[];
+  readonly daemonEnv?: NodeJS.ProcessEnv;
+  /** Given netpingd's output before it is stopped (a benchmark's diagnostics). */
+  readonly daemonLog?: (log: string) => void;
   /** Called as the readers start and once they have stopped (a reference tool's run, say). */
   readonly atLoadStart?: () => void | Promise<void>;
   readonly atLoadEnd?: () => void | Promise<void>;
@@ -105,7 +108,7 @@ export async function runScrapeLoad(o: ScrapeLoadOptions): Promise<ScrapeLoadRes
       ...['--save-interval', '1h', '--max-targets', String(o.targets + 10)],
       ...(o.daemonArgs ?? []),
     ],
-    { NODE_OPTIONS: `--import=${PROBE_JS}`, NETPING_LOOP_DELAY_FILE: delayFile },
+    { NODE_OPTIONS: `--import=${PROBE_JS}`, NETPING_LOOP_DELAY_FILE: delayFile, ...o.daemonEnv },
   );
   let stopped = false;
   try {
@@ -140,7 +143,9 @@ export async function runScrapeLoad(o: ScrapeLoadOptions): Promise<ScrapeLoadRes
     const t0 = performance.now();
     const deadline = t0 + o.seconds * 1000;
     const paths = o.paths ?? SCRAPE_PATHS;
-    const reads = new Map(paths.map((p) => [p, { times: [] as number[], refused: 0 }]));
+    const reads = new Map(
+      paths.slice(0, o.clients).map((p) => [p, { times: [] as number[], refused: 0 }]),
+    );
     const reader = async (urlPath: string): Promise<void> => {
       const seen = reads.get(urlPath)!;
       // Bounded in time by the deadline and in count by the number of reads.
@@ -158,9 +163,11 @@ export async function runScrapeLoad(o: ScrapeLoadOptions): Promise<ScrapeLoadRes
         if (!res.ok || body.length === 0) throw new Error(`GET ${urlPath}: HTTP ${res.status}`);
       }
     };
-    await Promise.all(
-      Array.from({ length: o.clients }, (_, i) => reader(paths[i % paths.length]!)),
-    );
+    await Promise.all([
+      ...Array.from({ length: o.clients }, (_, i) => reader(paths[i % paths.length]!)),
+      // Without readers: the same time at rest, the figures to compare with.
+      new Promise((resolve) => setTimeout(resolve, o.seconds * 1000)),
+    ]);
     await o.atLoadEnd?.();
     const after = await fast();
     const seconds = (performance.now() - t0) / 1000;
@@ -168,6 +175,7 @@ export async function runScrapeLoad(o: ScrapeLoadOptions): Promise<ScrapeLoadRes
     const last = after.target!;
     const expected = (after.at - before.at) / o.fastIntervalMs;
     const sent = last.sent - first.sent;
+    o.daemonLog?.(d.log());
     stopped = true;
     if ((await d.stop('SIGTERM')) !== 0)
       throw new Error(`netpingd did not stop cleanly:\n${d.log()}`);
