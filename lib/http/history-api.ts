@@ -80,6 +80,49 @@ function pointJson(r: PeriodRecord, step: number, open: boolean): string {
   return `{"t":${r.period * step},${fields},"buckets":[${buckets.join(',')}]${open ? ',"open":true' : ''}}`;
 }
 
+/** One minute's loss ratio and median RTT (ms) for a sparkline; nulls where nothing was measured. */
+function sparkPoint(r: PeriodRecord | undefined): [number | null, number | null] {
+  if (!r) return [null, null];
+  const sent = r.counts[0]!;
+  const lost = r.counts[1]!;
+  const loss = sent + lost > 0 ? Math.round((lost / Math.max(sent, lost)) * 1000) / 1000 : null;
+  const m = quantile(r.pairs, BOUNDS_MS, 0.5);
+  return [loss, m === undefined ? null : Math.round(m * 1000) / 1000];
+}
+
+/** A target's closed minutes of the last hour as JSON list items, kept while they stay the same. */
+interface ClosedSpark {
+  readonly nowMinute: number;
+  readonly changes: number;
+  /** The first SPARK_MINUTES - 1 items of each list, comma-joined, no brackets. */
+  readonly loss: string;
+  readonly median: string;
+}
+
+// By history, so a removed target's entry goes with it. Closed minutes change
+// once a minute, so a request costs the open minute per target, not the hour.
+const closedSparks = new WeakMap<TargetHistory, ClosedSpark>();
+
+function closedSpark(history: TargetHistory, nowMinute: number): ClosedSpark {
+  const changes = history.minutes.changes;
+  const kept = closedSparks.get(history);
+  if (kept && kept.nowMinute === nowMinute && kept.changes === changes) return kept;
+  const from = nowMinute - SPARK_MINUTES + 1;
+  const loss = new Array<number | null>(SPARK_MINUTES - 1).fill(null);
+  const median = new Array<number | null>(SPARK_MINUTES - 1).fill(null);
+  for (const r of history.records('minute', from, nowMinute - 1)) {
+    [loss[r.period - from], median[r.period - from]] = sparkPoint(r);
+  }
+  const made = {
+    nowMinute,
+    changes,
+    loss: JSON.stringify(loss).slice(1, -1),
+    median: JSON.stringify(median).slice(1, -1),
+  };
+  closedSparks.set(history, made);
+  return made;
+}
+
 /** Per target and minute of the last hour: the loss ratio and the median RTT (ms), null where nothing was measured. */
 function* sparklinePieces(
   live: readonly { readonly key: string; readonly stats: { readonly history: TargetHistory } }[],
@@ -89,20 +132,10 @@ function* sparklinePieces(
   yield `{"from":${from * 60},"step":60,"targets":{`;
   let first = true;
   for (const t of live) {
-    const loss: (number | null)[] = new Array<number | null>(SPARK_MINUTES).fill(null);
-    const median: (number | null)[] = new Array<number | null>(SPARK_MINUTES).fill(null);
-    const put = (r: PeriodRecord): void => {
-      const i = r.period - from;
-      const sent = r.counts[0]!;
-      const lost = r.counts[1]!;
-      if (sent + lost > 0) loss[i] = Math.round((lost / Math.max(sent, lost)) * 1000) / 1000;
-      const m = quantile(r.pairs, BOUNDS_MS, 0.5);
-      if (m !== undefined) median[i] = Math.round(m * 1000) / 1000;
-    };
-    for (const r of t.stats.history.records('minute', from, nowMinute - 1)) put(r);
-    const open = t.stats.history.openRecord('minute', nowMinute);
-    if (open) put(open);
-    yield `${first ? '' : ','}${JSON.stringify(t.key)}:{"loss":${JSON.stringify(loss)},"medianMs":${JSON.stringify(median)}}`;
+    const history = t.stats.history;
+    const closed = closedSpark(history, nowMinute);
+    const [loss, median] = sparkPoint(history.openRecord('minute', nowMinute));
+    yield `${first ? '' : ','}${JSON.stringify(t.key)}:{"loss":[${closed.loss},${JSON.stringify(loss)}],"medianMs":[${closed.median},${JSON.stringify(median)}]}`;
     first = false;
   }
   yield '}}';
