@@ -475,7 +475,13 @@ export class Daemon {
         nowMs: Date.now,
       },
       mesh: this.#meshStore
-        ? { read: meshReader(this.#meshStore, this.#config.keys), windowMs: MESH_WINDOW_MS }
+        ? {
+            read: meshReader(this.#meshStore, this.#config.keys, {
+              maxAgeMs: this.#config.mesh?.refreshMs ?? 0,
+              nowMs: Date.now,
+            }),
+            windowMs: MESH_WINDOW_MS,
+          }
         : undefined,
       events: { events: (q) => this.#outages.events(q), nowMs: Date.now },
     });
