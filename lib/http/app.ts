@@ -137,7 +137,7 @@ export function createApp(deps: AppDeps): Hono {
   }
   if (deps.events) addEventRoutes(app, deps.events);
   app.get('/healthz', (c) => c.text('ok\n'));
-  if (deps.control) addControlRoutes(app, deps.control);
+  if (deps.control) addControlRoutes(app, deps.control, heavy);
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => {
     if (err instanceof InvalidInputError) return c.text(`${err.message}\n`, 400);

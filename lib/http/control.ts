@@ -9,6 +9,7 @@ import { tokenMatches } from '../state/token.js';
 import type { TargetStore } from '../store/target-store.js';
 import type { Lookup } from '../resolve.js';
 import { addTargets, NoSuchTargetError, removeTargets } from '../target-changes.js';
+import { textChunks, type HeavyBody } from './heavy-body.js';
 
 export interface ControlDeps {
   readonly store: TargetStore;
@@ -22,7 +23,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_TARGETS_PER_REQUEST = 1000;
 const MAX_TARGET_TEXT = 400;
 
-export function addControlRoutes(app: Hono, deps: ControlDeps): void {
+export function addControlRoutes(app: Hono, deps: ControlDeps, heavy: HeavyBody): void {
   // Changes run one at a time: the limit check and the write of one change
   // must not interleave with another's.
   let queue: Promise<unknown> = Promise.resolve();
@@ -40,7 +41,24 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
   const unauthorized = (c: Context): Response =>
     c.json({ error: 'missing or wrong bearer token' }, 401, { 'WWW-Authenticate': 'Bearer' });
 
-  app.get('/api/members', async (c) => c.json({ members: await deps.store.members() }));
+  let membersRead = 0;
+  app.get('/api/members', async (c) => {
+    // Read first, so that a store that cannot be reached is a 503, not a cut body.
+    const members = await deps.store.members();
+    // Not shared with another reader's body: that one may predate a change this reader just made.
+    const key = `members:${++membersRead}`;
+    // The same text as JSON.stringify({ members }), a member at a time, in slices.
+    return heavy(
+      c,
+      { page: '/api/members', key, contentType: 'application/json' },
+      textChunks(function* () {
+        yield '{"members":[';
+        for (let i = 0; i < members.length; i++)
+          yield (i === 0 ? '' : ',') + JSON.stringify(members[i]);
+        yield ']}';
+      }),
+    );
+  });
 
   app.post(
     '/api/targets',
