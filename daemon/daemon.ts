@@ -468,6 +468,7 @@ export class Daemon {
         maxTargets: this.#config.maxTargets,
         // A name added through the API is checked with the resolver that will follow it.
         lookup: lookupFrom(this.#resolveName),
+        parse: (member) => this.#sync.parse(member),
       },
       history: {
         find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),

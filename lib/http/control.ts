@@ -8,7 +8,12 @@ import { NetpingError, ResolveError, StoreUnavailableError } from '../errors.js'
 import { tokenMatches } from '../state/token.js';
 import type { TargetStore } from '../store/target-store.js';
 import type { Lookup } from '../resolve.js';
-import { addTargets, NoSuchTargetError, removeTargets } from '../target-changes.js';
+import {
+  addTargets,
+  NoSuchTargetError,
+  removeTargets,
+  type MemberParser,
+} from '../target-changes.js';
 import { textChunks, type HeavyBody } from './heavy-body.js';
 
 export interface ControlDeps {
@@ -17,6 +22,8 @@ export interface ControlDeps {
   readonly maxTargets: number;
   /** How a host is checked before its name@host member is written; the system's lookup when absent. */
   readonly lookup?: Lookup;
+  /** Reads the set's members: the daemon's parser, which has read them all already (TargetSync). */
+  readonly parse?: MemberParser;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -93,6 +100,7 @@ export function addControlRoutes(app: Hono, deps: ControlDeps, heavy: HeavyBody)
           addTargets(deps.store, targets, {
             maxTargets: deps.maxTargets,
             ...(deps.lookup ? { lookup: deps.lookup } : {}),
+            ...(deps.parse ? { parse: deps.parse } : {}),
           }),
         ),
       );
@@ -104,7 +112,10 @@ export function addControlRoutes(app: Hono, deps: ControlDeps, heavy: HeavyBody)
     const selector = c.req.param('selector');
     // ?all=1: remove every target the selector names; without it, refuse (400) if it names several.
     const all = c.req.query('all');
-    const opts = { all: all !== undefined && all !== '0' && all !== 'false' };
+    const opts = {
+      all: all !== undefined && all !== '0' && all !== 'false',
+      ...(deps.parse ? { parse: deps.parse } : {}),
+    };
     return respond(c, () => serialised(() => removeTargets(deps.store, [selector], opts)));
   });
 }

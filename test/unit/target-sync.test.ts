@@ -172,6 +172,18 @@ describe('TargetSync', () => {
     assert.equal(parsed.filter((m) => m === 'junk').length, 2);
   });
 
+  it("lends its parsed members to the control API, the invalid ones' errors too", async () => {
+    const { store, sync, parsed } = rig();
+    store.members_ = ['ok@127.0.0.1', 'junk'];
+    await sync.request();
+    const calls = parsed.length;
+    assert.equal(sync.parse('ok@127.0.0.1').kind, 'target');
+    assert.throws(() => sync.parse('junk'), /junk/);
+    assert.equal(parsed.length, calls, 'nothing parsed again');
+    assert.equal(sync.parse('new@127.0.0.2').kind, 'target'); // not in the set: parsed
+    assert.equal(parsed.length, calls + 1);
+  });
+
   it('keeps a log line about a hostile member on one line', async () => {
     const { store, logs, sync } = rig();
     store.members_ = ['evil\nname@127.0.0.1', `${'x'.repeat(10_000)}@nowhere`];
