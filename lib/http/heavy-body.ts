@@ -15,6 +15,11 @@ export interface HeavyBodyRequest {
   /** Readers with the same key get the same body: the page and whatever varies it. */
   readonly key: string;
   readonly contentType: string;
+  /**
+   * Whether it waits for a slot under the bound; false for a body of one
+   * target (its history), which should not queue behind whole-set pages.
+   */
+  readonly bounded?: boolean;
 }
 
 export type HeavyBody = (
@@ -34,6 +39,10 @@ export function textChunks(
 export function heavyBodies(gate: BodyGate, renders: SharedRenders, log: Log): HeavyBody {
   return async (c, request, make) => {
     const { key, page, contentType } = request;
+    if (request.bounded === false) {
+      const body = renders.read(key, make);
+      return streamedBytes(c, contentType, () => body, log);
+    }
     if (!renders.has(key)) {
       const entered = gate.enter(page);
       if (entered === undefined) {

@@ -1,8 +1,8 @@
 // GET /api/history: one target's records over a range, and GET
 // /api/sparklines: the last hour of every target, small enough for the
 // overview to draw a line per row. Both are streamed in slices like every
-// body that grows with the targets or the records, under the bound on such
-// bodies made at once (heavy-body.ts).
+// body that grows with the targets or the records; sparklines under the
+// bound on such bodies made at once (heavy-body.ts), one target's history not.
 
 import type { Context, Hono } from 'hono';
 import { FIELDS, type PeriodRecord } from '../history/period-ring.js';
@@ -42,7 +42,8 @@ export function addHistoryRoutes(app: Hono, deps: HistoryDeps, heavy: HeavyBody)
       return c.json({ error: `no target ${JSON.stringify(target)} (use name@address)` }, 404);
     const nowS = deps.nowMs() / 1000;
     const pieces = (): Iterable<string> => historyPieces(target, range, history, nowS);
-    return json(c, heavy, `history:${range}:${target}`, pieces);
+    // One target's records: sliced and shared, but not queued behind whole-set pages.
+    return json(c, heavy, `history:${range}:${target}`, pieces, false);
   });
 
   app.get('/api/sparklines', (c) => {
@@ -146,9 +147,10 @@ function json(
   heavy: HeavyBody,
   key: string,
   pieces: () => Iterable<string>,
+  bounded = true,
 ): Response | Promise<Response> {
   c.header('Cache-Control', 'no-store');
   const page = key.slice(0, key.indexOf(':'));
-  const request = { page: `/api/${page}`, key, contentType: 'application/json' };
+  const request = { page: `/api/${page}`, key, contentType: 'application/json', bounded };
   return heavy(c, request, textChunks(pieces));
 }

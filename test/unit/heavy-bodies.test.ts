@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { BodyGate, registerGateMetrics } from '../../lib/http/body-gate.js';
 import { createApp } from '../../lib/http/app.js';
 import { SharedRenders } from '../../lib/http/shared-render.js';
+import { TargetHistory } from '../../lib/history/target-history.js';
 import { viewOf, type DaemonReport, type DaemonView, type TargetReport } from '../../lib/report.js';
 
 async function all<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -147,6 +148,34 @@ describe('large pages over HTTP', () => {
     assert.equal(later.status, 200);
     await later.text();
     assert.equal(g.making, 0);
+  });
+
+  it("serves one target's history while the bound is full: it does not queue behind whole-set pages", async () => {
+    const held = gate();
+    const g = new BodyGate({ concurrent: 1, queued: 0 });
+    const history = new TargetHistory();
+    history.current.add(0, 3);
+    const app = createApp({
+      view: async () => {
+        await held.promise;
+        return view();
+      },
+      metrics: () => [],
+      metricsContentType: 'text/plain',
+      gate: g,
+      history: {
+        find: (key) => (key === 'lo@127.0.0.1' ? history : undefined),
+        live: () => [],
+        nowMs: () => 1_700_000_000_000,
+      },
+    });
+    const whole = await app.request('/api/targets');
+    assert.equal((await app.request('/api/sparklines')).status, 503);
+    const one = await app.request('/api/history?target=lo%40127.0.0.1&range=1h');
+    assert.equal(one.status, 200);
+    assert.equal(((await one.json()) as { points: unknown[] }).points.length, 1);
+    held.open();
+    await whole.text();
   });
 
   it('serves one target row at /api/target, 404 for one not probed', async () => {
