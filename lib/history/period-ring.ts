@@ -53,6 +53,8 @@ export class PeriodRing {
   #tail = 0; // absolute position of the oldest byte held
   #end = 0; // absolute position after the newest byte
 
+  #changes = 0;
+
   constructor(limits: RingLimits) {
     this.#limits = limits;
   }
@@ -67,6 +69,11 @@ export class PeriodRing {
 
   get lastPeriod(): number | undefined {
     return this.#size > 0 ? this.#firstPeriod + this.#size - 1 : undefined;
+  }
+
+  /** Records added or merged so far: what read the ring may keep what it made of it until this changes. */
+  get changes(): number {
+    return this.#changes;
   }
 
   /** Bytes held in typed arrays, for the memory figures. */
@@ -87,6 +94,7 @@ export class PeriodRing {
     bucketCounts: ArrayLike<number>,
     n: number,
   ): void {
+    this.#changes++;
     const last = this.lastPeriod;
     if (last !== undefined && period <= last) {
       this.#mergeIntoLast(counts, indices, bucketCounts, n);
