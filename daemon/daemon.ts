@@ -156,6 +156,7 @@ export class Daemon {
         peerKey: config.peerKey,
         tcpMaxInFlight: config.tcpMaxInFlight,
         icmpTransport: config.icmpTransport,
+        udpTransport: config.udpTransport,
       });
     } catch (err) {
       await redis?.close();
@@ -288,6 +289,7 @@ export class Daemon {
       wallNowMs: Date.now,
       key: config.peerKey,
       log,
+      udpTransport: config.udpTransport,
     });
     const throughput = this.#throughput;
     // The engine, with saved statistics handed over to a target new to it
@@ -494,11 +496,12 @@ export class Daemon {
         listen: this.#config.peerListen,
         maxRatePerS: this.#config.peerMaxRate,
         maxChecksPerS: this.#config.peerMaxChecks,
+        transport: this.#config.udpTransport,
         ...(this.#advertised ? { alsoAnswerFor: this.#advertised } : {}),
       });
       const { address, port } = this.#peer.address();
       this.#log(
-        `answering udp probes of peers on ${formatListen({ host: address, port })}, ` +
+        `answering udp probes of peers on ${formatListen({ host: address, port })} (${this.#peer.transport}), ` +
           `at most ${this.#config.peerMaxRate} a second per source, ${this.#config.peerMaxChecks} checked a second in all`,
       );
     }

@@ -8,6 +8,10 @@ import {
   ICMP_TRANSPORT_CHOICES,
   type IcmpTransportChoice,
 } from '../lib/probes/icmp/transport-choice.js';
+import {
+  UDP_TRANSPORT_CHOICES,
+  type UdpTransportChoice,
+} from '../lib/probes/udp/transport-choice.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { labelsFrom, parseLabelList, type Labels } from '../lib/labels.js';
 import { DEFAULT_MESH_PROBES, meshKindAvailable } from '../lib/mesh/mesh-targets.js';
@@ -60,6 +64,8 @@ export interface DaemonConfig {
   tcpMaxInFlight: number;
   /** The ICMP socket layer (`--icmp-transport`): auto, datagram, raw or raw-socket. */
   icmpTransport: IcmpTransportChoice;
+  /** The UDP socket layer of udp probes and the peer responder (`--udp-transport`): auto, native or dgram. */
+  udpTransport: UdpTransportChoice;
   /** The throughput responder grants at most this measured duration per direction. */
   throughputMaxDurationMs: number;
   /** ... and at most this many bytes per direction of a test. */
@@ -117,6 +123,7 @@ interface RawOptions extends RawOutageOptions, RawDnsOptions {
   peerMaxChecks: string;
   tcpMaxInFlight: string;
   icmpTransport: string;
+  udpTransport: string;
   throughputMaxDuration: string;
   throughputMaxBytes: string;
   label: string[];
@@ -304,6 +311,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     )
     .addOption(
       opt(
+        '--udp-transport <kind>',
+        "the UDP socket layer of udp probes and the peer responder: auto (our addon's sockets with kernel timestamps when it loads, else node's dgram), native, or dgram (user-space timestamps)",
+        'NETPING_UDP_TRANSPORT',
+        'auto',
+      ),
+    )
+    .addOption(
+      opt(
         '--throughput-max-duration <duration>',
         "the longest throughput test this daemon's responder runs, per direction (1s-60s)",
         'NETPING_THROUGHPUT_MAX_DURATION',
@@ -425,7 +440,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     peerMaxRate: wholeNumber(o.peerMaxRate, 'peer answer rate', 1, 1_000_000),
     peerMaxChecks: wholeNumber(o.peerMaxChecks, 'peer check budget', 1, 10_000_000),
     tcpMaxInFlight: wholeNumber(o.tcpMaxInFlight, 'TCP in-flight limit', 1, 60_000),
-    icmpTransport: icmpTransportChoice(o.icmpTransport),
+    icmpTransport: choiceOf(o.icmpTransport, ICMP_TRANSPORT_CHOICES, 'ICMP transport'),
+    udpTransport: choiceOf(o.udpTransport, UDP_TRANSPORT_CHOICES, 'UDP transport'),
     throughputMaxDurationMs: parseBoundedDurationMs(
       o.throughputMaxDuration,
       'throughput max duration',
@@ -540,13 +556,9 @@ export function environmentFlag(name: string, env: NodeJS.ProcessEnv): boolean {
   throw new InvalidInputError(`invalid ${name} ${quoteInput(env[name] ?? '')}: use 1 or 0`);
 }
 
-function icmpTransportChoice(text: string): IcmpTransportChoice {
-  const found = ICMP_TRANSPORT_CHOICES.find((c) => c === text);
-  if (!found) {
-    throw new InvalidInputError(
-      `invalid ICMP transport '${text}': use ${ICMP_TRANSPORT_CHOICES.join(', ')}`,
-    );
-  }
+function choiceOf<T extends string>(text: string, choices: readonly T[], what: string): T {
+  const found = choices.find((c) => c === text);
+  if (!found) throw new InvalidInputError(`invalid ${what} '${text}': use ${choices.join(', ')}`);
   return found;
 }
 

@@ -21,6 +21,11 @@ export interface FpingOptions {
   addresses: readonly string[];
   warmupS: number;
   windowS: number;
+  /**
+   * `-i 0`: each round a burst, every target's probe back to back (one
+   * wake-up a round), in place of sends spaced over half the period.
+   */
+  burst?: boolean;
 }
 
 /** fping 5.1 takes fractional milliseconds for -i; as root it has no lower bound. */
@@ -36,7 +41,7 @@ export async function benchFping(o: FpingOptions): Promise<Row> {
     chunks.push(o.addresses.slice(i, i + perProcess));
   }
   const count = o.warmupS + o.windowS + 2; // rounds after the window let it close cleanly
-  const intervalMs = perPacketMs(perProcess);
+  const intervalMs = o.burst ? 0 : perPacketMs(perProcess);
   const began = performance.now();
   const fpings: Tracked[] = [];
   try {
@@ -109,7 +114,7 @@ export async function benchFping(o: FpingOptions): Promise<Row> {
     const pct = (seconds: number): string => ((seconds / windowS) * 100).toFixed(1);
     const split = processes > 1 ? `${processes} processes of ${perProcess} targets, ` : '';
     return {
-      tool: processes > 1 ? `fping -C (x${processes})` : 'fping -C',
+      tool: `fping -C${o.burst ? ' -i 0' : ''}${processes > 1 ? ` (x${processes})` : ''}`,
       targets: o.addresses.length,
       probesPerS,
       cpuUsPerProbe: (cpu / (probesPerS * windowS)) * 1e6,

@@ -153,8 +153,18 @@ export async function timedGet(
   timeoutMs = 30_000,
 ): Promise<{ body: string; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = await res.text();
+  let res: Response;
+  let body: string;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    body = await res.text();
+  } catch (err) {
+    // Say which page did not answer (fetch's own message names none).
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`GET ${url}: ${why} (after ${(performance.now() - t0).toFixed(0)} ms)`, {
+      cause: err,
+    });
+  }
   const ms = performance.now() - t0;
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return { body, ms };

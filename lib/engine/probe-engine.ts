@@ -371,8 +371,10 @@ export class ProbeEngine {
       this.#drainAll();
       for (let run = this.#timeouts.popDue(now); run; run = this.#timeouts.popDue(now)) {
         const seq = this.#timeouts.lastTag;
+        const prober = this.#probers.get(run.kind);
+        prober?.collect?.(run.token, seq);
         if (run.ledger.end(seq)) {
-          this.#probers.get(run.kind)?.expire?.(run.token, seq);
+          prober?.expire?.(run.token, seq);
           run.stats.recordLost();
           this.#outcome(run, TIMEOUT_REASON);
           this.#retireIfDone(run);

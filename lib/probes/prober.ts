@@ -6,6 +6,7 @@
 import type { Family } from '../address.js';
 import type { Target } from '../target.js';
 import type { IcmpTransportChoice } from './icmp/transport-choice.js';
+import type { UdpTransportChoice } from './udp/transport-choice.js';
 
 /** One probe to send: `token` names the target (unique over all kinds), `seq` the probe. */
 export interface Probe {
@@ -57,7 +58,7 @@ export interface ProbeSink {
 export interface Prober {
   /**
    * What the prober runs on, as labels of `netping_<kind>_transport_info`
-   * (icmp: `transport`, `clock`).
+   * (icmp, udp: `transport`, `clock`).
    */
   readonly info?: Readonly<Record<string, string>>;
   /** Called once, before the first send. */
@@ -70,6 +71,13 @@ export interface Prober {
    * the clock of its receive stamps (the icmp kind's kernel timestamps).
    */
   send(probe: Probe): number | void;
+  /**
+   * The probe's deadline is due: an answer the kernel already has but the
+   * event loop has not yet delivered (a tcp handshake done, its callback
+   * not yet run) is reported now, through the sink, before the probe is
+   * counted lost. Called for every probe whose deadline comes, answered or not.
+   */
+  collect?(token: number, seq: number): void;
   /** The probe's deadline passed (it is lost): release what was held for it. */
   expire?(token: number, seq: number): void;
   /** Reads and hands on every answer already queued for this family, now. */
@@ -102,6 +110,8 @@ export interface ProberContext {
   readonly tcpMaxInFlight: number;
   /** ICMP: which socket layer (`--icmp-transport`). */
   readonly icmpTransport: IcmpTransportChoice;
+  /** udp: which socket layer for probes and the peer responder (`--udp-transport`). */
+  readonly udpTransport: UdpTransportChoice;
 }
 
 /** A probe kind as targets name it, and how to open its prober. */

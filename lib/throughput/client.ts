@@ -27,6 +27,7 @@ import {
   type Request,
 } from './protocol.js';
 import { LatencyProbes, type RttPhase } from './latency-probes.js';
+import type { UdpTransportChoice } from '../probes/udp/transport-choice.js';
 import { streamUntil } from './stream.js';
 
 export type TestOutcome = 'ok' | 'busy' | 'no-challenge' | 'refused' | 'timeout' | 'error';
@@ -55,6 +56,8 @@ export interface TestOptions {
   readonly probeEveryMs?: number;
   /** A latency probe not answered in this long is lost. */
   readonly probeTimeoutMs?: number;
+  /** The latency probes' socket layer (`--udp-transport`); default auto. */
+  readonly udpTransport?: UdpTransportChoice;
 }
 
 export interface DirectionResult {
@@ -297,6 +300,7 @@ export async function runThroughputTest(opts: TestOptions): Promise<TestResult> 
       everyMs: opts.probeEveryMs ?? PROBE_EVERY_MS,
       timeoutMs: opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS,
       onRtt: opts.onRtt,
+      ...(opts.udpTransport ? { transport: opts.udpTransport } : {}),
     });
     probes.begin('idle');
     await sleep(opts.idleMs ?? 1000);

@@ -9,10 +9,15 @@
 // A probe counts in the phase it was sent in (idle, or a direction after
 // its warm-up); its answer is matched by this test's nonce, token and
 // sequence after the MAC checks out. One not answered within `timeoutMs`
-// is lost; an answer after that is late and not a sample.
+// is lost; an answer after that is late and not a sample. Stamps are the
+// kernel's where our addon loaded (a UdpTransport, as for udp probes), so
+// a loop busy with the stream adds nothing, and the RTT is less the hold
+// the responder's answer reports. Stamps are the
+// kernel's where our addon loaded (a UdpTransport, as for udp probes), so
+// a loop busy with the stream adds nothing, and the RTT is less the hold
+// the responder's answer reports.
 
 import { randomBytes } from 'node:crypto';
-import type dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
@@ -21,7 +26,9 @@ import {
   PacketType,
   UDP_PACKET_BYTES,
 } from '../probes/udp/packet.js';
-import { udpSocket } from '../probes/udp/prober.js';
+import { openUdpTransport } from '../probes/udp/open-transport.js';
+import type { UdpTransportChoice } from '../probes/udp/transport-choice.js';
+import type { UdpTransport } from '../probes/udp/transport.js';
 import { canonicalAddress, withoutZone } from '../address.js';
 
 export type RttPhase = 'idle' | 'download' | 'upload';
@@ -34,20 +41,22 @@ export interface LatencyProbesOptions {
   readonly timeoutMs: number;
   /** Each RTT sample, as it arrives (phase: when its probe was sent). */
   readonly onRtt?: ((phase: RttPhase, rttMs: number) => void) | undefined;
+  /** The socket layer (`--udp-transport`); default auto. */
+  readonly transport?: UdpTransportChoice;
 }
 
 // Whatever the duration: 10 a second for a test capped at minutes.
 const MAX_PROBES = 100_000;
 
 interface Sent {
-  readonly atMs: number;
+  atMs: number;
   readonly phase: RttPhase | undefined;
   answered: boolean;
 }
 
 export class LatencyProbes {
   readonly #opts: LatencyProbesOptions;
-  readonly #socket: dgram.Socket;
+  readonly #socket: UdpTransport;
   readonly #token = randomBytes(4).readUInt32BE(0);
   readonly #nonce = randomBytes(8);
   /** The host as answers name it (packet.ts): canonical, without a zone. */
@@ -62,15 +71,12 @@ export class LatencyProbes {
   late = 0;
   ignored = 0;
 
-  private constructor(socket: dgram.Socket, opts: LatencyProbesOptions) {
+  private constructor(socket: UdpTransport, opts: LatencyProbesOptions) {
     this.#opts = opts;
     this.#to = canonicalAddress(withoutZone(opts.host));
     this.#socket = socket;
-    // A socket error (an ICMP error on some kernels) is never an uncaught exception.
-    socket.on('error', () => {});
-    socket.on('message', (packet) => {
-      // Stamped first: decoding must not count in the RTT.
-      const atMs = performance.now();
+    // Stamped by the transport (the kernel, or first thing on reading).
+    socket.onDatagram((packet, _source, _port, atMs) => {
       try {
         this.#onAnswer(packet, atMs);
       } catch {
@@ -82,7 +88,9 @@ export class LatencyProbes {
 
   /** Opens the socket (the host's family) and starts sending; no phase yet. */
   static async open(opts: LatencyProbesOptions): Promise<LatencyProbes> {
-    const socket = await udpSocket(isIPv6(opts.host) ? 6 : 4);
+    const socket = await openUdpTransport(opts.transport ?? 'auto', {
+      family: isIPv6(opts.host) ? 6 : 4,
+    });
     return new LatencyProbes(socket, opts);
   }
 
@@ -102,7 +110,8 @@ export class LatencyProbes {
     const atMs = performance.now();
     const phase = atMs >= this.#phaseFromMs ? this.#phase : undefined;
     const seq = this.#sent.length;
-    this.#sent.push({ atMs, phase, answered: false });
+    const sent = { atMs, phase, answered: false };
+    this.#sent.push(sent);
     const packet = encodeUdpPacket(
       PacketType.probe,
       {
@@ -119,7 +128,12 @@ export class LatencyProbes {
       Buffer.allocUnsafe(UDP_PACKET_BYTES),
     );
     // A refused send is a probe never answered: lost, like one the network dropped.
-    this.#socket.send(packet, this.#opts.port, this.#opts.host, () => {});
+    try {
+      const stamped = this.#socket.send(packet, this.#opts.host, this.#opts.port, () => {});
+      if (typeof stamped === 'number') sent.atMs = stamped;
+    } catch {
+      // refused at once (the addon's send): lost all the same
+    }
   }
 
   #onAnswer(packet: Buffer, atMs: number): void {
@@ -134,7 +148,8 @@ export class LatencyProbes {
       f.nonceHi === this.#nonce.readUInt32BE(0) &&
       f.nonceLo === this.#nonce.readUInt32BE(4);
     if (!ours || !sent || sent.answered) return void this.ignored++;
-    const rttMs = atMs - sent.atMs;
+    // The responder's hold (its loop busy with the stream) is not the path's.
+    const rttMs = Math.max(0, atMs - (f.heldMs ?? 0) - sent.atMs);
     if (rttMs > this.#opts.timeoutMs) return void this.late++;
     sent.answered = true;
     if (sent.phase === undefined) return;
@@ -166,10 +181,6 @@ export class LatencyProbes {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    try {
-      this.#socket.close();
-    } catch {
-      // closed already
-    }
+    void this.#socket.close();
   }
 }

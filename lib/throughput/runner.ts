@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from '../engine/clock.js';
 import type { Log } from '../log.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../stats/histogram.js';
 import { targetKey, type Target } from '../target.js';
+import type { UdpTransportChoice } from '../probes/udp/transport-choice.js';
 import {
   runThroughputTest,
   TEST_OUTCOMES,
@@ -33,6 +34,8 @@ export interface RunnerOptions {
   /** The peers' shared key; without it every test fails at once (`error`, no peer key). */
   readonly key: Buffer | undefined;
   readonly log: Log;
+  /** The latency probes' socket layer (`--udp-transport`); default auto. */
+  readonly udpTransport?: UdpTransportChoice;
   /** The test itself; injected by unit tests. */
   readonly runTest?: (opts: TestOptions) => Promise<TestResult>;
   /** The schedule's jitter and back-off (schedule.ts); default Math.random. */
@@ -237,6 +240,7 @@ export class ThroughputRunner {
           port: t.target.probe?.port ?? THROUGHPUT_PORT,
           key,
           durationMs: t.durationMs,
+          ...(this.#opts.udpTransport ? { udpTransport: this.#opts.udpTransport } : {}),
           onRtt: (phase, rttMs) => {
             if (phase !== 'idle' && !t.removed) t.loaded[phase].observe(rttMs / 1000);
           },

@@ -24,8 +24,10 @@ constexpr size_t kControlBytes = 256;  // a timestamp, or an extended error and 
 
 Napi::Value ThrowErrno(Napi::Env env, int err, const std::string& what) {
   const char* name = strerrorname_np(err);
-  Napi::Error error = Napi::Error::New(env, what + ": " + strerror(err));
-  error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  std::string code = name ? name : "EUNKNOWN";
+  // The errno's name in the message too, as node's own socket errors have it.
+  Napi::Error error = Napi::Error::New(env, what + ": " + strerror(err) + " (" + code + ")");
+  error.Set("code", Napi::String::New(env, code));
   error.Set("errno", Napi::Number::New(env, err));
   error.ThrowAsJavaScriptException();
   return env.Undefined();
@@ -76,6 +78,13 @@ std::string AddressText(const sockaddr* addr) {
   return text;
 }
 
+int32_t SourcePort(const sockaddr* addr) {
+  if (addr->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(addr)->sin_port);
+  if (addr->sa_family == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(addr)->sin6_port);
+  return 0;
+}
+
 int64_t ReceiveStampNs(msghdr* msg) {
   for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
@@ -100,16 +109,59 @@ Napi::Function ProbeSocket::Define(Napi::Env env) {
   return DefineClass(env, "ProbeSocket",
                      {
                          InstanceAccessor("identifier", &ProbeSocket::Identifier, nullptr),
+                         InstanceAccessor("port", &ProbeSocket::Identifier, nullptr),
+                         InstanceMethod("setOption", &ProbeSocket::SetOption),
                          InstanceMethod("send", &ProbeSocket::Send),
                          InstanceMethod("receive", &ProbeSocket::Receive),
                          InstanceMethod("close", &ProbeSocket::Close),
                      });
 }
 
-// new ProbeSocket(family, datagram, identifier, receiveBufferBytes, onReadable)
+// new ProbeSocket(family, datagram, identifier, receiveBufferBytes, onReadable): ICMP.
+// new ProbeSocket({ family, protocol: 'udp', host, port, dualStack, receiveErrors,
+//                   receiveBufferBytes }, onReadable)
+// or ({ family, protocol: 'icmp', datagram, identifier, receiveBufferBytes }, onReadable).
 ProbeSocket::ProbeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProbeSocket>(info) {
   Napi::Env env = info.Env();
   env_ = env;
+  if (info.Length() >= 2 && info[0].IsObject() && info[1].IsFunction()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto number = [&](const char* key, int fallback) {
+      Napi::Value v = o.Get(key);
+      return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
+    };
+    auto flag = [&](const char* key) {
+      Napi::Value v = o.Get(key);
+      return v.IsBoolean() && v.As<Napi::Boolean>().Value();
+    };
+    int family = number("family", 4) == 6 ? AF_INET6 : AF_INET;
+    Napi::Value protocol = o.Get("protocol");
+    std::string proto = protocol.IsString() ? protocol.As<Napi::String>().Utf8Value() : "icmp";
+    int rcvbuf = number("receiveBufferBytes", 0);
+    bool opened;
+    if (proto == "udp") {
+      int port = number("port", 0);
+      Napi::Value host = o.Get("host");
+      if (port < 0 || port > 0xffff) {
+        ThrowType(env, "port must be 0..65535");
+        return;
+      }
+      opened = OpenUdp(env, family, host.IsString() ? host.As<Napi::String>().Utf8Value() : "",
+                       port, flag("dualStack"), flag("receiveErrors"), rcvbuf);
+    } else if (proto == "icmp") {
+      int identifier = number("identifier", 0);
+      if (identifier < 0 || identifier > 0xffff) {
+        ThrowType(env, "identifier must be 0..65535");
+        return;
+      }
+      opened = Open(env, family, flag("datagram"), identifier, rcvbuf);
+    } else {
+      ThrowType(env, "protocol must be 'icmp' or 'udp'");
+      return;
+    }
+    if (opened) StartPolling(env, info[1].As<Napi::Function>());
+    return;
+  }
   if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsBoolean() || !info[2].IsNumber() ||
       !info[3].IsNumber() || !info[4].IsFunction()) {
     ThrowType(env, "ProbeSocket(family, datagram, identifier, receiveBufferBytes, onReadable)");
@@ -124,7 +176,11 @@ ProbeSocket::ProbeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Prob
     return;
   }
   if (!Open(env, family, datagram, identifier, rcvbuf)) return;
-  on_readable_ = Napi::Persistent(info[4].As<Napi::Function>());
+  StartPolling(env, info[4].As<Napi::Function>());
+}
+
+bool ProbeSocket::StartPolling(Napi::Env env, Napi::Function on_readable) {
+  on_readable_ = Napi::Persistent(on_readable);
 
   messages_.resize(kMaxBatch);
   iovecs_.resize(kMaxBatch);
@@ -142,40 +198,52 @@ ProbeSocket::ProbeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Prob
   if (rc != 0) {
     delete poll_;
     poll_ = nullptr;
+    on_readable_.Reset();
     ::close(fd_);
     fd_ = -1;
     ThrowErrno(env, -rc, "uv_poll");
-    return;
+    return false;
   }
   // Polling: JavaScript may drop its last reference, the socket stays until close().
   Ref();
   napi_add_env_cleanup_hook(env, &ProbeSocket::CleanupHook, this);
+  return true;
 }
 
 ProbeSocket::~ProbeSocket() { CloseNow(); }
+
+bool ProbeSocket::OpenStamped(Napi::Env env, int type, int protocol, int rcvbuf_bytes,
+                              const std::string& what) {
+  fd_ = socket(family_, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd_ < 0) {
+    ThrowErrno(env, errno, what);
+    return false;
+  }
+  int err = SetInt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+  if (err != 0) return FailOpen(env, err, "SO_TIMESTAMPNS");
+  // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
+  if (rcvbuf_bytes > 0 && SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_bytes) != 0)
+    SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rcvbuf_bytes);
+  return true;
+}
+
+bool ProbeSocket::FailOpen(Napi::Env env, int err, const std::string& what) {
+  ::close(fd_);
+  fd_ = -1;
+  ThrowErrno(env, err, what);
+  return false;
+}
 
 bool ProbeSocket::Open(Napi::Env env, int family, bool datagram, int identifier,
                        int rcvbuf_bytes) {
   family_ = family;
   datagram_ = datagram;
   int protocol = family == AF_INET ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6);
-  fd_ = socket(family, (datagram ? SOCK_DGRAM : SOCK_RAW) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-               protocol);
-  if (fd_ < 0) {
-    ThrowErrno(env, errno, datagram ? "ICMP datagram socket" : "raw ICMP socket");
+  if (!OpenStamped(env, datagram ? SOCK_DGRAM : SOCK_RAW, protocol, rcvbuf_bytes,
+                   datagram ? "ICMP datagram socket" : "raw ICMP socket"))
     return false;
-  }
-  auto fail = [&](int err, const char* what) {
-    ::close(fd_);
-    fd_ = -1;
-    ThrowErrno(env, err, what);
-    return false;
-  };
-  int err = SetInt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-  if (err != 0) return fail(err, "SO_TIMESTAMPNS");
-  // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
-  if (SetInt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_bytes) != 0)
-    SetInt(fd_, SOL_SOCKET, SO_RCVBUF, rcvbuf_bytes);
+  auto fail = [&](int err, const char* what) { return FailOpen(env, err, what); };
+  int err;
   if (datagram) {
     // The kernel writes the socket's "port" into every echo's identifier
     // and hands the socket only replies that carry it: bind to ours.
@@ -204,6 +272,7 @@ bool ProbeSocket::Open(Napi::Env env, int family, bool datagram, int identifier,
     err = family == AF_INET ? SetInt(fd_, IPPROTO_IP, IP_RECVERR, 1)
                             : SetInt(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1);
     if (err != 0) return fail(err, "IP_RECVERR");
+    error_queue_ = true;
   } else {
     identifier_ = static_cast<uint16_t>(identifier);
     err = AttachIcmpFilters(fd_, family, identifier_);
@@ -212,11 +281,66 @@ bool ProbeSocket::Open(Napi::Env env, int family, bool datagram, int identifier,
   return true;
 }
 
+bool ProbeSocket::OpenUdp(Napi::Env env, int family, const std::string& host, int port,
+                          bool dual_stack, bool receive_errors, int rcvbuf_bytes) {
+  family_ = family;
+  datagram_ = true;
+  udp_ = true;
+  if (!OpenStamped(env, SOCK_DGRAM, IPPROTO_UDP, rcvbuf_bytes, "UDP socket")) return false;
+  auto fail = [&](int err, const std::string& what) { return FailOpen(env, err, what); };
+  int err;
+  if (family == AF_INET6) {
+    err = SetInt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? 0 : 1);
+    if (err != 0) return fail(err, "IPV6_V6ONLY");
+  }
+  sockaddr_storage local;
+  socklen_t local_len;
+  std::string text = host.empty() ? (family == AF_INET ? "0.0.0.0" : "::") : host;
+  if (!ParseAddress(family, text, &local, &local_len))
+    return fail(EINVAL, "bad address " + text);
+  if (family == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&local)->sin_port = htons(static_cast<uint16_t>(port));
+  else
+    reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(static_cast<uint16_t>(port));
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&local), local_len) != 0)
+    return fail(errno, "bind " + text + " port " + std::to_string(port));
+  local_len = sizeof(local);
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    return fail(errno, "getsockname");
+  identifier_ = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&local)->sin_port
+                                        : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+  if (receive_errors) {
+    // An unconnected UDP socket hears of ICMP errors (port unreachable...)
+    // only on its error queue, and only with IP_RECVERR.
+    err = family == AF_INET ? SetInt(fd_, IPPROTO_IP, IP_RECVERR, 1)
+                            : SetInt(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1);
+    if (err != 0) return fail(err, "IP_RECVERR");
+    error_queue_ = true;
+  }
+  return true;
+}
+
+// setOption(level, name, value): an int socket option (constants from the
+// addon's `constants`), for what a prober needs beyond the defaults (a
+// path MTU discovery mode, a TTL).
+Napi::Value ProbeSocket::SetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) return ThrowErrno(env, EBADF, "setOption");
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowType(env, "setOption(level, name, value)");
+  int err = SetInt(fd_, info[0].As<Napi::Number>().Int32Value(),
+                   info[1].As<Napi::Number>().Int32Value(),
+                   info[2].As<Napi::Number>().Int32Value());
+  if (err != 0) return ThrowErrno(env, err, "setsockopt");
+  return env.Undefined();
+}
+
 Napi::Value ProbeSocket::Identifier(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), identifier_);
 }
 
-// send(packet, address, ttl) -> the send time, CLOCK_MONOTONIC ms. ttl 0: the socket's default.
+// send(packet, address, ttl[, port]) -> the send time, CLOCK_MONOTONIC ms.
+// ttl 0: the socket's default; port: a UDP socket's destination port.
 Napi::Value ProbeSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) {
@@ -233,6 +357,13 @@ Napi::Value ProbeSocket::Send(const Napi::CallbackInfo& info) {
   if (!ParseAddress(family_, info[1].As<Napi::String>().Utf8Value(), &to, &to_len))
     return ThrowErrno(env, EINVAL, "bad address");
   int ttl = info[2].As<Napi::Number>().Int32Value();
+  if (info.Length() > 3 && info[3].IsNumber()) {
+    uint16_t port = htons(static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value()));
+    if (family_ == AF_INET)
+      reinterpret_cast<sockaddr_in*>(&to)->sin_port = port;
+    else
+      reinterpret_cast<sockaddr_in6*>(&to)->sin6_port = port;
+  }
 
   iovec iov{packet.Data(), packet.Length()};
   msghdr msg;
@@ -310,7 +441,7 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
 
 // receive(slab, slotBytes, info, times, sources, destinations) -> entries read.
 // Entry i: bytes at slab[i * slotBytes], info[4i..4i+3] = length, kind,
-// ICMP type, code (or errno of a local error); times[i] = the kernel's
+// ICMP type, code (or errno of a local error; a UDP packet's source port); times[i] = the kernel's
 // receive stamp in CLOCK_MONOTONIC ms; sources[i] = the sender (an error's
 // offender); destinations[i] = an error's original destination. Fewer
 // entries than room: the socket is empty.
@@ -337,7 +468,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   double* time_at = times.Data();
 
   uint32_t count = 0;
-  if (datagram_) {
+  if (error_queue_) {
     while (count < room && ReadErrorQueue(env, base + count * slot_bytes, slot_bytes, info_at,
                                           time_at, sources, destinations, count))
       count++;
@@ -365,7 +496,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
     if (n >= 0) break;
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return Napi::Number::New(env, count);
-    if (!datagram_ || err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL)
+    if (!error_queue_ || err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL)
       return ThrowErrno(env, err, "recvmmsg");
   }
   if (n < 0) return Napi::Number::New(env, count);
@@ -378,7 +509,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
         stamp >= 0 ? now.MonotonicMsOf(stamp) : static_cast<double>(now.monotonic_ns) / 1e6;
     info_at[4 * at] = static_cast<int32_t>(messages_[i].msg_len);
     info_at[4 * at + 1] = kPacket;
-    info_at[4 * at + 2] = 0;
+    info_at[4 * at + 2] = udp_ ? SourcePort(reinterpret_cast<sockaddr*>(&names_[i])) : 0;
     info_at[4 * at + 3] = 0;
     sources.Set(at, Napi::String::New(env, AddressText(reinterpret_cast<sockaddr*>(&names_[i]))));
   }

@@ -1,7 +1,8 @@
-// One ICMP socket of one address family: datagram (no privilege, the
-// kernel hands it only its own replies) or raw (CAP_NET_RAW, filtered in the
-// kernel on our identifier). Reads in batches with their kernel receive
-// stamps; sends one packet synchronously and says when it went.
+// One probe socket of one address family. ICMP: datagram (no privilege,
+// the kernel hands it only its own replies) or raw (CAP_NET_RAW, filtered
+// in the kernel on our identifier). UDP: bound to an address and port, for
+// the udp prober and the peer responder. Reads in batches with their kernel
+// receive stamps; sends one packet synchronously and says when it went.
 #pragma once
 
 #include <napi.h>
@@ -10,6 +11,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace netping {
@@ -22,11 +24,19 @@ class ProbeSocket : public Napi::ObjectWrap<ProbeSocket> {
 
  private:
   Napi::Value Identifier(const Napi::CallbackInfo& info);
+  Napi::Value SetOption(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Receive(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   bool Open(Napi::Env env, int family, bool datagram, int identifier, int rcvbuf_bytes);
+  bool OpenUdp(Napi::Env env, int family, const std::string& host, int port, bool dual_stack,
+               bool receive_errors, int rcvbuf_bytes);
+  // socket() with SO_TIMESTAMPNS and the receive buffer; false with the error thrown.
+  bool OpenStamped(Napi::Env env, int type, int protocol, int rcvbuf_bytes, const std::string& what);
+  // Closes the socket being opened and throws `err`; returns false.
+  bool FailOpen(Napi::Env env, int err, const std::string& what);
+  bool StartPolling(Napi::Env env, Napi::Function on_readable);
   void CloseNow();
   void OnPoll(int status);
   static void PollCallback(uv_poll_t* handle, int status, int events);
@@ -39,6 +49,10 @@ class ProbeSocket : public Napi::ObjectWrap<ProbeSocket> {
   int fd_ = -1;
   int family_ = AF_INET;
   bool datagram_ = true;
+  bool udp_ = false;
+  // ICMP datagram sockets, and UDP ones asked to: ICMP errors about what we
+  // sent come on the error queue.
+  bool error_queue_ = false;
   uint16_t identifier_ = 0;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference on_readable_;

@@ -17,6 +17,7 @@ import { IcmpProber } from '../../lib/probes/icmp/prober.js';
 import type { IcmpTransportChoice } from '../../lib/probes/icmp/transport-choice.js';
 import type { IcmpTransport } from '../../lib/probes/icmp/transport.js';
 import { makeTarget, targetKey } from '../../lib/target.js';
+import { holdLoop, probeCount } from '../support/held-loop.js';
 
 const HOLD_MS = 50;
 const TIMEOUT_MS = 20;
@@ -39,10 +40,7 @@ class HeldAfterSend implements IcmpTransport {
   }
   send(packet: Buffer, address: string): number | void {
     const sentAt = this.inner.send(packet, address);
-    const until = performance.now() + HOLD_MS;
-    while (performance.now() < until) {
-      // busy: nothing else runs, the reply waits in the socket
-    }
+    holdLoop(HOLD_MS);
     return sentAt;
   }
   onPacket(handler: Parameters<IcmpTransport['onPacket']>[0]): void {
@@ -76,21 +74,13 @@ async function openEngine(
 }
 
 /** Sends `count` probes to `address` and waits for their ends. */
-async function probe(
+function probe(
   engine: ProbeEngine,
   address: string,
   intervalMs: number,
   count: number,
 ): Promise<ProbedTarget> {
-  const target = makeTarget('t', address);
-  engine.add(target, { intervalMs, timeoutMs: TIMEOUT_MS });
-  const run = engine.get(targetKey(target))!;
-  const deadline = Date.now() + 5_000 + count * intervalMs;
-  while (Date.now() < deadline && (run.stats.sent < count || run.ledger.inFlight > 0))
-    await sleep(10);
-  engine.stopSending();
-  while (Date.now() < deadline && run.ledger.inFlight > 0) await sleep(10);
-  return run;
+  return probeCount(engine, makeTarget('t', address), { intervalMs, timeoutMs: TIMEOUT_MS }, count);
 }
 
 describe(

@@ -16,6 +16,7 @@ import { encodeUdpPacket, PacketType } from '../../lib/probes/udp/packet.js';
 import { IS_ROOT, SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
 import { freePort, httpText, redisDeletePrefix, sampleSum } from '../support/ops-harness.js';
 import { DAEMON_JS } from '../support/env.js';
+import { loadNativeSockets } from '../../lib/probes/icmp/native-sockets.js';
 import { eventually, runNode, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const KEY = 'udp-peers-test-key-0123456789';
@@ -113,7 +114,10 @@ describe('udp probes between netpingd peers', { skip }, () => {
     const ownListen = async () => ['--peer-listen', `127.0.0.1:${await freePort()}`];
     [a, c, d] = await Promise.all([
       start(prefixes.a, ['--peer-key', KEY, '--timeout', '500ms', ...(await ownListen())]),
-      start(prefixes.c, ['--peer-key', WRONG_KEY, '--timeout', '200ms', ...(await ownListen())]),
+      // On node's dgram (the variable), the others on the addon's sockets where it built.
+      start(prefixes.c, ['--peer-key', WRONG_KEY, '--timeout', '200ms', ...(await ownListen())], {
+        NETPING_UDP_TRANSPORT: 'dgram',
+      }),
       start(prefixes.d, ['--timeout', '200ms']),
     ]);
   });
@@ -134,6 +138,29 @@ describe('udp probes between netpingd peers', { skip }, () => {
       new RegExp(`answering udp probes of peers on 127\\.0\\.0\\.1:${peerPort}`),
     );
     assert.doesNotMatch(d.log(), /answering udp probes/, 'no key: no responder');
+  });
+
+  it('says which udp socket layer and clock it uses: the addon by default, dgram when told', async () => {
+    const transports = async (x: RunningDaemon) => {
+      const m = await httpText(`${x.baseUrl}/metrics`);
+      return ['native', 'dgram'].filter(
+        (t) =>
+          sampleSum(m, 'netping_udp_transport_info', {
+            transport: t,
+            clock: t === 'native' ? 'kernel' : 'user-space',
+          }) === 1,
+      );
+    };
+    const native = loadNativeSockets().ok;
+    assert.deepEqual(await transports(a), [native ? 'native' : 'dgram']);
+    assert.match(
+      a.log(),
+      native ? /udp: the addon's sockets, kernel timestamps/ : /udp: node dgram/,
+    );
+    assert.deepEqual(await transports(c), ['dgram']);
+    assert.match(c.log(), /udp: node dgram sockets, user-space timestamps/);
+    assert.match(b.log(), native ? /answering udp probes of peers on .* \(native\)/ : /\(dgram\)/);
+    assert.deepEqual(await transports(d), [], 'no key: no udp sockets');
   });
 
   it('a peer with the same key answers every probe', async (ctx) => {
@@ -252,11 +279,11 @@ describe('udp probes between netpingd peers', { skip }, () => {
         r.stderr,
         new RegExp(`cannot answer peers on udp 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
       );
-      // Beside the start line that names the icmp transport, the failure is one line.
+      // Beside the start lines that name the icmp and udp transports, the failure is one line.
       const lines = r.stderr
         .trim()
         .split('\n')
-        .filter((l) => !l.startsWith('netpingd: icmp: '));
+        .filter((l) => !/^netpingd: (icmp|udp): /.test(l));
       assert.equal(lines.length, 1, r.stderr);
     } finally {
       taken.close();

@@ -12,8 +12,9 @@
 //   corrupt      an answer with a byte flipped after its MAC was made
 //   truncate     an answer cut to 20 bytes
 //   drop         nothing
-// 'unreachable' has no udp form here (netpingd's unconnected socket never
-// hears of an ICMP port unreachable): a plan with it is refused.
+// 'unreachable' has no udp form here (this responder would need a raw
+// socket to send an ICMP error; test/integration/udp-sockets.test.ts
+// checks the prober's port unreachable on loopback): a plan with it is refused.
 // SIGUSR1: stop injecting (see responder.ts). SIGTERM: exit.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';

@@ -226,6 +226,27 @@ describe('throughput runner', () => {
     await runner.stop();
   });
 
+  it("hands the test --udp-transport, for its latency probes' sockets", async () => {
+    const clock = new FakeClock(0);
+    const seen: (string | undefined)[] = [];
+    const runner = new ThroughputRunner({
+      clock,
+      wallNowMs: () => 0,
+      key: KEY,
+      log: () => {},
+      udpTransport: 'dgram',
+      runTest: (o: TestOptions) => {
+        seen.push(o.udpTransport);
+        return Promise.resolve(ok());
+      },
+    });
+    runner.add(parseTargetKey('a@192.0.2.1?probe=throughput&every=1m&duration=2s'));
+    clock.advance(0);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, ['dgram']);
+    await runner.stop();
+  });
+
   it('without a peer key every test is an error, said once', async () => {
     const clock = new FakeClock(0);
     const lines: string[] = [];

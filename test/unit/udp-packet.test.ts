@@ -18,6 +18,7 @@ const FIELDS = {
   nonceLo: 0xa0b0c0d0,
   toAddress: '192.0.2.7',
   toPort: 9923,
+  heldMs: 0,
 };
 
 // 'NP', version 2, type, token, seq hi32 = 2, seq lo32 = 5, 1.0 as a
@@ -96,6 +97,24 @@ describe('udp packet', () => {
     const zoned = encodeUdpPacket(PacketType.probe, { ...FIELDS, toAddress: 'fe80::1%eth0' }, KEY);
     const d = decodeUdpPacket(zoned, 1, KEY);
     assert.equal(d.ok && d.fields.toAddress, 'fe80::1', 'the zone is not on the wire');
+  });
+
+  it("carries an answer's hold in bytes 50-51, 10 µs units rounded down, at most 655.35 ms", () => {
+    for (const [heldMs, units, decoded] of [
+      [0, 0, 0],
+      [0.009, 0, 0],
+      [0.0123, 1, 0.01],
+      [51.239, 5123, 51.23],
+      [655.35, 0xffff, 655.35],
+      [10_000, 0xffff, 655.35],
+      [-3, 0, 0],
+      [Number.NaN, 0, 0],
+    ] as const) {
+      const p = encodeUdpPacket(PacketType.answer, { ...FIELDS, heldMs }, KEY);
+      assert.equal(p.readUInt16BE(50), units, `${heldMs} ms`);
+      const d = decodeUdpPacket(p, PacketType.answer, KEY);
+      assert.equal(d.ok && d.fields.heldMs, decoded, `${heldMs} ms`);
+    }
   });
 
   it('refuses a version-1 packet (48 bytes, no destination) as version, before the MAC', () => {

@@ -1,11 +1,12 @@
 // The only file that loads our native addon (native/, built from source by
-// node-gyp: `npm run build:native`), and its typed interface. Everything
-// above talks to `NativeSockets`; when the addon did not build (or this is
-// not Linux) `loadNativeSockets()` says why, and the icmp kind falls back to
-// raw-socket.
+// node-gyp: `npm run build:native`), and its typed interface. Every kind
+// (icmp, udp, tcp) talks to `NativeSockets`; when the addon did not build
+// (or this is not Linux) `loadNativeSockets()` says why, and each kind falls
+// back: icmp to raw-socket, udp to node's dgram, tcp to the callback's time.
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 /** Entry kinds of a receive batch, as native/src/probe_socket.cc writes them. */
@@ -13,20 +14,24 @@ export const ENTRY_PACKET = 0;
 export const ENTRY_ICMP_ERROR = 1;
 export const ENTRY_LOCAL_ERROR = 2;
 
-/** One ICMP socket (native/src/probe_socket.h). Errors thrown carry `code`, an errno name. */
+/** One ICMP or UDP socket (native/src/probe_socket.h). Errors thrown carry `code`, an errno name. */
 export interface NativeProbeSocket {
   /** The echo identifier: a datagram socket's bound port, or the one a raw socket's filter keeps. */
   readonly identifier: number;
+  /** A UDP socket's bound port (the same number as `identifier`). */
+  readonly port: number;
+  /** setsockopt with an int value; `level` and `name` from `NativeSockets.constants`. */
+  setOption(level: number, name: number, value: number): void;
   /**
-   * Sends now (sendmsg); `ttl` > 0 sets this packet's TTL / hop limit. Returns
-   * the send time, CLOCK_REALTIME read right before the syscall and carried
-   * to CLOCK_MONOTONIC milliseconds.
+   * Sends now (sendmsg); `ttl` > 0 sets this packet's TTL / hop limit, `port`
+   * is a UDP socket's destination port. Returns the send time, CLOCK_REALTIME
+   * read right before the syscall and carried to CLOCK_MONOTONIC milliseconds.
    */
-  send(packet: Buffer, address: string, ttl: number): number;
+  send(packet: Buffer, address: string, ttl: number, port?: number): number;
   /**
    * Reads up to one batch (the error queue first): entry i's bytes at
    * `slab[i * slotBytes]`, `info[4i..4i+3]` = length, kind, ICMP type, code
-   * (a local error's errno), `times[i]` = the kernel's receive stamp in
+   * (a local error's errno; a UDP packet's source port), `times[i]` = the kernel's receive stamp in
    * CLOCK_MONOTONIC ms, `sources[i]` the sender (an error's offender),
    * `destinations[i]` an error's original destination. Fewer entries than
    * room: the socket is empty.
@@ -42,16 +47,57 @@ export interface NativeProbeSocket {
   close(): void;
 }
 
+/** The options form of the ProbeSocket constructor. */
+export type NativeSocketOptions =
+  | {
+      readonly family: 4 | 6;
+      readonly protocol: 'icmp';
+      readonly datagram: boolean;
+      readonly identifier: number;
+      readonly receiveBufferBytes?: number;
+    }
+  | {
+      readonly family: 4 | 6;
+      readonly protocol: 'udp';
+      /** The address to bind; default all of the family's. */
+      readonly host?: string;
+      /** 0: an ephemeral port. */
+      readonly port: number;
+      /** An IPv6 socket that takes IPv4 too (sources then read ::ffff:a.b.c.d). */
+      readonly dualStack?: boolean;
+      /** ICMP errors about our datagrams as error-queue entries (IP_RECVERR). */
+      readonly receiveErrors?: boolean;
+      readonly receiveBufferBytes?: number;
+    };
+
+/** getsockopt TCP_INFO of a connected socket, what the tcp prober reads. */
+export interface NativeTcpInfo {
+  /** The kernel's TCP state (NativeSockets.TCP_ESTABLISHED once the handshake is done). */
+  readonly state: number;
+  /** The smoothed RTT in µs; right after the handshake, its one sample (0: none taken). */
+  readonly rttUs: number;
+  /** Segments retransmitted, the SYN's retransmissions included. */
+  readonly totalRetrans: number;
+}
+
 export interface NativeSockets {
-  readonly ProbeSocket: new (
-    family: 4 | 6,
-    datagram: boolean,
-    identifier: number,
-    receiveBufferBytes: number,
-    onReadable: () => void,
-  ) => NativeProbeSocket;
+  readonly ProbeSocket: {
+    new (
+      family: 4 | 6,
+      datagram: boolean,
+      identifier: number,
+      receiveBufferBytes: number,
+      onReadable: () => void,
+    ): NativeProbeSocket;
+    new (options: NativeSocketOptions, onReadable: () => void): NativeProbeSocket;
+  };
   /** CLOCK_MONOTONIC in milliseconds (performance.now() plus a constant). */
   monotonicNowMs(): number;
+  /** TCP_INFO of the socket with descriptor `fd`; throws (`code`) when it is none. */
+  tcpInfo(fd: number): NativeTcpInfo;
+  readonly TCP_ESTABLISHED: number;
+  /** Option numbers for setOption: SOL_SOCKET, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, ... */
+  readonly constants: Readonly<Record<string, number>>;
 }
 
 export type NativeLoad =
@@ -87,4 +133,23 @@ export function loadNativeSockets(): NativeLoad {
     };
   }
   return loaded;
+}
+
+/**
+ * performance.now() runs on CLOCK_MONOTONIC from an origin of its own: the
+ * constant between them, from the closest of a few back-to-back readings.
+ */
+export function performanceOffsetMs(native: NativeSockets): number {
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 5; i++) {
+    const before = performance.now();
+    const mono = native.monotonicNowMs();
+    const after = performance.now();
+    if (after - before < best) {
+      best = after - before;
+      offset = mono - (before + after) / 2;
+    }
+  }
+  return offset;
 }

@@ -4,7 +4,6 @@
 // kernel's receive stamp and every send with a stamp in the same clock, so
 // a read held back by a busy event loop adds nothing to an RTT.
 
-import { performance } from 'node:perf_hooks';
 import type { Family } from '../../address.js';
 import { SendError } from '../prober.js';
 import {
@@ -12,14 +11,13 @@ import {
   ENTRY_LOCAL_ERROR,
   type NativeProbeSocket,
   type NativeSockets,
+  performanceOffsetMs,
 } from './native-sockets.js';
+import { NativeBatch, SLOT_BYTES } from './native-batch.js';
 import { rebuildIcmpError } from './queued-error.js';
 import type { IcmpTransport, PacketHandler } from './transport.js';
 
-const SLOT_BYTES = 2048; // the largest echo (1,400 bytes of payload) with any IP header
-const BATCH_ENTRIES = 128;
 const SOCKET_RCVBUF_BYTES = 8 * 1024 * 1024; // the default holds only ~256 replies
-const MAX_ENTRIES_PER_DRAIN = 4096; // bound the work of one wake-up
 const MAX_PROBLEMS_KEPT = 100;
 
 export type NativeMode = 'datagram' | 'raw';
@@ -28,11 +26,7 @@ export class NativeIcmpTransport implements IcmpTransport {
   readonly ipHeader: boolean;
   readonly identifier: number;
   readonly #socket: NativeProbeSocket;
-  readonly #slab = Buffer.alloc(SLOT_BYTES * BATCH_ENTRIES);
-  readonly #info = new Int32Array(4 * BATCH_ENTRIES);
-  readonly #times = new Float64Array(BATCH_ENTRIES);
-  readonly #sources: string[] = new Array<string>(BATCH_ENTRIES).fill('');
-  readonly #destinations: string[] = new Array<string>(BATCH_ENTRIES).fill('');
+  readonly #batch = new NativeBatch();
   readonly #rebuilt = Buffer.alloc(SLOT_BYTES);
   /** performance.now() = CLOCK_MONOTONIC ms − this. */
   readonly #monotonicOffsetMs: number;
@@ -48,7 +42,7 @@ export class NativeIcmpTransport implements IcmpTransport {
     identifier: number,
   ) {
     this.ipHeader = mode === 'raw' && family === 4;
-    this.#monotonicOffsetMs = monotonicOffsetMs(native);
+    this.#monotonicOffsetMs = performanceOffsetMs(native);
     this.#socket = new native.ProbeSocket(
       family,
       mode === 'datagram',
@@ -82,52 +76,36 @@ export class NativeIcmpTransport implements IcmpTransport {
     if (this.#problems.length < MAX_PROBLEMS_KEPT) this.#problems.push(line);
   }
 
-  /** Every entry is stamped by the kernel, so each batch is handled as it is read. */
   drain(): void {
-    let total = 0;
-    while (!this.#closed && total < MAX_ENTRIES_PER_DRAIN) {
-      let count: number;
-      try {
-        count = this.#socket.receive(
-          this.#slab,
-          SLOT_BYTES,
-          this.#info,
-          this.#times,
-          this.#sources,
-          this.#destinations,
-        );
-      } catch (err) {
-        this.#problem(err instanceof Error ? err.message : String(err));
-        return;
-      }
-      total += count;
-      for (let i = 0; i < count; i++) this.#handle(i);
-      if (count < BATCH_ENTRIES) return;
-    }
+    this.#batch.drain(
+      this.#socket,
+      () => this.#closed,
+      (i) => this.#handle(i),
+      (line) => this.#problem(line),
+    );
   }
 
   #handle(i: number): void {
-    const length = Math.min(this.#info[4 * i]!, SLOT_BYTES);
-    const kind = this.#info[4 * i + 1]!;
-    const at = i * SLOT_BYTES;
-    let packet: Buffer = this.#slab.subarray(at, at + length);
+    const batch = this.#batch;
+    const kind = batch.kind(i);
+    let packet: Buffer = batch.bytes(i);
     if (kind === ENTRY_LOCAL_ERROR) {
-      return this.#problem(`IPv${this.family} socket error: errno ${this.#info[4 * i + 2]}`);
+      return this.#problem(`IPv${this.family} socket error: errno ${batch.info[4 * i + 2]}`);
     }
     if (kind === ENTRY_ICMP_ERROR) {
       packet = rebuildIcmpError(
         this.family,
         {
-          type: this.#info[4 * i + 2]!,
-          code: this.#info[4 * i + 3]!,
-          destination: this.#destinations[i]!,
+          type: batch.info[4 * i + 2]!,
+          code: batch.info[4 * i + 3]!,
+          destination: batch.destinations[i]!,
           quoted: packet,
         },
         this.#rebuilt,
       );
     }
     try {
-      this.#handler(packet, this.#sources[i]!, this.#times[i]! - this.#monotonicOffsetMs);
+      this.#handler(packet, batch.sources[i]!, batch.times[i]! - this.#monotonicOffsetMs);
     } catch (err) {
       // One bad packet must not stop the handling of the rest.
       this.#problem(`packet handler failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -139,23 +117,4 @@ export class NativeIcmpTransport implements IcmpTransport {
     this.#closed = true;
     this.#socket.close();
   }
-}
-
-/**
- * performance.now() runs on CLOCK_MONOTONIC from an origin of its own: the
- * constant between them, from the closest of a few back-to-back readings.
- */
-function monotonicOffsetMs(native: NativeSockets): number {
-  let best = Infinity;
-  let offset = 0;
-  for (let i = 0; i < 5; i++) {
-    const before = performance.now();
-    const mono = native.monotonicNowMs();
-    const after = performance.now();
-    if (after - before < best) {
-      best = after - before;
-      offset = mono - (before + after) / 2;
-    }
-  }
-  return offset;
 }

@@ -112,7 +112,7 @@ export function decodeReceived(
       truncated: buf.length - start - ICMP_HEADER_BYTES < MIN_PAYLOAD_BYTES,
     };
   }
-  const reason = family === 4 ? icmp4ErrorReason(type, code) : icmp6ErrorReason(type, code);
+  const reason = icmpErrorReason(family, type, code);
   if (reason === undefined) return { kind: 'ignored' };
   const quoted = decodeQuotedEcho(family, buf, start + ICMP_HEADER_BYTES);
   if (quoted === undefined) return { kind: 'ignored' };
@@ -169,6 +169,11 @@ function ipv4HeaderLength(buf: Uint8Array, at: number): number | undefined {
   if (buf.length < at + 20 || buf[at]! >> 4 !== 4) return undefined;
   const ihl = (buf[at]! & 0x0f) * 4;
   return ihl >= 20 && buf.length >= at + ihl ? ihl : undefined;
+}
+
+/** The reason an ICMP error of `type` and `code` names (`port-unreachable`...), or undefined for no error. */
+export function icmpErrorReason(family: 4 | 6, type: number, code: number): string | undefined {
+  return family === 4 ? icmp4ErrorReason(type, code) : icmp6ErrorReason(type, code);
 }
 
 function icmp4ErrorReason(type: number, code: number): string | undefined {

@@ -7,6 +7,21 @@ export const tcpKind: ProbeKind = {
   async open(ctx) {
     const { TcpProber } = await import('./prober.js');
     const { systemClock } = await import('../../engine/clock.js');
-    return new TcpProber({ nowMs: () => systemClock.nowMs(), maxInFlight: ctx.tcpMaxInFlight });
+    const { loadNativeSockets } = await import('../icmp/native-sockets.js');
+    const native = loadNativeSockets();
+    // Without the addon, RTTs are the connect callback's time
+    // (netping_tcp_transport_info{clock="user-space"}).
+    return new TcpProber({
+      nowMs: () => systemClock.nowMs(),
+      maxInFlight: ctx.tcpMaxInFlight,
+      ...(native.ok
+        ? {
+            kernel: {
+              tcpInfo: (fd: number) => native.sockets.tcpInfo(fd),
+              established: native.sockets.TCP_ESTABLISHED,
+            },
+          }
+        : {}),
+    });
   },
 };

@@ -1,8 +1,12 @@
-// TCP connect: a probe is one connection attempt. Its RTT runs from the SYN
-// (stamped right before connect()) to the handshake completing (stamped
-// first thing in 'connect'); then the connection is reset, not closed, so no
-// TIME_WAIT is left behind at thousands of targets. A refusal (RST) is an
-// answer too: the host is up. Everything else is a failure with its errno.
+// TCP connect: a probe is one connection attempt. Its RTT is the
+// handshake's as the kernel measured it (TCP_INFO's tcpi_rtt, read through
+// our addon in 'connect'), so a busy event loop adds nothing to it; without
+// the addon, or when the SYN was retransmitted (the kernel then takes no
+// sample), it runs from the SYN (stamped right before connect()) to the
+// handshake completing (stamped first thing in 'connect'). Then the
+// connection is reset, not closed, so no TIME_WAIT is left behind at
+// thousands of targets. A refusal (RST) is an answer too: the host is up.
+// Everything else is a failure with its errno.
 //
 // Per-probe cost: one net.Socket (a subclass carrying the probe, so the
 // listeners are shared functions, not closures per probe) and no timer: the
@@ -11,11 +15,20 @@
 import { Socket } from 'node:net';
 import { SendError, type Probe, type Prober, type ProbeSink } from '../prober.js';
 
+/** What the prober needs of the kernel's TCP_INFO (../icmp/native-sockets.ts). */
+export interface TcpKernelInfo {
+  /** TCP_INFO of the socket `fd`: its state, the smoothed RTT (µs), retransmissions. */
+  readonly tcpInfo: (fd: number) => { state: number; rttUs: number; totalRetrans: number };
+  readonly established: number;
+}
+
 export interface TcpProberOptions {
   /** Monotonic milliseconds: the engine's clock, so our stamps and its sentAtMs agree. */
   readonly nowMs: () => number;
   /** The most sockets open at once (connecting, or being reset); beyond it sends fail. */
   readonly maxInFlight: number;
+  /** The kernel's handshake RTT; without it, the callback's time. */
+  readonly kernel?: TcpKernelInfo;
 }
 
 /** The answer a refused connection counts as: received, by this name. */
@@ -70,10 +83,16 @@ export class TcpProber implements Prober {
 
   /** The clock the listeners stamp with. */
   readonly nowMs: () => number;
+  readonly #kernel: TcpKernelInfo | undefined;
+  readonly info: Readonly<Record<string, string>>;
 
   constructor(opts: TcpProberOptions) {
     this.#opts = opts;
     this.nowMs = opts.nowMs;
+    this.#kernel = opts.kernel;
+    this.info = opts.kernel
+      ? { transport: 'node', clock: 'kernel' }
+      : { transport: 'node', clock: 'user-space' };
   }
 
   /** Sockets open now, connecting or being reset. */
@@ -117,6 +136,42 @@ export class TcpProber implements Prober {
     let byToken = this.#pending.get(probe.token);
     if (!byToken) this.#pending.set(probe.token, (byToken = new Map<number, ProbeSocket>()));
     byToken.set(probe.seq, socket);
+  }
+
+  /**
+   * The deadline is due: a handshake the kernel completed in time but whose
+   * 'connect' the loop has not yet run is an answer, with the kernel's RTT.
+   */
+  collect(token: number, seq: number): void {
+    const socket = this.#pending.get(token)?.get(seq);
+    if (!socket || !this.#kernel) return;
+    const rttMs = this.#kernelRttMs(socket, true);
+    if (rttMs === undefined) return;
+    this.#settle(socket);
+    socket.resetAndDestroy();
+    this.#sink?.reply(socket.token, socket.seq, undefined, socket.sentAtMs + rttMs);
+  }
+
+  /**
+   * The handshake's RTT as the kernel measured it, in ms; undefined without
+   * the addon, before the handshake is done (with `mustBeEstablished`), or
+   * when the SYN was retransmitted: the kernel then takes no sample (Karn),
+   * and the probe's RTT, SYN to answer, includes the retransmission's wait.
+   */
+  #kernelRttMs(socket: ProbeSocket, mustBeEstablished: boolean): number | undefined {
+    const kernel = this.#kernel;
+    // node's TCP handle carries its descriptor on Unix; net.Socket does not
+    // show it in its types, hence the cast.
+    const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+    if (!kernel || fd === undefined || fd < 0) return undefined;
+    try {
+      const info = kernel.tcpInfo(fd);
+      if (mustBeEstablished && info.state !== kernel.established) return undefined;
+      if (info.rttUs <= 0 || info.totalRetrans > 0) return undefined;
+      return info.rttUs / 1000;
+    } catch {
+      return undefined; // not a TCP socket after all: the callback's time
+    }
   }
 
   /** The probe is lost: drop its half-open connection (a SYN_SENT close sends nothing). */
@@ -173,12 +228,15 @@ export class TcpProber implements Prober {
 
   static readonly #onConnect = function (this: ProbeSocket): void {
     const atMs = this.owner.nowMs();
+    const self = this.owner;
+    // Read before the reset, which takes the descriptor.
+    const kernelRttMs = this.pending ? self.#kernelRttMs(this, false) : undefined;
     // RST, not FIN: no TIME_WAIT here, nothing for the peer to wait on.
     this.resetAndDestroy();
     if (!this.pending) return;
-    const self = this.owner;
     self.#settle(this);
-    self.#sink?.reply(this.token, this.seq, undefined, answerStamp(this, atMs));
+    const stamp = kernelRttMs === undefined ? answerStamp(this, atMs) : this.sentAtMs + kernelRttMs;
+    self.#sink?.reply(this.token, this.seq, undefined, stamp);
   };
 
   static readonly #onError = function (this: ProbeSocket, err: Error): void {

@@ -3,17 +3,23 @@
 
 import type { Family } from '../../address.js';
 import type { Prober, ProberContext } from '../prober.js';
-import { udpSocket, UdpProber } from './prober.js';
-import type dgram from 'node:dgram';
+import { openUdpTransport } from './open-transport.js';
+import { UdpProber } from './prober.js';
+import type { UdpTransport } from './transport.js';
 
 export async function openUdpProber(ctx: ProberContext): Promise<Prober> {
-  if (!ctx.peerKey) return new UdpProber({ key: undefined, sockets: {} });
-  const sockets: Partial<Record<Family, dgram.Socket>> = { 4: await udpSocket(4) };
+  if (!ctx.peerKey) return new UdpProber({ key: undefined, transports: {} });
+  const transports: Partial<Record<Family, UdpTransport>> = {
+    4: await openUdpTransport(ctx.udpTransport, { family: 4, receiveErrors: true }),
+  };
   try {
-    sockets[6] = await udpSocket(6);
+    transports[6] = await openUdpTransport(ctx.udpTransport, { family: 6, receiveErrors: true });
   } catch (err) {
     // A host without IPv6: IPv6 udp targets are still accepted and show as failed sends.
     ctx.log(`no IPv6 for udp probes: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return new UdpProber({ key: ctx.peerKey, sockets });
+  ctx.log(
+    `udp: ${transports[4]!.transport === 'native' ? "the addon's sockets, kernel timestamps" : 'node dgram sockets, user-space timestamps'}`,
+  );
+  return new UdpProber({ key: ctx.peerKey, transports });
 }

@@ -10,7 +10,10 @@
 //   24      8      nonce: random per prober process
 //   32     16      destination: the address the probe was sent to (IPv6; IPv4 as ::ffff:a.b.c.d)
 //   48      2      destination port
-//   50      2      zero
+//   50      2      answer hold: how long the responder held the probe, from
+//                  the kernel's receive stamp to its answer, in 10 µs units
+//                  (at most 655.35 ms); 0 in a probe, and from a responder
+//                  without kernel stamps (which wrote zero here before)
 //   52     16      HMAC-SHA256 over bytes 0-51 with the peer key, first 16 bytes
 //   68             end: every packet of version 2 is exactly 68 bytes
 //
@@ -37,6 +40,7 @@ export type PacketType = (typeof PacketType)[keyof typeof PacketType];
 export const UDP_PACKET_BYTES = 68;
 const TO_OFFSET = 32;
 const PORT_OFFSET = 48;
+const HELD_OFFSET = 50;
 const MAC_OFFSET = 52;
 export const UDP_MAC_BYTES = 16;
 
@@ -53,7 +57,12 @@ export interface UdpFields {
   /** Where the probe was sent: canonical address text (an IPv4 one dotted, no zone). */
   readonly toAddress: string;
   readonly toPort: number;
+  /** An answer's hold at the responder, ms (rounded down to 10 µs); 0 or absent in a probe. */
+  readonly heldMs?: number;
 }
+
+/** The most an answer's hold can say (bytes 50-51: 65,535 units of 10 µs). */
+export const MAX_HELD_MS = 655.35;
 
 // Probes go to few addresses, each many times: their bytes are kept.
 const MAX_CACHED_ADDRESSES = 4096;
@@ -103,7 +112,7 @@ export function encodeUdpPacket(
   p.writeUInt32BE(fields.nonceLo >>> 0, 28);
   p.set(destinationBytes(fields.toAddress), TO_OFFSET);
   p.writeUInt16BE(fields.toPort & 0xffff, PORT_OFFSET);
-  p.writeUInt16BE(0, PORT_OFFSET + 2);
+  p.writeUInt16BE(heldUnits(fields.heldMs ?? 0), HELD_OFFSET);
   macOf(p, key).copy(p, MAC_OFFSET, 0, UDP_MAC_BYTES);
   return p;
 }
@@ -162,8 +171,15 @@ export function decodeUdpPacket(packet: Buffer, expected: PacketType, key: Buffe
       nonceLo: packet.readUInt32BE(28),
       toAddress: destinationText(packet),
       toPort: packet.readUInt16BE(PORT_OFFSET),
+      heldMs: packet.readUInt16BE(HELD_OFFSET) / 100,
     },
   };
+}
+
+/** Rounded down: an RTT less the hold is never below what the network took. */
+function heldUnits(heldMs: number): number {
+  if (!(heldMs > 0)) return 0;
+  return Math.min(0xffff, Math.floor(heldMs * 100));
 }
 
 function macOf(packet: Buffer, key: Buffer): Buffer {

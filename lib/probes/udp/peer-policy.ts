@@ -78,10 +78,18 @@ export class PeerPolicy {
 
   /**
    * The answer to `packet` from `source`, or why there is none. `nowMs` is
-   * monotonic (the rate limit), `nowWallMs` the wall clock (the probe's age).
+   * monotonic (the rate limit), `nowWallMs` the wall clock (the probe's age),
+   * `heldMs` how long the probe waited here since it arrived (from the
+   * kernel's stamp where there is one), which the answer says.
    * The answer is a new buffer of exactly the probe's size.
    */
-  decide(packet: Buffer, source: string, nowMs: number, nowWallMs: number): PeerDecision {
+  decide(
+    packet: Buffer,
+    source: string,
+    nowMs: number,
+    nowWallMs: number,
+    heldMs = 0,
+  ): PeerDecision {
     const form = udpFormRejection(packet, PacketType.probe);
     if (form !== undefined) return { drop: `peer:${form}` };
     if (!this.budget.take(source, nowMs)) return { drop: 'peer:budget' };
@@ -104,7 +112,7 @@ export class PeerPolicy {
     return {
       answer: encodeUdpPacket(
         PacketType.answer,
-        f,
+        { ...f, heldMs },
         this.#key,
         Buffer.allocUnsafe(UDP_PACKET_BYTES),
       ),

@@ -1,87 +1,80 @@
 // udp probes: an authenticated echo to a netpingd peer's responder
-// (responder.ts). One unconnected dgram socket per address family, on an
+// (responder.ts). One unconnected UDP socket per address family (a
+// UdpTransport: our addon's, with kernel stamps, or node's dgram), on an
 // ephemeral port, shared by every udp target; answers matched by token and
-// wide sequence after their MAC, nonce and source address check out.
+// wide sequence after their MAC, nonce and source address check out. The
+// RTT is less the hold the answer reports at the responder (packet.ts).
 //
 // Why an unconnected socket: one socket for all targets (a connected one per
-// target costs a descriptor each). The price: Linux reports an ICMP port
-// unreachable only on a connected UDP socket, so a probe to a host where
-// nothing listens is lost by its timeout, with no reason, like a drop.
+// target costs a descriptor each). Linux then reports an ICMP error (port
+// unreachable: nothing listens there) only with IP_RECVERR, on the error
+// queue, which our addon's socket reads: the probe is lost at once with
+// the error's reason. On node's dgram, which cannot, such a probe is lost
+// by its timeout, with no reason, like a drop.
 
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Family } from '../../address.js';
 import { SendError, type Probe, type Prober, type ProbeSink } from '../prober.js';
 import { decodeUdpPacket, encodeUdpPacket, PacketType, UDP_PACKET_BYTES } from './packet.js';
+import type { UdpTransport } from './transport.js';
+import { icmpErrorReason } from '../icmp/packet.js';
 
 const SOCKET_RCVBUF_BYTES = 4 * 1024 * 1024; // the kernel caps it at net.core.rmem_max
-const MAX_PROBLEMS_KEPT = 100;
 
 export interface UdpProberOptions {
   /** undefined: every send fails with send:no-peer-key, and no socket is opened. */
   readonly key: Buffer | undefined;
   /** The sockets, by family; a family without one gets failed sends. */
-  readonly sockets: Partial<Record<Family, dgram.Socket>>;
+  readonly transports: Partial<Record<Family, UdpTransport>>;
   /** This process's nonce (8 bytes): tells our answers from other probers'. */
   readonly nonce?: Buffer;
   /** The wall clock put in probes for the responder's age check. Default Date.now. */
   readonly wallNowMs?: () => number;
-  /** When answers are stamped: must be the engine's clock. Default performance.now. */
-  readonly nowMs?: () => number;
 }
 
 export class UdpProber implements Prober {
   readonly #key: Buffer | undefined;
-  readonly #sockets: Partial<Record<Family, dgram.Socket>>;
+  readonly #transports: Partial<Record<Family, UdpTransport>>;
   readonly #nonceHi: number;
   readonly #nonceLo: number;
   readonly #wallNowMs: () => number;
-  readonly #nowMs: () => number;
-  readonly #problems: string[] = [];
   #sink: ProbeSink | undefined;
   #closed = false;
+  readonly info: Readonly<Record<string, string>> | undefined;
 
   constructor(opts: UdpProberOptions) {
     this.#key = opts.key;
-    this.#sockets = opts.sockets;
+    this.#transports = opts.transports;
     const nonce = opts.nonce ?? randomBytes(8);
     this.#nonceHi = nonce.readUInt32BE(0);
     this.#nonceLo = nonce.readUInt32BE(4);
     this.#wallNowMs = opts.wallNowMs ?? Date.now;
-    this.#nowMs = opts.nowMs ?? (() => performance.now());
-    for (const socket of Object.values(this.#sockets)) {
-      // A socket error must never become an uncaught exception: note it for the log.
-      socket.on('error', (err) => this.#problem(`udp socket: ${err.message}`));
-    }
+    const first = Object.values(this.#transports)[0];
+    this.info = first ? { transport: first.transport, clock: first.clock } : undefined;
   }
 
   bind(sink: ProbeSink): void {
     this.#sink = sink;
-    for (const socket of Object.values(this.#sockets)) {
-      socket.on('message', (packet) => {
-        // Stamped first: whatever this handler does must not count in the RTT.
-        const atMs = this.#nowMs();
-        try {
-          this.#onAnswer(sink, packet, atMs);
-        } catch (err) {
-          // One bad packet must not reach the process's uncaught-exception handler.
-          this.#problem(
-            `udp answer handler failed: ${err instanceof Error ? err.message : String(err)}`,
-          );
-        }
-      });
+    for (const transport of Object.values(this.#transports)) {
+      // The transport stamps (the kernel, or first thing on reading) and
+      // keeps a throwing handler from the process's uncaught-exception handler.
+      transport.onDatagram((packet, _source, _port, atMs) => this.#onAnswer(sink, packet, atMs));
+      const family = transport.family;
+      transport.onIcmpError((quoted, type, code) =>
+        this.#onIcmpError(sink, family, quoted, type, code),
+      );
     }
   }
 
-  send(probe: Probe): void {
+  send(probe: Probe): number | void {
     const key = this.#key;
     if (!key) throw new SendError('no-peer-key', 'udp probes need a peer key (--peer-key)');
     const family = probe.target.family;
-    const socket = this.#sockets[family];
-    if (!socket || this.#closed)
+    const transport = this.#transports[family];
+    if (!transport || this.#closed)
       throw new SendError(`no-ipv${family}-socket`, `no IPv${family} UDP socket`);
     const port = probe.target.probe?.port;
     if (port === undefined) throw new SendError('no-port', 'udp target without a port');
@@ -101,43 +94,25 @@ export class UdpProber implements Prober {
       Buffer.allocUnsafe(UDP_PACKET_BYTES),
     );
     const { token, seq } = probe;
-    // With our synchronous lookup (udpSocket below) and an empty send queue
-    // the datagram goes to the kernel inside this call. dgram reports the
-    // kernel's refusal (ENETUNREACH, EACCES, ...) only to a callback, later
-    // in this loop turn: the probe then fails with send:<errno>, as a
-    // SendError thrown here would have made it.
-    try {
-      socket.send(packet, port, probe.target.address, (err) => {
-        if (err) this.#sink?.fail(token, seq, `send:${errnoOf(err)}`);
-      });
-    } catch (err) {
-      throw new SendError(errnoOf(err), err instanceof Error ? err.message : String(err));
-    }
+    // A refusal reported later (dgram) fails the probe with send:<errno>,
+    // as a SendError thrown here does.
+    return transport.send(packet, probe.target.address, port, (code) =>
+      this.#sink?.fail(token, seq, `send:${code}`),
+    );
   }
 
-  /**
-   * Nothing to do: dgram reads its socket on the event loop's poll phase
-   * and offers no read on demand. An answer that reaches the kernel just
-   * before its probe's deadline, in the same loop turn as the timeout, is
-   * then counted lost and late, where ICMP would have read it in time: a
-   * window of one loop turn, against timeouts of hundreds of ms.
-   */
-  drain(): void {}
+  drain(family: Family): void {
+    this.#transports[family]?.drain();
+  }
 
   takeProblems(): string[] {
-    return this.#problems.splice(0);
+    return Object.values(this.#transports).flatMap((t) => t.takeProblems());
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const socket of Object.values(this.#sockets)) {
-      try {
-        socket.close();
-      } catch {
-        // closed already
-      }
-    }
+    for (const transport of Object.values(this.#transports)) void transport.close();
   }
 
   #onAnswer(sink: ProbeSink, packet: Buffer, atMs: number): void {
@@ -156,18 +131,25 @@ export class UdpProber implements Prober {
     // a multi-homed peer need not be the address we probed. The destination
     // under the MAC is: the responder answered a probe sent to that address
     // (it refuses others), and the engine checks it is the target's.
-    sink.reply(f.token, f.seq, f.toAddress, atMs);
+    // The responder's hold (its loop busy, its queue) is not the network's.
+    sink.reply(f.token, f.seq, f.toAddress, atMs - (f.heldMs ?? 0));
   }
 
-  #problem(line: string): void {
-    // Bounded: a flood of errors must not grow memory between log flushes.
-    if (this.#problems.length < MAX_PROBLEMS_KEPT) this.#problems.push(line);
+  /**
+   * An ICMP error quoting one of our probes (port unreachable: no
+   * responder there): the probe is lost at once, with the error's reason.
+   * The quote is our whole probe, so it is matched by its MAC and nonce.
+   */
+  #onIcmpError(sink: ProbeSink, family: Family, quoted: Buffer, type: number, code: number): void {
+    const key = this.#key;
+    const reason = icmpErrorReason(family, type, code);
+    if (!key || reason === undefined) return sink.ignore('other-icmp');
+    const decoded = decodeUdpPacket(quoted, PacketType.probe, key);
+    if (!decoded.ok) return sink.ignore('unknown-probe');
+    const f = decoded.fields;
+    if (f.nonceHi !== this.#nonceHi || f.nonceLo !== this.#nonceLo) return sink.ignore('foreign');
+    sink.fail(f.token, f.seq, `icmp:${reason}`);
   }
-}
-
-function errnoOf(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'EUNKNOWN';
 }
 
 /**

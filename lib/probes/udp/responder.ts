@@ -3,14 +3,16 @@
 // decision; this file is the socket, and the count of every drop by reason
 // (exported as netping_packets_ignored_total{reason="peer:..."}).
 
-import type dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { isIPv6 } from 'node:net';
 import { ListenError } from '../../errors.js';
 import { formatListen, type ListenAddress } from '../../listen.js';
+import { openUdpTransport } from './open-transport.js';
 import { ownAddresses } from './own-addresses.js';
 import { PeerPolicy, type PeerPolicyOptions } from './peer-policy.js';
-import { udpSocket } from './prober.js';
+import { SendError } from '../prober.js';
+import type { UdpTransportChoice } from './transport-choice.js';
+import type { UdpTransport } from './transport.js';
 
 const MAX_PROBLEMS_KEPT = 100;
 
@@ -22,10 +24,12 @@ export interface PeerResponderOptions extends Omit<PeerPolicyOptions, 'isOurs'> 
   readonly nowMs?: () => number;
   /** Default Date.now. */
   readonly wallNowMs?: () => number;
+  /** The socket layer (`--udp-transport`); default auto. */
+  readonly transport?: UdpTransportChoice;
 }
 
 export class PeerResponder {
-  readonly #socket: dgram.Socket;
+  readonly #socket: UdpTransport;
   readonly #policy: PeerPolicy;
   readonly #nowMs: () => number;
   readonly #wallNowMs: () => number;
@@ -35,7 +39,7 @@ export class PeerResponder {
   readonly #problems: string[] = [];
   #closed = false;
 
-  private constructor(socket: dgram.Socket, opts: PeerResponderOptions) {
+  private constructor(socket: UdpTransport, opts: PeerResponderOptions) {
     this.#socket = socket;
     this.#nowMs = opts.nowMs ?? (() => performance.now());
     const nowMs = this.#nowMs;
@@ -49,15 +53,19 @@ export class PeerResponder {
       }),
     });
     this.#wallNowMs = opts.wallNowMs ?? Date.now;
-    socket.on('error', (err) => this.#problem(`peer responder: ${err.message}`));
-    socket.on('message', (packet, rinfo) => {
+    socket.onDatagram((packet, address, port, atMs) => {
       try {
-        this.#onPacket(packet, rinfo.address, rinfo.port);
+        this.#onPacket(packet, address, port, atMs);
       } catch (err) {
         // The daemon never dies from one bad packet.
         this.#problem(`peer responder: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
+  }
+
+  /** What it runs on: `native` (kernel stamps) or `dgram`. */
+  get transport(): string {
+    return this.#socket.transport;
   }
 
   /**
@@ -66,16 +74,22 @@ export class PeerResponder {
    */
   static async start(opts: PeerResponderOptions): Promise<PeerResponder> {
     const { host, port } = opts.listen;
-    let socket: dgram.Socket;
+    const choice = opts.transport ?? 'auto';
+    let socket: UdpTransport;
     try {
       if (host !== undefined) {
-        socket = await udpSocket(isIPv6(host) ? 6 : 4, port, host, true);
+        socket = await openUdpTransport(choice, {
+          family: isIPv6(host) ? 6 : 4,
+          port,
+          host,
+          dualStack: true,
+        });
       } else {
         try {
-          socket = await udpSocket(6, port, '::', true);
+          socket = await openUdpTransport(choice, { family: 6, port, host: '::', dualStack: true });
         } catch (err) {
           if (!noIpv6(err)) throw err;
-          socket = await udpSocket(4, port, '0.0.0.0', true);
+          socket = await openUdpTransport(choice, { family: 4, port, host: '0.0.0.0' });
         }
       }
     } catch (err) {
@@ -89,22 +103,32 @@ export class PeerResponder {
 
   /** Where it listens (the port the kernel chose, for port 0). */
   address(): { address: string; port: number } {
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port };
+    return this.#socket.address();
   }
 
-  #onPacket(packet: Buffer, address: string, port: number): void {
-    const decision = this.#policy.decide(packet, address, this.#nowMs(), this.#wallNowMs());
+  #onPacket(packet: Buffer, address: string, port: number, receivedAtMs: number): void {
+    // The hold in the transport's clock (performance.now), whatever nowMs is.
+    const heldMs = performance.now() - receivedAtMs;
+    const decision = this.#policy.decide(packet, address, this.#nowMs(), this.#wallNowMs(), heldMs);
     if (decision.drop !== undefined) return this.#count(decision.drop);
     // Nothing answers to port 0, and nothing of ours sends from it.
     if (port === 0) return this.#count('peer:foreign');
     this.answered++;
-    this.#socket.send(decision.answer, port, address, (err) => {
-      if (err) {
-        this.#count('peer:send-error');
-        this.#problem(`peer responder: answer to ${address}: ${err.message}`);
-      }
-    });
+    try {
+      this.#socket.send(decision.answer, address, port, this.#sendFailed(address));
+    } catch (err) {
+      this.#sendFailed(address)(
+        err instanceof SendError ? err.code : 'EUNKNOWN',
+        err instanceof Error ? err.message : String(err),
+      );
+    }
+  }
+
+  #sendFailed(address: string): (code: string, message: string) => void {
+    return (_code, message) => {
+      this.#count('peer:send-error');
+      this.#problem(`peer responder: answer to ${address}: ${message}`);
+    };
   }
 
   #count(reason: string): void {
@@ -116,13 +140,13 @@ export class PeerResponder {
   }
 
   takeProblems(): string[] {
-    return this.#problems.splice(0);
+    return [...this.#problems.splice(0), ...this.#socket.takeProblems()];
   }
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    return new Promise((resolve) => this.#socket.close(() => resolve()));
+    return this.#socket.close();
   }
 }
 
