@@ -102,6 +102,7 @@ Napi::Function ProbeSocket::Define(Napi::Env env) {
                          InstanceAccessor("identifier", &ProbeSocket::Identifier, nullptr),
                          InstanceMethod("send", &ProbeSocket::Send),
                          InstanceMethod("receive", &ProbeSocket::Receive),
+                         InstanceMethod("setOption", &ProbeSocket::SetOption),
                          InstanceMethod("close", &ProbeSocket::Close),
                      });
 }
@@ -259,9 +260,22 @@ Napi::Value ProbeSocket::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ClockPair::Now().MonotonicMsOf(sent_ns));
 }
 
+// setOption(level, name, value): setsockopt with an int, e.g. IP_MTU_DISCOVER
+// for the path MTU search (lib/path/), on a socket of its own.
+Napi::Value ProbeSocket::SetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) return ThrowErrno(env, EBADF, "setsockopt");
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowType(env, "setOption(level, name, value)");
+  int err = SetInt(fd_, info[0].As<Napi::Number>().Int32Value(),
+                   info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value());
+  if (err != 0) return ThrowErrno(env, err, "setsockopt");
+  return env.Undefined();
+}
+
 bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes, int32_t* info,
                                  double* time, Napi::Array& sources, Napi::Array& destinations,
-                                 uint32_t at) {
+                                 int32_t* extras, uint32_t at) {
   sockaddr_storage name;
   alignas(cmsghdr) uint8_t control[kControlBytes];
   iovec iov{slot, slot_bytes};
@@ -282,6 +296,7 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
   info[4 * at + 1] = kLocalError;
   info[4 * at + 2] = 0;
   info[4 * at + 3] = 0;
+  if (extras != nullptr) extras[at] = 0;
   std::string offender;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
@@ -289,6 +304,8 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
     if (!v4 && !v6) continue;
     sock_extended_err ee;
     std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+    // ee_info: the MTU of Fragmentation Needed / Packet Too Big (or of a local EMSGSIZE).
+    if (extras != nullptr) extras[at] = static_cast<int32_t>(ee.ee_info);
     if (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6) {
       info[4 * at + 1] = kIcmpError;
       info[4 * at + 2] = ee.ee_type;
@@ -312,8 +329,9 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
 // Entry i: bytes at slab[i * slotBytes], info[4i..4i+3] = length, kind,
 // ICMP type, code (or errno of a local error); times[i] = the kernel's
 // receive stamp in CLOCK_MONOTONIC ms; sources[i] = the sender (an error's
-// offender); destinations[i] = an error's original destination. Fewer
-// entries than room: the socket is empty.
+// offender); destinations[i] = an error's original destination; the
+// optional extras[i] = an error's ee_info (an MTU). Fewer entries than room:
+// the socket is empty.
 Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) return Napi::Number::New(env, 0);
@@ -327,11 +345,19 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   auto times = info[3].As<Napi::Float64Array>();
   auto sources = info[4].As<Napi::Array>();
   auto destinations = info[5].As<Napi::Array>();
+  int32_t* extras = nullptr;
+  size_t extras_room = 0;
+  if (info.Length() >= 7 && info[6].IsTypedArray()) {
+    auto given = info[6].As<Napi::Int32Array>();
+    extras = given.Data();
+    extras_room = given.ElementLength();
+  }
   if (slot_bytes == 0) return ThrowType(env, "slotBytes must be positive");
   size_t room = slab.Length() / slot_bytes;
   if (infos.ElementLength() / 4 < room) room = infos.ElementLength() / 4;
   if (times.ElementLength() < room) room = times.ElementLength();
   if (room > kMaxBatch) room = kMaxBatch;
+  if (extras != nullptr && extras_room < room) room = extras_room;
   uint8_t* base = slab.Data();
   int32_t* info_at = infos.Data();
   double* time_at = times.Data();
@@ -339,7 +365,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   uint32_t count = 0;
   if (datagram_) {
     while (count < room && ReadErrorQueue(env, base + count * slot_bytes, slot_bytes, info_at,
-                                          time_at, sources, destinations, count))
+                                          time_at, sources, destinations, extras, count))
       count++;
   }
   uint32_t want = static_cast<uint32_t>(room) - count;
@@ -380,6 +406,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
     info_at[4 * at + 1] = kPacket;
     info_at[4 * at + 2] = 0;
     info_at[4 * at + 3] = 0;
+    if (extras != nullptr) extras[at] = 0;
     sources.Set(at, Napi::String::New(env, AddressText(reinterpret_cast<sockaddr*>(&names_[i]))));
   }
   return Napi::Number::New(env, count + n);

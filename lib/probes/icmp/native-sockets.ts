@@ -28,8 +28,9 @@ export interface NativeProbeSocket {
    * `slab[i * slotBytes]`, `info[4i..4i+3]` = length, kind, ICMP type, code
    * (a local error's errno), `times[i]` = the kernel's receive stamp in
    * CLOCK_MONOTONIC ms, `sources[i]` the sender (an error's offender),
-   * `destinations[i]` an error's original destination. Fewer entries than
-   * room: the socket is empty.
+   * `destinations[i]` an error's original destination, the optional
+   * `extras[i]` an error's ee_info (the MTU of Fragmentation Needed or
+   * Packet Too Big). Fewer entries than room: the socket is empty.
    */
   receive(
     slab: Buffer,
@@ -38,7 +39,10 @@ export interface NativeProbeSocket {
     times: Float64Array,
     sources: string[],
     destinations: string[],
+    extras?: Int32Array,
   ): number;
+  /** setsockopt(level, name, int value), e.g. IP_MTU_DISCOVER on a trace socket. */
+  setOption(level: number, name: number, value: number): void;
   close(): void;
 }
 

@@ -33,6 +33,7 @@ export class NativeIcmpTransport implements IcmpTransport {
   readonly #times = new Float64Array(BATCH_ENTRIES);
   readonly #sources: string[] = new Array<string>(BATCH_ENTRIES).fill('');
   readonly #destinations: string[] = new Array<string>(BATCH_ENTRIES).fill('');
+  readonly #extras = new Int32Array(BATCH_ENTRIES);
   readonly #rebuilt = Buffer.alloc(SLOT_BYTES);
   /** performance.now() = CLOCK_MONOTONIC ms − this. */
   readonly #monotonicOffsetMs: number;
@@ -69,6 +70,15 @@ export class NativeIcmpTransport implements IcmpTransport {
     }
   }
 
+  setOption(level: number, name: number, value: number): void {
+    try {
+      this.#socket.setOption(level, name, value);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SendError(code ?? 'EUNKNOWN', err instanceof Error ? err.message : String(err));
+    }
+  }
+
   onPacket(handler: PacketHandler): void {
     this.#handler = handler;
   }
@@ -95,6 +105,7 @@ export class NativeIcmpTransport implements IcmpTransport {
           this.#times,
           this.#sources,
           this.#destinations,
+          this.#extras,
         );
       } catch (err) {
         this.#problem(err instanceof Error ? err.message : String(err));
@@ -122,6 +133,7 @@ export class NativeIcmpTransport implements IcmpTransport {
           code: this.#info[4 * i + 3]!,
           destination: this.#destinations[i]!,
           quoted: packet,
+          info: this.#extras[i]!,
         },
         this.#rebuilt,
       );

@@ -32,6 +32,8 @@ const ICMP_FILTER = 1;
 const IPPROTO_ICMPV6 = 58;
 const ICMP6_FILTER = 1;
 const SO_RCVBUFFORCE = 33;
+const IP_TTL = 2;
+const IPV6_UNICAST_HOPS = 16;
 
 // What we want to see: echo replies and the errors that can quote our echo.
 const ICMP4_WANTED = [0, 3, 4, 11, 12]; // echo reply, unreachable, source quench, time exceeded, parameter problem
@@ -73,6 +75,8 @@ export class RawIcmpTransport implements IcmpTransport {
   #handler: PacketHandler = () => {};
   #closed = false;
   readonly #problems: string[] = [];
+  /** The TTL / hop limit last set on the socket (raw-socket has no per-send one); 0: the default. */
+  #ttl = 0;
 
   constructor(
     readonly family: Family,
@@ -114,10 +118,28 @@ export class RawIcmpTransport implements IcmpTransport {
     s.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, SOCKET_RCVBUF_BYTES);
   }
 
-  send(packet: Buffer, address: string): void {
+  send(packet: Buffer, address: string, ttl?: number): void {
     if (this.#closed) throw new SendError('ECLOSED', 'socket closed');
     try {
+      // Only trace sockets pass a TTL; the regular probes' socket never pays for this.
+      if (ttl !== undefined && ttl > 0 && ttl !== this.#ttl) {
+        const [level, name] =
+          this.family === 4
+            ? [raw.SocketLevel.IPPROTO_IP, IP_TTL]
+            : [raw.SocketLevel.IPPROTO_IPV6, IPV6_UNICAST_HOPS];
+        this.#socket.setOption(level, name, ttl);
+        this.#ttl = ttl;
+      }
       this.#socket.wrap.send(packet, 0, packet.length, address, noop);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new SendError(errnoName(message), message);
+    }
+  }
+
+  setOption(level: number, name: number, value: number): void {
+    try {
+      this.#socket.setOption(level, name, value);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new SendError(errnoName(message), message);
