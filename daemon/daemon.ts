@@ -53,6 +53,7 @@ import type { EventStore } from '../lib/store/event-store.js';
 import { MeshOutages } from './mesh-outages.js';
 import { OutageKeeper } from './outage-keeper.js';
 import { DnsFollower } from './dns-follower.js';
+import { PathKeeper, pathDeps, registerPathMetrics } from './path-keeper.js';
 import { lookupFrom, nameResolver } from '../lib/resolve.js';
 import type { LookupOutcome } from '../lib/dns/host-state.js';
 
@@ -105,6 +106,8 @@ export class Daemon {
   #meshOutages: MeshOutages | undefined;
   /** With Redis: this process's hold on its instance id (nothing is written under it otherwise). */
   readonly #claim: InstanceClaim | undefined;
+  /** The paths to the icmp targets; undefined when no trace socket opened. */
+  #paths: PathKeeper | undefined;
   /** Resolves if another process takes the instance id over: main.ts exits then. */
   readonly lost: Promise<InstanceTakenError>;
 
@@ -439,6 +442,17 @@ export class Daemon {
         },
       });
     }
+    const engine = this.#engine;
+    this.#paths = await PathKeeper.open({
+      config: this.#config.path,
+      transport: this.#proberByKind.icmp?.info?.transport ?? 'auto',
+      targets: () => engine.allTargets(),
+      find: (key) => engine.get(key),
+      clock: systemClock,
+      wallNowMs: Date.now,
+      log: this.#log,
+    });
+    if (this.#paths) registerPathMetrics(exporter.registry, this.#paths);
     const app = createApp({
       view: () => this.view(),
       log: this.#log,
@@ -461,6 +475,7 @@ export class Daemon {
         ? { read: meshReader(this.#meshStore, this.#config.keys), windowMs: MESH_WINDOW_MS }
         : undefined,
       events: { events: (q) => this.#outages.events(q), nowMs: Date.now },
+      ...(this.#paths ? { path: pathDeps(this.#paths, () => engine.allTargets()) } : {}),
     });
     // Before the HTTP listener: once "listening on" is logged, peers are answered too.
     if (this.#config.peerKey) {
@@ -526,6 +541,7 @@ export class Daemon {
     this.#every(this.#config.saveIntervalMs, () => this.#outages.flush());
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
     this.#scheduleMinute();
+    this.#paths?.start();
   }
 
   /** Closes the minute just ended a little after each wall-clock minute boundary. */
@@ -585,6 +601,7 @@ export class Daemon {
       this.#timers.forEach(clearInterval);
       clearTimeout(this.#minuteTimer);
       this.#names.close();
+      this.#paths?.close();
       this.#keeper.close();
       this.#engine.stopSending();
       // A throughput test running now is cut off: its result would come after the save.

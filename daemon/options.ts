@@ -27,6 +27,12 @@ import {
   type OutageConfig,
   type RawOutageOptions,
 } from './outage-options.js';
+import {
+  addPathOptions,
+  pathConfig,
+  type PathConfig,
+  type RawPathOptions,
+} from './path-options.js';
 import { quoteInput } from '../lib/render/printable.js';
 
 export interface DaemonConfig {
@@ -72,6 +78,8 @@ export interface DaemonConfig {
   outages: OutageConfig;
   /** How the names of name@host members are followed in DNS. */
   dns: DnsConfig;
+  /** Path tracing (--path-interval, --path-max-hops). */
+  path: PathConfig;
 }
 
 export interface GroupConfig {
@@ -93,7 +101,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions extends RawOutageOptions, RawDnsOptions {
+interface RawOptions extends RawOutageOptions, RawDnsOptions, RawPathOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -373,6 +381,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     );
   addOutageOptions(program);
   addDnsOptions(program);
+  addPathOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
   } catch (err) {
@@ -426,6 +435,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     group: groupConfig(o, redisUrl),
     outages: outageConfig(o, process.env),
     dns: dnsConfig(o),
+    path: pathConfig(o),
   };
 }
 

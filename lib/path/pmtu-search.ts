@@ -37,11 +37,14 @@ export class PmtuSearch {
   /** The MTU a router told, while it is being tried. */
   #told: number | undefined;
 
+  /** `passed`: a size already known to pass (the trace's own echo), if any. */
   constructor(
     readonly family: Family,
     start = START_MTU,
+    passed?: number,
   ) {
-    this.#passes = MIN_MTU[family] - 1;
+    this.#passes = Math.max(MIN_MTU[family] - 1, passed ?? 0);
+    this.#heardAny = passed !== undefined && passed >= MIN_MTU[family];
     this.#fails = start + 1;
     this.#next = start;
   }

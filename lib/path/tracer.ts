@@ -17,7 +17,7 @@ import {
   MIN_PAYLOAD_BYTES,
 } from '../probes/icmp/packet.js';
 import type { IcmpTransport } from '../probes/icmp/transport.js';
-import { PmtuSearch, type PmtuOutcome } from './pmtu-search.js';
+import { PmtuSearch, START_MTU, type PmtuOutcome } from './pmtu-search.js';
 import { TraceRun, type HopAnswer, type TracePlan, type TracedHop } from './trace-run.js';
 
 /** The payload of a trace probe: what ping sends, like the regular probes. */
@@ -125,7 +125,9 @@ export class Tracer {
   }
 
   async #searchMtu(address: string, family: Family): Promise<number | null> {
-    const search = new PmtuSearch(family);
+    // The trace's own echoes got there, with don't-fragment set.
+    const passed = IP_HEADER_BYTES[family] + ICMP_HEADER_BYTES + TRACE_PAYLOAD_BYTES;
+    const search = new PmtuSearch(family, START_MTU, passed);
     for (let size = search.next(); size !== undefined && !this.#closed; size = search.next()) {
       const payload = size - IP_HEADER_BYTES[family] - ICMP_HEADER_BYTES;
       const answer = await this.#probe(family, address, FULL_TTL, payload);
