@@ -16,6 +16,7 @@ import {
   ICMP_HEADER_BYTES,
   MIN_PAYLOAD_BYTES,
 } from '../probes/icmp/packet.js';
+import { addTraceIdentifier, removeTraceIdentifier } from '../probes/icmp/trace-identifiers.js';
 import type { IcmpTransport } from '../probes/icmp/transport.js';
 import { PmtuSearch, START_MTU, type PmtuOutcome } from './pmtu-search.js';
 import { TraceRun, type HopAnswer, type TracePlan, type TracedHop } from './trace-run.js';
@@ -23,6 +24,12 @@ import { TraceRun, type HopAnswer, type TracePlan, type TracedHop } from './trac
 /** The payload of a trace probe: what ping sends, like the regular probes. */
 const TRACE_PAYLOAD_BYTES = 56;
 const IP_HEADER_BYTES: Record<Family, number> = { 4: 20, 6: 40 };
+/**
+ * Trace probes' wide sequences start here, far above any regular probe's, so
+ * that nothing counting a target's probes by sequence (the fault
+ * responder's log in tests) takes a trace probe for one of them.
+ */
+const SEQ_BASE = 2 ** 47;
 /** Far enough for any path; the search's probes must reach the target. */
 const FULL_TTL = 64;
 
@@ -83,7 +90,8 @@ export class Tracer {
   constructor(opts: TracerOptions) {
     this.#opts = opts;
     this.#token = opts.randomUint32() >>> 0;
-    this.#seq = opts.randomUint32() % 0x10000;
+    this.#seq = SEQ_BASE + (opts.randomUint32() % 0x10000);
+    addTraceIdentifier(opts.identifier);
     for (const transport of Object.values(opts.transports)) {
       const family = transport.family;
       const ipHeader = transport.ipHeader ?? family === 4;
@@ -174,8 +182,8 @@ export class Tracer {
   }
 
   #nextSeq(): number {
-    // Wide sequences of our own; past 2^48 wraps, long after any probe ended.
-    this.#seq = (this.#seq + 1) % 2 ** 48;
+    // Past 2^48 wraps to the base, long after any probe ended.
+    this.#seq = this.#seq + 1 >= 2 ** 48 ? SEQ_BASE : this.#seq + 1;
     return this.#seq;
   }
 
@@ -228,6 +236,7 @@ export class Tracer {
     this.#closed = true;
     for (const seq of [...this.#pending.keys()]) this.#end(seq, { kind: 'timeout' });
     for (const transport of Object.values(this.#opts.transports)) transport.close();
+    removeTraceIdentifier(this.#opts.identifier);
   }
 }
 
