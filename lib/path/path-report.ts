@@ -3,15 +3,8 @@
 
 import type { TracedHop } from './trace-run.js';
 
-export interface PathHopJson {
-  readonly ttl: number;
-  readonly address: string | null;
-  readonly others?: readonly string[];
-  readonly sent: number;
-  readonly received: number;
-  readonly medianMs: number | null;
-  readonly unreachable?: true;
-}
+/** A hop as traced (trace-run.ts), its median rounded to the microsecond. */
+export type PathHopJson = TracedHop;
 
 export interface PathJson {
   /** The target's key, name@address. */

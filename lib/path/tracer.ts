@@ -17,6 +17,14 @@ import {
   MIN_PAYLOAD_BYTES,
 } from '../probes/icmp/packet.js';
 import { addTraceIdentifier, removeTraceIdentifier } from '../probes/icmp/trace-identifiers.js';
+import {
+  IP_MTU_DISCOVER,
+  IP_PMTUDISC_PROBE,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_MTU_DISCOVER,
+  IPV6_PMTUDISC_PROBE,
+} from '../probes/icmp/socket-options.js';
 import type { IcmpTransport } from '../probes/icmp/transport.js';
 import { PmtuSearch, START_MTU, type PmtuOutcome } from './pmtu-search.js';
 import { TraceRun, type HopAnswer, type TracePlan, type TracedHop } from './trace-run.js';
@@ -32,14 +40,6 @@ const IP_HEADER_BYTES: Record<Family, number> = { 4: 20, 6: 40 };
 const SEQ_BASE = 2 ** 47;
 /** Far enough for any path; the search's probes must reach the target. */
 const FULL_TTL = 64;
-
-// setsockopt names (linux/in.h, linux/in6.h): don't fragment, ignoring the cached path MTU.
-const IPPROTO_IP = 0;
-const IP_MTU_DISCOVER = 10;
-const IP_PMTUDISC_PROBE = 3;
-const IPPROTO_IPV6 = 41;
-const IPV6_MTU_DISCOVER = 23;
-const IPV6_PMTUDISC_PROBE = 3;
 
 export interface PathTrace {
   readonly reached: boolean;

@@ -227,37 +227,27 @@ describe('TraceSchedule', () => {
 
 describe('the MTU an ICMP error carries', () => {
   const FIELDS = { identifier: 0x1234, token: 7, wideSeq: 9, sentAtMs: 1 };
+  /** A datagram socket's error-queue entry with ee_info `info`, rebuilt and decoded. */
+  const queued = (family: 4 | 6, type: number, code: number, info: number) => {
+    const echo = encodeEchoRequest(family, FIELDS, Buffer.alloc(64));
+    const destination = family === 4 ? '192.0.2.9' : '2001:db8::9';
+    const msg = rebuildIcmpError(
+      family,
+      { type, code, destination, quoted: echo, info },
+      Buffer.alloc(2048),
+    );
+    const d = decodeReceived(family, msg, false);
+    assert.equal(d.kind, 'error');
+    return d.kind === 'error' ? { reason: d.reason, mtu: d.mtu } : undefined;
+  };
 
   it('from a datagram socket: ee_info written back as Fragmentation Needed next-hop MTU, Packet Too Big MTU', () => {
-    const echo4 = encodeEchoRequest(4, FIELDS, Buffer.alloc(64));
-    const v4 = rebuildIcmpError(
-      4,
-      { type: 3, code: 4, destination: '192.0.2.9', quoted: echo4, info: 1400 },
-      Buffer.alloc(2048),
-    );
-    const d4 = decodeReceived(4, v4, false);
-    assert.equal(d4.kind === 'error' && d4.reason, 'fragmentation-needed');
-    assert.equal(d4.kind === 'error' && d4.mtu, 1400);
-    const echo6 = encodeEchoRequest(6, FIELDS, Buffer.alloc(64));
-    const v6 = rebuildIcmpError(
-      6,
-      { type: 2, code: 0, destination: '2001:db8::9', quoted: echo6, info: 1280 },
-      Buffer.alloc(2048),
-    );
-    const d6 = decodeReceived(6, v6, false);
-    assert.equal(d6.kind === 'error' && d6.reason, 'packet-too-big');
-    assert.equal(d6.kind === 'error' && d6.mtu, 1280);
+    assert.deepEqual(queued(4, 3, 4, 1400), { reason: 'fragmentation-needed', mtu: 1400 });
+    assert.deepEqual(queued(6, 2, 0, 1280), { reason: 'packet-too-big', mtu: 1280 });
   });
 
   it('other errors carry none', () => {
-    const echo = encodeEchoRequest(4, FIELDS, Buffer.alloc(64));
-    const msg = rebuildIcmpError(
-      4,
-      { type: 11, code: 0, destination: '192.0.2.9', quoted: echo, info: 1400 },
-      Buffer.alloc(2048),
-    );
-    const d = decodeReceived(4, msg, false);
-    assert.equal(d.kind === 'error' && d.reason, 'ttl-exceeded');
-    assert.equal(d.kind === 'error' ? d.mtu : 'not an error', undefined);
+    assert.deepEqual(queued(4, 11, 0, 1400), { reason: 'ttl-exceeded', mtu: undefined });
+    assert.deepEqual(queued(6, 3, 0, 1400), { reason: 'hop-limit-exceeded', mtu: undefined });
   });
 });

@@ -17,6 +17,7 @@ import raw, { type Socket } from 'raw-socket';
 import type { Family } from '../../address.js';
 import { PermissionError } from '../../errors.js';
 import { SendError } from '../prober.js';
+import { IP_TTL, IPV6_UNICAST_HOPS } from './socket-options.js';
 import type { IcmpTransport, PacketHandler } from './transport.js';
 
 const MAX_PACKET_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
@@ -32,8 +33,6 @@ const ICMP_FILTER = 1;
 const IPPROTO_ICMPV6 = 58;
 const ICMP6_FILTER = 1;
 const SO_RCVBUFFORCE = 33;
-const IP_TTL = 2;
-const IPV6_UNICAST_HOPS = 16;
 
 // What we want to see: echo replies and the errors that can quote our echo.
 const ICMP4_WANTED = [0, 3, 4, 11, 12]; // echo reply, unreachable, source quench, time exceeded, parameter problem
