@@ -211,7 +211,7 @@ export class PathKeeper {
 }
 
 function routeText(route: Route): string {
-  return route.map((a) => a ?? '*').join(', ');
+  return route.hops.map((a) => a ?? '*').join(', ');
 }
 
 /** /api/path's view of the keeper: selectors to keys among the traced targets, a path by key. */

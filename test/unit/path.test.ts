@@ -4,9 +4,14 @@
 // error queue.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextRoute, routeOf } from '../../lib/path/route.js';
+import { nextRoute, routeOf, type Route } from '../../lib/path/route.js';
 import { PmtuSearch, type PmtuOutcome } from '../../lib/path/pmtu-search.js';
-import { TraceRun, type HopAnswer, type TracePlan } from '../../lib/path/trace-run.js';
+import {
+  TraceRun,
+  type HopAnswer,
+  type TracedHop,
+  type TracePlan,
+} from '../../lib/path/trace-run.js';
 import { spreadOffsetMs, TraceSchedule } from '../../lib/path/trace-schedule.js';
 import { decodeReceived, encodeEchoRequest } from '../../lib/probes/icmp/packet.js';
 import { rebuildIcmpError } from '../../lib/probes/icmp/queued-error.js';
@@ -146,9 +151,7 @@ describe('PmtuSearch', () => {
 });
 
 describe('route changes', () => {
-  const traced = (
-    addresses: (string | null)[],
-  ): { ttl: number; address: string | null; sent: number; received: number; medianMs: null }[] =>
+  const traced = (addresses: (string | null)[]): TracedHop[] =>
     addresses.map((address, i) => ({
       ttl: i + 1,
       address,
@@ -156,31 +159,54 @@ describe('route changes', () => {
       received: address ? 3 : 0,
       medianMs: null,
     }));
+  const reached = (hops: (string | null)[]): Route => ({ hops, reached: true });
 
   it('the first trace is no change; another router at a hop is', () => {
     const first = nextRoute(undefined, traced(['r1', 'b']), true);
-    assert.deepEqual(first, { route: ['r1', 'b'], changed: false });
+    assert.deepEqual(first, { route: reached(['r1', 'b']), changed: false });
     assert.deepEqual(nextRoute(first.route, traced(['r2', 'b']), true), {
-      route: ['r2', 'b'],
+      route: reached(['r2', 'b']),
       changed: true,
     });
   });
 
   it('a hop silent this time keeps its router: one lost answer is no change', () => {
-    const step = nextRoute(['r1', 'b'], traced([null, 'b']), true);
-    assert.deepEqual(step, { route: ['r1', 'b'], changed: false });
-    assert.deepEqual(nextRoute(step.route, traced(['r1', 'b']), true).changed, false);
+    const step = nextRoute(reached(['r1', 'b']), traced([null, 'b']), true);
+    assert.deepEqual(step, { route: reached(['r1', 'b']), changed: false });
+    assert.equal(nextRoute(step.route, traced(['r1', 'b']), true).changed, false);
   });
 
-  it('a hop heard for the first time fills the gap; a longer path is a change', () => {
-    assert.deepEqual(nextRoute([null, 'b'], traced(['r1', 'b']), true), {
-      route: ['r1', 'b'],
+  it('a hop heard for the first time fills the gap; a longer path through routers that answer is a change', () => {
+    assert.deepEqual(nextRoute(reached([null, 'b']), traced(['r1', 'b']), true), {
+      route: reached(['r1', 'b']),
       changed: false,
     });
-    assert.equal(nextRoute(['r1', 'b'], traced(['r1', 'r3', 'b']), true).changed, true);
-    // A trace that did not get there says nothing of the length.
-    assert.deepEqual(nextRoute(['r1', 'b'], traced(['r1']), false), {
-      route: ['r1', 'b'],
+    assert.equal(nextRoute(reached(['r1', 'b']), traced(['r1', 'r3', 'b']), true).changed, true);
+    assert.equal(nextRoute(reached(['r1', 'r3', 'b']), traced(['r1', 'b']), true).changed, true);
+  });
+
+  it("silent hops right before the target are the target's lost replies, not a longer path", () => {
+    // A fresh IPv6 neighbour drops the first replies: the target seems 3 hops further.
+    assert.deepEqual(nextRoute(reached(['r1', 'b']), traced(['r1', null, null, null, 'b']), true), {
+      route: reached(['r1', 'b']),
+      changed: false,
+    });
+    assert.deepEqual(nextRoute(reached(['r1', null, null, 'b']), traced(['r1', 'b']), true), {
+      route: reached(['r1', 'b']),
+      changed: false,
+    });
+    // Another router before them still is a change.
+    assert.equal(nextRoute(reached(['r1', 'b']), traced(['r2', null, 'b']), true).changed, true);
+  });
+
+  it('a trace that did not get there says nothing of the length, nor does a known route that never did', () => {
+    assert.deepEqual(nextRoute(reached(['r1', 'b']), traced(['r1']), false), {
+      route: reached(['r1', 'b']),
+      changed: false,
+    });
+    const unreached = nextRoute(undefined, traced(['r1']), false).route;
+    assert.deepEqual(nextRoute(unreached, traced(['r1', 'r3', 'b']), true), {
+      route: reached(['r1', 'r3', 'b']),
       changed: false,
     });
   });
