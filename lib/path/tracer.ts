@@ -7,6 +7,7 @@
 // decided by the pure TraceRun and PmtuSearch; this file sends, matches and
 // times out.
 
+import { constants } from 'node:os';
 import { canonicalAddress, withoutZone, type Family } from '../address.js';
 import type { Clock, TimerHandle } from '../engine/clock.js';
 import { SendError } from '../probes/prober.js';
@@ -38,6 +39,8 @@ const IP_HEADER_BYTES: Record<Family, number> = { 4: 20, 6: 40 };
  * responder's log in tests) takes a trace probe for one of them.
  */
 const SEQ_BASE = 2 ** 47;
+/** How native-transport.ts words a local EMSGSIZE on the error queue. */
+const EMSGSIZE_PROBLEM = `socket error: errno ${constants.errno.EMSGSIZE}`;
 /** Far enough for any path; the search's probes must reach the target. */
 const FULL_TTL = 64;
 
@@ -226,9 +229,15 @@ export class Tracer {
     });
   }
 
-  /** Socket trouble since the last call, for the log. */
+  /**
+   * Socket trouble since the last call, for the log. A datagram socket
+   * also queues each EMSGSIZE of the MTU search as a local error: that is
+   * the search's answer (a size the interface refuses), not trouble.
+   */
   takeProblems(): string[] {
-    return Object.values(this.#opts.transports).flatMap((t) => t.takeProblems());
+    return Object.values(this.#opts.transports)
+      .flatMap((t) => t.takeProblems())
+      .filter((line) => !line.endsWith(EMSGSIZE_PROBLEM));
   }
 
   close(): void {

@@ -3,7 +3,8 @@
 // every 2 s, on each ICMP transport: the hops are [r1, b]; a router that
 // sends no time-exceeded is a silent hop and no route change; routed
 // through r2 the hops are [r2, b] and one change is counted; a link of MTU
-// 1400 on the way gives a path MTU of 1400. npcli path traces on demand.
+// 1400 on the way gives a path MTU of 1400, one of 1300 on a's own link
+// (refused at send) 1300. npcli path traces on demand.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -183,6 +184,17 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
         assert.equal(paths[i]!.changes, 1, 'the MTU is no route change');
         assert.match(exposed, series('netping_path_mtu_bytes', f, 1400));
       }
+    });
+
+    it("a smaller MTU on a's own link (sends refused with EMSGSIZE) gives that MTU, without log noise", async () => {
+      net.nearLinkMtu('r2', 1300);
+      const since = nowS();
+      await traced('path MTU 1300', since, (p) => p.mtu === 1300);
+      assert.doesNotMatch(
+        daemon?.stderr ?? '',
+        /errno/,
+        "EMSGSIZE is the search's answer, not trouble",
+      );
     });
   });
 }

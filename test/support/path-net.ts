@@ -67,6 +67,11 @@ export class PathNet {
       for (const ns of [this.a, this.r1, this.r2, this.b]) {
         must(run('ip', ['netns', 'add', ns]), `netns ${ns}`);
         must(this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']), 'lo up');
+        // Before the links come: without duplicate detection their link-local
+        // addresses work at once, so the first neighbour solicitations (and
+        // the first traces' IPv6 answers) are not lost while it runs.
+        for (const dad of ['net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0'])
+          must(this.exec(ns, 'sysctl', ['-q', '-w', dad]), dad);
       }
       for (const f of [4, 6] as const)
         this.#ip(this.b, f, ['addr', 'add', `${PATH_TARGET[f]}${HOST[f]}`, 'dev', 'lo'], 'target');
@@ -153,6 +158,15 @@ export class PathNet {
       'mtu',
     );
     must(this.exec(this.b, 'ip', ['link', 'set', this.#link(r, 'b'), 'mtu', String(mtu)]), 'mtu');
+  }
+
+  /** The MTU of the link between a and a router (both ends). */
+  nearLinkMtu(r: Router, mtu: number): void {
+    must(this.exec(this.a, 'ip', ['link', 'set', this.#link(r, 'a'), 'mtu', String(mtu)]), 'mtu');
+    must(
+      this.exec(this.ns(r), 'ip', ['link', 'set', this.#link(r, 'x'), 'mtu', String(mtu)]),
+      'mtu',
+    );
   }
 
   exec(ns: string, cmd: string, args: readonly string[], timeoutMs = 10_000): RunResult {
