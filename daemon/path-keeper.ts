@@ -20,6 +20,7 @@ import {
 import { nextRoute, type Route } from '../lib/path/route.js';
 import { DEFAULT_TRACE_PLAN } from '../lib/path/trace-run.js';
 import { TraceSchedule } from '../lib/path/trace-schedule.js';
+import { runSliced } from '../lib/slicing.js';
 import { Tracer, type PathTrace } from '../lib/path/tracer.js';
 import type { PathConfig } from './path-options.js';
 
@@ -71,6 +72,7 @@ export class PathKeeper {
   readonly #running = new Map<string, Promise<PathState | undefined>>();
   #timer: TimerHandle | undefined;
   #lastRefreshMs = -Infinity;
+  #refreshing = false;
   #closed = false;
 
   private constructor(opts: PathKeeperOptions, tracer: Tracer) {
@@ -117,18 +119,21 @@ export class PathKeeper {
   }
 
   start(): void {
-    if (this.#schedule) this.#tick();
+    this.#tick();
   }
 
   #tick(): void {
-    if (this.#closed || !this.#schedule) return;
+    if (this.#closed) return;
     const now = this.#opts.clock.nowMs();
-    if (now - this.#lastRefreshMs >= REFRESH_MS) {
+    if (now - this.#lastRefreshMs >= REFRESH_MS && !this.#refreshing) {
       this.#lastRefreshMs = now;
-      const keys = new Set<string>();
-      for (const probed of this.#opts.targets()) if (isTraced(probed)) keys.add(probed.key);
-      this.#schedule.set(keys, now);
-      for (const key of this.#states.keys()) if (!keys.has(key)) this.#states.delete(key);
+      this.#refreshing = true;
+      void runSliced(this.#refresh(now)).finally(() => (this.#refreshing = false));
+    }
+    if (!this.#schedule) {
+      // --path-interval 0: traces only when asked; removed targets' paths still go.
+      this.#timer = this.#opts.clock.setTimer(() => this.#tick(), REFRESH_MS);
+      return;
     }
     for (const key of this.#schedule.take(now)) {
       const schedule = this.#schedule;
@@ -137,6 +142,20 @@ export class PathKeeper {
     const due = this.#schedule.nextDueMs();
     const wait = Math.min(REFRESH_MS, Math.max(MIN_GAP_MS, (due ?? Infinity) - now));
     this.#timer = this.#opts.clock.setTimer(() => this.#tick(), wait);
+  }
+
+  /** Re-reads the traced targets, in slices (10,000 targets take ~5 ms). */
+  *#refresh(nowMs: number): Generator<void> {
+    const targets = this.#opts.targets;
+    function* traced(): Generator<string> {
+      for (const probed of targets()) if (isTraced(probed)) yield probed.key;
+    }
+    if (this.#schedule) yield* this.#schedule.setInSteps(traced(), nowMs);
+    let n = 0;
+    for (const key of this.#states.keys()) {
+      if (!this.#opts.find(key)) this.#states.delete(key);
+      if (++n % 256 === 0) yield;
+    }
   }
 
   /** Traces a target now (npcli path): the trace running for it, or a fresh one. */

@@ -236,6 +236,19 @@ describe('TraceSchedule', () => {
     assert.equal(s.take(60_200).length, 1);
   });
 
+  it('setInSteps yields every few hundred keys and leaves what set() would', () => {
+    const s = new TraceSchedule({ intervalMs: 1000, maxConcurrent: 1, minGapMs: 0 });
+    s.set(['gone', 'kept'], 0);
+    const keys = ['kept', ...Array.from({ length: 999 }, (_, i) => `k${i}`)];
+    const steps = s.setInSteps(keys, 0);
+    let yields = 0;
+    while (!steps.next().done) yields++;
+    assert.ok(yields >= 4, `${yields} yields`);
+    assert.equal(s.size, 1000);
+    assert.equal(s.has('gone'), false);
+    assert.equal(s.has('kept'), true);
+  });
+
   it('a finished target is due one interval later; a removed one never again', () => {
     const s = new TraceSchedule({ intervalMs: 1000, maxConcurrent: 1, minGapMs: 0 });
     s.set(['a'], 0);
