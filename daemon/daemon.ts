@@ -53,7 +53,7 @@ import type { EventStore } from '../lib/store/event-store.js';
 import { MeshOutages } from './mesh-outages.js';
 import { OutageKeeper } from './outage-keeper.js';
 import { DnsFollower } from './dns-follower.js';
-import { PathKeeper, pathDeps, registerPathMetrics } from './path-keeper.js';
+import { PathKeeper, pathDeps } from './path-keeper.js';
 import { lookupFrom, nameResolver } from '../lib/resolve.js';
 import type { LookupOutcome } from '../lib/dns/host-state.js';
 
@@ -406,6 +406,7 @@ export class Daemon {
       this.#throughput.histograms(),
       () => this.#names.reports(),
       this.#outages.detector,
+      this.#paths,
     );
   }
 
@@ -452,7 +453,6 @@ export class Daemon {
       wallNowMs: Date.now,
       log: this.#log,
     });
-    if (this.#paths) registerPathMetrics(exporter.registry, this.#paths);
     const app = createApp({
       view: () => this.view(),
       log: this.#log,

@@ -2,16 +2,17 @@
 // sockets of its own (lib/path/tracer.ts), spread and rate-limited
 // (lib/path/trace-schedule.ts); the route as last known, its changes
 // (lib/path/route.ts) and the path MTU per target, for /api/path, npcli
-// path, the target page and the metrics. Trace probes never pass through
+// path, the target page and the metrics (written with every target's other
+// series, lib/http/exposition.ts, from pathOf()). Trace probes never pass through
 // the engine: they are not counted in any target's statistics.
 
 import { randomInt } from 'node:crypto';
-import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PathDeps } from '../lib/http/path-api.js';
 import { pathJson, untracedPathJson } from '../lib/path/path-report.js';
 import type { Clock, TimerHandle } from '../lib/engine/clock.js';
 import type { ProbedTarget } from '../lib/engine/probe-engine.js';
 import type { Log } from '../lib/log.js';
+import type { TargetPathState } from '../lib/report.js';
 import { openIcmpTransports } from '../lib/probes/icmp/open-transports.js';
 import {
   ICMP_TRANSPORT_CHOICES,
@@ -217,8 +218,10 @@ export class PathKeeper {
     return this.#states.get(key);
   }
 
-  states(): IterableIterator<PathState> {
-    return this.#states.values();
+  /** For the metrics (lib/report.ts PathStates): a traced target's changes and MTU. */
+  pathOf(key: string): TargetPathState | undefined {
+    const state = this.#states.get(key);
+    return state && { changes: state.changes, mtu: state.trace.mtu };
   }
 
   close(): void {
@@ -250,39 +253,4 @@ export function pathDeps(keeper: PathKeeper, targets: () => Iterable<ProbedTarge
       return state ? pathJson(state) : untracedPathJson(key);
     },
   };
-}
-
-/**
- * netping_path_changes_total and netping_path_mtu_bytes, by target and
- * address (and host for a followed name), in the daemon's registry: a
- * trace's state is a few numbers per target, read at each scrape.
- */
-export function registerPathMetrics(registry: Registry, keeper: PathKeeper): void {
-  const labelsOf = (s: PathState): Record<string, string> => ({
-    target: s.target,
-    address: s.address,
-    ...(s.host !== undefined ? { host: s.host } : {}),
-    probe: 'icmp',
-  });
-  const labelNames = ['target', 'address', 'host', 'probe'];
-  new Counter({
-    name: 'netping_path_changes_total',
-    help: "Route changes seen on a target's path since start (another router at a hop, or another length).",
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const s of keeper.states()) this.inc(labelsOf(s), s.changes);
-    },
-  });
-  new Gauge({
-    name: 'netping_path_mtu_bytes',
-    help: "A target's path MTU found by the last trace (don't-fragment probes), in bytes.",
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const s of keeper.states()) if (s.trace.mtu !== null) this.set(labelsOf(s), s.trace.mtu);
-    },
-  });
 }
