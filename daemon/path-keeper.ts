@@ -7,7 +7,7 @@
 // the engine: they are not counted in any target's statistics.
 
 import { randomInt } from 'node:crypto';
-import type { PathDeps } from '../lib/http/path-api.js';
+import { TracesBusyError, type PathDeps } from '../lib/http/path-api.js';
 import { pathJson, untracedPathJson } from '../lib/path/path-report.js';
 import type { Clock, TimerHandle } from '../lib/engine/clock.js';
 import type { ProbedTarget } from '../lib/engine/probe-engine.js';
@@ -34,6 +34,8 @@ const MIN_GAP_MS = 50;
 const REFRESH_MS = 5000;
 /** A trace asked for (npcli path) within this of the last one gets that one. */
 const ON_DEMAND_REUSE_MS = 5000;
+/** Traces asked for that may run at once, beside the scheduled ones: /api/path?fresh=1 needs no token. */
+const MAX_ON_DEMAND = 4;
 
 export interface PathState {
   readonly key: string;
@@ -74,6 +76,7 @@ export class PathKeeper {
   #timer: TimerHandle | undefined;
   #lastRefreshMs = -Infinity;
   #refreshing = false;
+  #onDemand = 0;
   #closed = false;
 
   private constructor(opts: PathKeeperOptions, tracer: Tracer) {
@@ -165,7 +168,16 @@ export class PathKeeper {
     if (running) return running;
     const last = this.#states.get(key);
     if (last && this.#opts.wallNowMs() - last.atMs < ON_DEMAND_REUSE_MS) return last;
-    return this.#run(key);
+    if (this.#onDemand >= MAX_ON_DEMAND)
+      throw new TracesBusyError(
+        `${MAX_ON_DEMAND} traces asked for are running: try again in a few seconds`,
+      );
+    this.#onDemand++;
+    try {
+      return await this.#run(key);
+    } finally {
+      this.#onDemand--;
+    }
   }
 
   #run(key: string): Promise<PathState | undefined> {

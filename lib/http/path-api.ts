@@ -1,11 +1,16 @@
 // GET /api/path?target=<name or name@address>: the target's path as last
 // traced (lib/path/path-report.ts); &fresh=1 traces it now first (what
-// npcli path asks for; a trace of the last few seconds is reused, so this
-// cannot be turned into a flood). One small body.
+// npcli path asks for; a trace of the last few seconds is reused, and only
+// a few run at once, so this cannot be turned into a flood). One small body.
 
 import type { Hono } from 'hono';
 import { InvalidInputError } from '../errors.js';
 import type { PathJson } from '../path/path-report.js';
+
+/** Too many traces asked for at once (any reader may ask): 429, try again. */
+export class TracesBusyError extends Error {
+  override name = 'TracesBusyError';
+}
 
 export interface PathDeps {
   /** The traced targets' keys a selector names: the key itself, or every key of that name. */
@@ -28,6 +33,11 @@ export function addPathRoutes(app: Hono, deps: PathDeps): void {
         400,
       );
     const fresh = c.req.query('fresh');
-    return c.json(await deps.path(keys[0]!, fresh === '1' || fresh === 'true'));
+    try {
+      return c.json(await deps.path(keys[0]!, fresh === '1' || fresh === 'true'));
+    } catch (err) {
+      if (err instanceof TracesBusyError) return c.json({ error: err.message }, 429);
+      throw err;
+    }
   });
 }

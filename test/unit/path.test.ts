@@ -4,6 +4,10 @@
 // error queue.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Hono } from 'hono';
+import { InvalidInputError } from '../../lib/errors.js';
+import { addPathRoutes, TracesBusyError } from '../../lib/http/path-api.js';
+import { untracedPathJson } from '../../lib/path/path-report.js';
 import { nextRoute, routeOf, type Route } from '../../lib/path/route.js';
 import { PmtuSearch, type PmtuOutcome } from '../../lib/path/pmtu-search.js';
 import {
@@ -288,5 +292,42 @@ describe('the MTU an ICMP error carries', () => {
   it('other errors carry none', () => {
     assert.deepEqual(queued(4, 11, 0, 1400), { reason: 'ttl-exceeded', mtu: undefined });
     assert.deepEqual(queued(6, 3, 0, 1400), { reason: 'hop-limit-exceeded', mtu: undefined });
+  });
+});
+
+describe('/api/path', () => {
+  const app = new Hono();
+  const asked: [string, boolean][] = [];
+  addPathRoutes(app, {
+    keysFor: (selector) =>
+      selector === 'two'
+        ? ['two@192.0.2.1', 'two@192.0.2.2']
+        : selector === 'far'
+          ? ['far@192.0.2.9']
+          : [],
+    path: (key, fresh) => {
+      asked.push([key, fresh]);
+      if (fresh) return Promise.reject(new TracesBusyError('4 traces asked for are running'));
+      return Promise.resolve(untracedPathJson(key));
+    },
+  });
+  app.onError((err, c) => c.text(err.message, err instanceof InvalidInputError ? 400 : 500));
+
+  it('answers the path of the one target a name names; 404 for none, 400 for several or none asked', async () => {
+    const res = await app.request('/api/path?target=far');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), untracedPathJson('far@192.0.2.9'));
+    assert.equal((await app.request('/api/path?target=nope')).status, 404);
+    const several = await app.request('/api/path?target=two');
+    assert.equal(several.status, 400);
+    assert.match(((await several.json()) as { error: string }).error, /names 2 targets/);
+    assert.equal((await app.request('/api/path')).status, 400);
+  });
+
+  it('fresh=1 asks for a trace now; too many at once is 429 with the reason', async () => {
+    const res = await app.request('/api/path?target=far&fresh=1');
+    assert.equal(res.status, 429);
+    assert.match(((await res.json()) as { error: string }).error, /traces asked for are running/);
+    assert.deepEqual(asked.at(-1), ['far@192.0.2.9', true]);
   });
 });
