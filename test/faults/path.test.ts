@@ -15,6 +15,7 @@ import type { PathJson } from '../../lib/path/path-report.js';
 import { CLI_JS, DAEMON_JS } from '../support/env.js';
 import { httpGetIn, netnsPrerequisiteMissing } from '../support/netns.js';
 import { hasCommand, type Spawned } from '../support/ops-harness.js';
+import { execIn, spawnIn } from '../support/netns-exec.js';
 import { PATH_TARGET, PathNet, ROUTER_NEAR } from '../support/path-net.js';
 import { eventually } from '../support/processes.js';
 
@@ -65,8 +66,8 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
       net.create();
       dir = mkdtempSync(path.join(tmpdir(), 'h26-path-'));
       if (transport === 'datagram')
-        net.exec(net.a, 'sysctl', ['-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
-      const d = net.spawn(
+        execIn(net.a, 'sysctl', ['-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']);
+      const d = spawnIn(
         net.a,
         process.execPath,
         [
@@ -86,7 +87,7 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
         10_000,
       );
       url = `http://127.0.0.1:${port}`;
-      const add = net.exec(net.a, process.execPath, [
+      const add = execIn(net.a, process.execPath, [
         ...[CLI_JS, '--url', url, '--state-dir', dir, 'add'],
         ...FAMILIES.map((f) => KEY[f]),
       ]);
@@ -94,7 +95,7 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
     });
 
     after(async () => {
-      await net.stopAll();
+      await daemon?.stop(3_000);
       net.destroy();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
@@ -150,7 +151,7 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
         assert.ok(p.lastChange !== null && p.lastChange >= since);
         assert.match(exposed, series('netping_path_changes_total', f, 1));
       }
-      const cli = net.exec(
+      const cli = execIn(
         net.a,
         process.execPath,
         [CLI_JS, '--url', url, 'path', 'far6', '--json'],
@@ -161,12 +162,7 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
         ROUTER_NEAR[6].r2,
         PATH_TARGET[6],
       ]);
-      const text = net.exec(
-        net.a,
-        process.execPath,
-        [CLI_JS, '--url', url, 'path', KEY[4]],
-        70_000,
-      );
+      const text = execIn(net.a, process.execPath, [CLI_JS, '--url', url, 'path', KEY[4]], 70_000);
       assert.equal(text.status, 0, text.stderr);
       assert.match(
         text.stdout,

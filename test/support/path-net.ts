@@ -5,7 +5,8 @@
 // rate limit) until told to be silent. Addresses live only inside
 // (10.226.0.0/16, fd26::/16). Names start with h26- and carry our pid.
 
-import { run, Spawned, type RunResult } from './ops-harness.js';
+import { execIn } from './netns-exec.js';
+import { run, type RunResult } from './ops-harness.js';
 
 type Router = 'r1' | 'r2';
 type Family = 4 | 6;
@@ -39,7 +40,6 @@ export class PathNet {
   readonly r2: string;
   readonly b: string;
   readonly #links: string[] = [];
-  readonly #spawned: Spawned[] = [];
 
   constructor() {
     const base = `h26-${process.pid}`;
@@ -59,19 +59,19 @@ export class PathNet {
   }
 
   #ip(ns: string, family: Family, args: readonly string[], what: string): void {
-    must(this.exec(ns, 'ip', [family === 6 ? '-6' : '-4', ...args]), what);
+    must(execIn(ns, 'ip', [family === 6 ? '-6' : '-4', ...args]), what);
   }
 
   create(): this {
     try {
       for (const ns of [this.a, this.r1, this.r2, this.b]) {
         must(run('ip', ['netns', 'add', ns]), `netns ${ns}`);
-        must(this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']), 'lo up');
+        must(execIn(ns, 'ip', ['link', 'set', 'lo', 'up']), 'lo up');
         // Before the links come: without duplicate detection their link-local
         // addresses work at once, so the first neighbour solicitations (and
         // the first traces' IPv6 answers) are not lost while it runs.
         for (const dad of ['net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0'])
-          must(this.exec(ns, 'sysctl', ['-q', '-w', dad]), dad);
+          must(execIn(ns, 'sysctl', ['-q', '-w', dad]), dad);
       }
       for (const f of [4, 6] as const)
         this.#ip(this.b, f, ['addr', 'add', `${PATH_TARGET[f]}${HOST[f]}`, 'dev', 'lo'], 'target');
@@ -108,7 +108,7 @@ export class PathNet {
       [router, y],
       [this.b, bEnd],
     ] as const)
-      must(this.exec(ns, 'ip', ['link', 'set', dev, 'up']), `up ${dev}`);
+      must(execIn(ns, 'ip', ['link', 'set', dev, 'up']), `up ${dev}`);
     for (const f of [4, 6] as const) {
       const [farRouter, farB] = FAR_NET[f][r];
       // nodad: the addresses work at once, not after duplicate detection.
@@ -130,7 +130,7 @@ export class PathNet {
       'net.ipv4.icmp_ratelimit=0',
       'net.ipv6.icmp.ratelimit=0',
     ])
-      must(this.exec(router, 'sysctl', ['-q', '-w', setting]), setting);
+      must(execIn(router, 'sysctl', ['-q', '-w', setting]), setting);
   }
 
   /** Routes a's traffic to the targets through this router. */
@@ -148,44 +148,19 @@ export class PathNet {
       'add table inet h26; add chain inet h26 out { type filter hook output priority 0; }; ' +
       'add rule inet h26 out icmp type time-exceeded drop; ' +
       'add rule inet h26 out icmpv6 type time-exceeded drop';
-    must(this.exec(ns, 'nft', [on ? rules : 'delete table inet h26']), 'nft');
+    must(execIn(ns, 'nft', [on ? rules : 'delete table inet h26']), 'nft');
   }
 
   /** The MTU of the link between a router and b (both ends). */
   farLinkMtu(r: Router, mtu: number): void {
-    must(
-      this.exec(this.ns(r), 'ip', ['link', 'set', this.#link(r, 'y'), 'mtu', String(mtu)]),
-      'mtu',
-    );
-    must(this.exec(this.b, 'ip', ['link', 'set', this.#link(r, 'b'), 'mtu', String(mtu)]), 'mtu');
+    must(execIn(this.ns(r), 'ip', ['link', 'set', this.#link(r, 'y'), 'mtu', String(mtu)]), 'mtu');
+    must(execIn(this.b, 'ip', ['link', 'set', this.#link(r, 'b'), 'mtu', String(mtu)]), 'mtu');
   }
 
   /** The MTU of the link between a and a router (both ends). */
   nearLinkMtu(r: Router, mtu: number): void {
-    must(this.exec(this.a, 'ip', ['link', 'set', this.#link(r, 'a'), 'mtu', String(mtu)]), 'mtu');
-    must(
-      this.exec(this.ns(r), 'ip', ['link', 'set', this.#link(r, 'x'), 'mtu', String(mtu)]),
-      'mtu',
-    );
-  }
-
-  exec(ns: string, cmd: string, args: readonly string[], timeoutMs = 10_000): RunResult {
-    return run('ip', ['netns', 'exec', ns, cmd, ...args], { timeoutMs });
-  }
-
-  /** A long-running command in a namespace, ended by coreutils' timeout after `lifetimeS` whatever happens. */
-  spawn(ns: string, cmd: string, args: readonly string[], lifetimeS: number): Spawned {
-    const p = new Spawned('ip', [
-      ...['netns', 'exec', ns, 'timeout', '-k', '5', String(lifetimeS), cmd],
-      ...args,
-    ]);
-    this.#spawned.push(p);
-    return p;
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all(this.#spawned.map((p) => p.stop(3_000)));
-    this.#spawned.length = 0;
+    must(execIn(this.a, 'ip', ['link', 'set', this.#link(r, 'a'), 'mtu', String(mtu)]), 'mtu');
+    must(execIn(this.ns(r), 'ip', ['link', 'set', this.#link(r, 'x'), 'mtu', String(mtu)]), 'mtu');
   }
 
   destroy(): void {
