@@ -54,6 +54,7 @@ import { MeshOutages } from './mesh-outages.js';
 import { OutageKeeper } from './outage-keeper.js';
 import { DnsFollower } from './dns-follower.js';
 import { PathKeeper, pathDeps } from './path-keeper.js';
+import { IcmpProber } from '../lib/probes/icmp/prober.js';
 import { lookupFrom, nameResolver } from '../lib/resolve.js';
 import type { LookupOutcome } from '../lib/dns/host-state.js';
 
@@ -444,9 +445,11 @@ export class Daemon {
       });
     }
     const engine = this.#engine;
+    const icmp = this.#proberByKind.icmp;
     this.#paths = await PathKeeper.open({
       config: this.#config.path,
-      transport: this.#proberByKind.icmp?.info?.transport ?? 'auto',
+      transport: icmp?.info?.transport ?? 'auto',
+      ...(icmp instanceof IcmpProber ? { avoidIdentifier: icmp.identifier } : {}),
       targets: () => engine.allTargets(),
       find: (key) => engine.get(key),
       clock: systemClock,

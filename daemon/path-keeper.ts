@@ -55,6 +55,8 @@ export interface PathKeeperOptions {
   readonly config: PathConfig;
   /** The regular icmp probes' transport; trace sockets are of the same kind. */
   readonly transport: string;
+  /** The regular probes' echo identifier, which the trace sockets must not share. */
+  readonly avoidIdentifier?: number;
   readonly targets: () => Iterable<ProbedTarget>;
   readonly find: (key: string) => ProbedTarget | undefined;
   readonly clock: Clock;
@@ -96,7 +98,13 @@ export class PathKeeper {
       ? (opts.transport as IcmpTransportChoice)
       : 'auto';
     try {
-      const opened = await openIcmpTransports(choice, () => {});
+      let opened = await openIcmpTransports(choice, () => {});
+      // A raw socket's identifier is drawn at random: one equal to the
+      // regular probes' would have each socket see the other's answers.
+      for (let i = 0; i < 3 && opened.identifier === opts.avoidIdentifier; i++) {
+        Object.values(opened.transports).forEach((t) => t.close());
+        opened = await openIcmpTransports(choice, () => {});
+      }
       const tracer = new Tracer({
         transports: opened.transports,
         identifier: opened.identifier,

@@ -30,6 +30,11 @@ export class IcmpProber implements Prober {
     this.#packets = { 4: Buffer.alloc(size), 6: Buffer.alloc(size) };
   }
 
+  /** The echo identifier of our probes (the trace sockets take another). */
+  get identifier(): number {
+    return this.#opts.identifier;
+  }
+
   bind(sink: ProbeSink): void {
     for (const transport of Object.values(this.#opts.transports)) {
       const family = transport.family;
