@@ -5,14 +5,15 @@
 // the others their last two hours. Targets are 127.1.x.y: loopback only.
 //   node dist/bench/browser-view.js [targets]     (as root: raw sockets)
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chunkKey, chunkOf, chunkPieces, type ChunkId } from '../lib/history/history-chunks.js';
+import { chunkKey } from '../lib/history/history-chunks.js';
+import { EmbeddedStore } from '../lib/store/embedded-store.js';
 import type { TargetHistory } from '../lib/history/target-history.js';
 import { openBrowser } from '../test/support/browser.js';
 import { startDaemon } from '../test/support/processes.js';
-import { synthHistory, TYPICAL } from './history-synth.js';
+import { chunkRecords, fullChunks, synthHistory, TYPICAL } from './history-synth.js';
 
 const targets = Number(process.argv[2] ?? 1000);
 const FULL = 3;
@@ -26,17 +27,10 @@ for (let i = 0; i < targets; i++) {
   members.push(key);
   histories.push([key, synthHistory(i + 1, nowMinute, TYPICAL, i < FULL ? undefined : 120)]);
 }
-mkdirSync(path.join(stateDir, 'history'));
-const ids: ChunkId[] = [];
-for (let hour = Math.floor(nowMinute / 60) - 48; hour <= Math.floor(nowMinute / 60); hour++)
-  ids.push(chunkOf('minute', hour * 60));
-for (let day = Math.floor(nowMinute / 1440) - 91; day <= Math.floor(nowMinute / 1440); day++)
-  ids.push({ resolution: 'hour', span: day });
-for (const id of ids)
-  writeFileSync(
-    path.join(stateDir, 'history', `${chunkKey(id).replace(':', '-')}.json`),
-    [...chunkPieces(id, histories)].join(''),
-  );
+const seed = await EmbeddedStore.open(stateDir);
+for (const id of fullChunks(nowMinute))
+  await seed.appendHistory(new Map([[chunkKey(id), chunkRecords(id, histories)]]));
+await seed.close();
 writeFileSync(path.join(stateDir, 'targets.json'), JSON.stringify({ version: 1, members }));
 
 const daemon = await startDaemon(['--state-dir', stateDir, '--interval', '1s'], {}, 60_000);

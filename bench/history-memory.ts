@@ -2,9 +2,14 @@
 // 90 days of hours each (bench/history-synth.ts).
 //   node --expose-gc dist/bench/history-memory.js [targets] [sigma]
 
-import { chunkKey, chunkOf, chunkPieces } from '../lib/history/history-chunks.js';
+import {
+  chunkOf,
+  recordsToBinary,
+  recordsToText,
+  type ChunkId,
+} from '../lib/history/history-chunks.js';
 import type { TargetHistory } from '../lib/history/target-history.js';
-import { synthHistory, TYPICAL } from './history-synth.js';
+import { chunkRecords, synthHistory, TYPICAL } from './history-synth.js';
 
 const targets = Number(process.argv[2] ?? 1000);
 const sigma = Number(process.argv[3] ?? TYPICAL.sigma);
@@ -26,18 +31,20 @@ gc();
 const afterMem = process.memoryUsage();
 const held = histories.reduce((a, [, h]) => a + h.heldBytes, 0);
 
-// Saved size: one day of minute chunks and one day of hour chunks.
-let minuteDayChars = 0;
+// Saved size of one day: 24 minute chunks and one day chunk, in each store's form.
+const saved = { text: 0, varints: 0 };
+const day = Math.floor(nowMinute / 1440) - 3;
+const dayChunks: ChunkId[] = [{ resolution: 'hour', span: day }];
 for (let hour = Math.floor(nowMinute / 60) - 24; hour < Math.floor(nowMinute / 60); hour++)
-  for (const piece of chunkPieces(chunkOf('minute', hour * 60), histories))
-    minuteDayChars += piece.length;
-let hourDayChars = 0;
-const day = chunkOf('hour', Math.floor(nowMinute / 60) - 72);
-for (const piece of chunkPieces(day, histories)) hourDayChars += piece.length;
-const lastHourChunk = chunkOf('minute', nowMinute - 1);
-let lastChunkChars = 0;
-for (const piece of chunkPieces(lastHourChunk, histories)) lastChunkChars += piece.length;
-
+  dayChunks.push(chunkOf('minute', hour * 60));
+const perDay = { minutes: { ...saved }, hours: { ...saved } };
+for (const id of dayChunks) {
+  const into = id.resolution === 'minute' ? perDay.minutes : perDay.hours;
+  for (const [key, records] of chunkRecords(id, histories)) {
+    into.text += JSON.stringify([key, recordsToText(records)]).length + 1;
+    into.varints += recordsToBinary(records).length;
+  }
+}
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 console.log(
   JSON.stringify(
@@ -52,10 +59,11 @@ console.log(
         afterMem.heapUsed + afterMem.arrayBuffers - before.heapUsed - before.arrayBuffers,
       ),
       savedBytesPerTargetPerDay: {
-        minutes: Math.round(minuteDayChars / targets),
-        hours: Math.round(hourDayChars / targets),
+        'minutes, embedded (text lines)': Math.round(perDay.minutes.text / targets),
+        'minutes, Redis (varints)': Math.round(perDay.minutes.varints / targets),
+        'hours, embedded (text lines)': Math.round(perDay.hours.text / targets),
+        'hours, Redis (varints)': Math.round(perDay.hours.varints / targets),
       },
-      [`chunk ${chunkKey(lastHourChunk)} (a full hour, rewritten each minute)`]: mb(lastChunkChars),
     },
     null,
     2,

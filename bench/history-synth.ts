@@ -3,6 +3,12 @@
 // with some loss, 60 probes a minute (a 1 s interval). Seeded, so the
 // figures replay.
 
+import {
+  chunkOf,
+  chunkPeriods,
+  recordNumbers,
+  type ChunkId,
+} from '../lib/history/history-chunks.js';
 import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../lib/history/target-history.js';
 import { bucketIndex } from '../lib/stats/histogram.js';
 import { seededRandom } from '../test/support/prng.js';
@@ -82,4 +88,30 @@ export function synthHistory(
     h.restoreMinute(m, p.counts, p.pairs);
   }
   return h;
+}
+
+/** One chunk's records of each history, as a store saves them (history-chunks.ts). */
+export function chunkRecords(
+  id: ChunkId,
+  histories: Iterable<[string, TargetHistory]>,
+): Map<string, number[][]> {
+  const [from, to] = chunkPeriods(id);
+  const out = new Map<string, number[][]>();
+  for (const [key, history] of histories) {
+    const list = [...history.records(id.resolution, from, to)].map((r) =>
+      recordNumbers(r, r.period - from),
+    );
+    if (list.length > 0) out.set(key, list);
+  }
+  return out;
+}
+
+/** Every chunk that full history fills at `nowMinute`: 49 hours of minutes, 92 days of hours. */
+export function fullChunks(nowMinute: number): ChunkId[] {
+  const ids: ChunkId[] = [];
+  for (let hour = Math.floor(nowMinute / 60) - 48; hour <= Math.floor(nowMinute / 60); hour++)
+    ids.push(chunkOf('minute', hour * 60));
+  for (let day = Math.floor(nowMinute / 1440) - 91; day <= Math.floor(nowMinute / 1440); day++)
+    ids.push({ resolution: 'hour', span: day });
+  return ids;
 }

@@ -12,12 +12,19 @@ import { ProbeEngine } from '../lib/engine/probe-engine.js';
 import { ListenError, type InstanceTakenError } from '../lib/errors.js';
 import { createApp } from '../lib/http/app.js';
 import { MetricsExporter } from '../lib/http/metrics.js';
+import { BodyGate, registerGateMetrics } from '../lib/http/body-gate.js';
 import { openProbers } from '../lib/probes/open.js';
 import type { Prober } from '../lib/probes/prober.js';
 import { PeerResponder } from '../lib/probes/udp/responder.js';
 import { formatListen } from '../lib/listen.js';
 import type { Log } from '../lib/log.js';
-import { liveView, reportHead, type DaemonView, type StoreReport } from '../lib/report.js';
+import {
+  liveView,
+  reportHead,
+  targetReport,
+  type DaemonView,
+  type StoreReport,
+} from '../lib/report.js';
 import { removeStaleTempFiles } from '../lib/state/json-file.js';
 import { ensureStateDir } from '../lib/state/state-dir.js';
 import { TargetCache } from '../lib/state/target-cache.js';
@@ -276,6 +283,7 @@ export class Daemon {
       live: () => engine.allTargets(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
+      ...(ownership ? { shared: { token: () => this.#group?.token() } } : {}),
       log,
     });
     const history = this.#history;
@@ -456,8 +464,18 @@ export class Daemon {
       wallNowMs: Date.now,
       log: this.#log,
     });
+    const gate = new BodyGate({
+      concurrent: this.#config.maxPages,
+      queued: 2 * this.#config.maxPages,
+    });
+    registerGateMetrics(gate, exporter.registry);
     const app = createApp({
       view: () => this.view(),
+      gate,
+      target: (key) => {
+        const probed = this.#engine.get(key);
+        return probed && targetReport(probed);
+      },
       log: this.#log,
       metrics: () => exporter.chunks(),
       metricsContentType: exporter.contentType,
@@ -468,6 +486,7 @@ export class Daemon {
         maxTargets: this.#config.maxTargets,
         // A name added through the API is checked with the resolver that will follow it.
         lookup: lookupFrom(this.#resolveName),
+        parse: (member) => this.#sync.parse(member),
       },
       history: {
         find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),
@@ -475,7 +494,13 @@ export class Daemon {
         nowMs: Date.now,
       },
       mesh: this.#meshStore
-        ? { read: meshReader(this.#meshStore, this.#config.keys), windowMs: MESH_WINDOW_MS }
+        ? {
+            read: meshReader(this.#meshStore, this.#config.keys, {
+              maxAgeMs: this.#config.mesh?.refreshMs ?? 0,
+              nowMs: Date.now,
+            }),
+            windowMs: MESH_WINDOW_MS,
+          }
         : undefined,
       events: { events: (q) => this.#outages.events(q), nowMs: Date.now },
       ...(this.#paths ? { path: pathDeps(this.#paths, () => engine.allTargets()) } : {}),
@@ -624,15 +649,17 @@ export class Daemon {
       const steps: [string, () => Promise<unknown>, 'store' | 'local'][] = [
         // The counters first: they matter most if the store is slow.
         ['statistics save', () => this.#keeper.save(), 'store'],
-        // Then leave the group: the others take our share over now and
-        // find the counters just saved.
-        ['group leave', () => this.#group?.stop() ?? Promise.resolve(), 'store'],
         // The open minute is closed as it is: a restart within it adds to it.
+        // Before the group leave: a member taking a target over reads its
+        // history then, and writes under its own token from then on.
         [
           'history save',
           () => this.#history.closeAndSave(Math.floor(Date.now() / MINUTE_MS)),
           'store',
         ],
+        // Then leave the group: the others take our share over now and
+        // find the counters and history just saved.
+        ['group leave', () => this.#group?.stop() ?? Promise.resolve(), 'store'],
         // Open outages stay open: a restart takes them up (docs/MEASUREMENT.md).
         ['outage records', () => this.#outages.close(), 'store'],
         ['mesh outages', () => this.#meshOutages?.stop() ?? Promise.resolve(), 'store'],

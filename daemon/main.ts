@@ -9,6 +9,7 @@ import { streamLog } from '../lib/log.js';
 import { Daemon } from './daemon.js';
 import { parseDaemonArgs } from './options.js';
 import { STOP_EXIT_GRACE_MS } from './stop-budget.js';
+import { REPEAT_SIGNAL_GAP_MS, StopSignals } from './stop-signals.js';
 
 const log = streamLog('netpingd', process.stderr);
 // stdout carries only --help and --version; a closed one must not loop either.
@@ -45,13 +46,18 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) =>
     log(`unexpected rejection (continuing): ${describeError(err)}`),
   );
-  let stopping = false;
+  // Monotonic: a wall clock set back must not change what a signal means.
+  const signals = new StopSignals(() => performance.now());
   const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    const action = signals.take();
+    if (action === 'repeat') {
+      log(`${signal} again within ${REPEAT_SIGNAL_GAP_MS} ms: the same stop, still under way`);
+      return;
+    }
+    if (action === 'exit-now') {
       log(`${signal} again: exiting now, without waiting for probes or saving`);
       process.exit(signalExitCode(signal));
     }
-    stopping = true;
     // Probes in flight end by their own timeouts, then one save and the
     // store's goodbye, each bounded; past this, something hangs that no wait
     // will mend, and the process goes anyway.
@@ -59,7 +65,7 @@ async function main(): Promise<void> {
     // grace lets the local closes after it run.
     const budgetMs = daemon.stopBudgetMs() + STOP_EXIT_GRACE_MS;
     log(
-      `${signal}: stopping (at most ${Math.ceil(budgetMs / 1000)} s; a second signal stops at once)`,
+      `${signal}: stopping (at most ${Math.ceil(budgetMs / 1000)} s; another signal a second or more later stops at once)`,
     );
     setTimeout(() => {
       log(`stop did not finish in ${budgetMs} ms: exiting without it`);
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
   // the command line and the environment, which a running process cannot
   // re-read; a change of those needs a restart.
   process.on('SIGHUP', () => {
-    if (stopping) return;
+    if (signals.stopping) return;
     log('SIGHUP: re-reading targets and saving statistics');
     daemon.reload().catch((err: unknown) => log(`reload failed: ${describeError(err)}`));
   });

@@ -48,6 +48,8 @@ export interface DaemonConfig {
   saveIntervalMs: number;
   forgetAfterMs: number;
   maxTargets: number;
+  /** The most large pages made at once (the bound on heavy bodies, lib/http/body-gate.ts). */
+  maxPages: number;
   payloadBytes: number;
   /** undefined: generated into the state directory on first start. */
   token: string | undefined;
@@ -113,6 +115,7 @@ interface RawOptions extends RawOutageOptions, RawDnsOptions, RawPathOptions {
   saveInterval: string;
   forgetAfter: string;
   maxTargets: string;
+  maxPages: string;
   payloadSize: string;
   token?: string;
   classicBuckets: boolean;
@@ -229,6 +232,14 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         'refuse to probe more targets than this',
         'NETPING_MAX_TARGETS',
         '20000',
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-pages <n>',
+        'make at most this many large pages at once (twice as many readers wait, the rest get 503)',
+        'NETPING_MAX_PAGES',
+        '4',
       ),
     )
     .addOption(
@@ -414,6 +425,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     saveIntervalMs: parseBoundedDurationMs(o.saveInterval, 'save interval', 100, 3_600_000),
     forgetAfterMs: parseBoundedDurationMs(o.forgetAfter, 'forget-after period', 1, 30 * 86_400_000),
     maxTargets: wholeNumber(o.maxTargets, 'target limit', 1, 1_000_000),
+    maxPages: wholeNumber(o.maxPages, 'page limit', 1, 1000),
     payloadBytes: wholeNumber(o.payloadSize, 'payload size', MIN_PAYLOAD_BYTES, 1400),
     token: validateToken(o.token),
     classicBuckets: o.classicBuckets && !environmentFlag('NETPING_NO_CLASSIC_BUCKETS', process.env),

@@ -24,6 +24,7 @@ import {
   withProbe,
   type ProbeOverrides,
   type HostMember,
+  type Member,
   type ProbeSpec,
   type Target,
 } from './target.js';
@@ -57,7 +58,12 @@ export interface AddOptions {
   labels?: Labels;
   /** Store a host's addresses as they resolve now (npcli --pin), not the host for netpingd to follow. */
   pin?: boolean;
+  /** Reads the set's members (parseMember unless given: the daemon's, which has parsed them already). */
+  parse?: MemberParser;
 }
+
+/** Reads a member's text, throwing for one that does not parse, as parseMember does. */
+export type MemberParser = (member: string) => Member;
 
 /**
  * Resolves every argument first, so a bad one writes nothing. A target
@@ -101,12 +107,13 @@ export async function addTargets(
   }
   const before = await store.members();
   const present = new Set(before);
-  const presentKeys = new Set(before.map((m) => keyOfMember(m)));
+  const parse = opts.parse ?? parseMember;
+  const presentKeys = new Set(before.map((m) => keyOfMember(m, parse)));
   const added = [...byKey.values()].map(targetMember);
   const addedHosts = [...hostsByKey.values()].map((h) => hostMemberText(h.member));
   const newKeys = [...byKey.keys(), ...hostsByKey.keys()];
   const replaced = before.filter((m) => {
-    const key = keyOfMember(m);
+    const key = keyOfMember(m, parse);
     return (
       key !== undefined &&
       (byKey.has(key) || hostsByKey.has(key)) &&
@@ -160,9 +167,9 @@ function withChange(
 }
 
 /** The target a member names, or undefined for a member that does not parse. */
-function keyOfMember(member: string): string | undefined {
+function keyOfMember(member: string, parse: MemberParser): string | undefined {
   try {
-    const m = parseMember(member);
+    const m = parse(member);
     return m.kind === 'target' ? targetKey(m.target) : hostMemberKey(m.member);
   } catch {
     return undefined;
@@ -181,10 +188,11 @@ function keyOfMember(member: string): string | undefined {
 export async function removeTargets(
   store: TargetStore,
   args: readonly string[],
-  opts: { all?: boolean; probe?: ProbeSpec } = {},
+  opts: { all?: boolean; probe?: ProbeSpec; parse?: MemberParser } = {},
 ): Promise<ChangeResult[]> {
   const members = await store.members();
-  const parsed = members.map((member) => ({ member, target: tryParse(member) }));
+  const parse = opts.parse ?? parseMember;
+  const parsed = members.map((member) => ({ member, target: tryParse(member, parse) }));
   const chosen = new Set<string>();
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
@@ -289,9 +297,9 @@ function matchesSelector(s: Selector, target: Target): boolean {
  * A member as a target to match selectors against; a followed name as one
  * with its host and no address (it matches by name, or name@host).
  */
-function tryParse(member: string): Target | undefined {
+function tryParse(member: string, parse: MemberParser): Target | undefined {
   try {
-    const m = parseMember(member);
+    const m = parse(member);
     if (m.kind === 'target') return m.target;
     return { ...hostTarget(m.member, '192.0.2.1'), address: '' };
   } catch {

@@ -27,6 +27,8 @@ declare -A need=(
   [sudo]=sudo                   # scripts/setup-and-run.sh as a user with sudo
   [chromium]=chromium           # the browser view, driven by playwright-core
   [iperf3]=iperf3               # reference for throughput tests
+  [prometheus-alertmanager]=prometheus-alertmanager # receives netpingd's alerts
+  [dnsmasq]=dnsmasq-base        # a real DNS server with TTLs for names that follow DNS
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -12,7 +12,7 @@ import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
 import { markOutages, outageRows } from './outages.js';
 import { pathRows, pathSummary } from './path.js';
 import type { PathJson } from '../lib/path/path-report.js';
-import { keyOf, probeOf, type Events, type History, type Report } from './types.js';
+import { probeOf, type Events, type History, type TargetNow } from './types.js';
 
 const RANGES = ['1h', '6h', '24h', '48h', '7d', '30d', '90d'];
 const MAX_COMPARED = 3;
@@ -82,13 +82,20 @@ async function draw(): Promise<void> {
   }
   try {
     const started = performance.now();
-    const [histories, report] = await Promise.all([
+    const [histories, row] = await Promise.all([
       Promise.all(
         keys.map((k) =>
           getJson<History>(`/api/history?target=${encodeURIComponent(k)}&range=${range}`),
         ),
       ),
-      getJson<Report>('/api/targets'),
+      // Its own row only: the whole report of thousands of targets is not fetched to find it.
+      getJson<TargetNow>(`/api/target?target=${encodeURIComponent(keys[0]!)}`).then(
+        (now) => now.target,
+        (err: unknown) => {
+          if (err instanceof ApiError && err.status === 404) return undefined; // not probed now
+          throw err;
+        },
+      ),
     ]);
     const main0 = histories[0]!;
     const events = await getJson<Events>(
@@ -120,7 +127,6 @@ async function draw(): Promise<void> {
       .join(' ');
     applyColours(el('compared'));
     const b = document.body.dataset;
-    const row = report.targets.find((t) => keyOf(t) === main.target);
     const sent = main.points.reduce((a, p) => a + p.sent, 0);
     const lost = main.points.reduce((a, p) => a + p.lost, 0);
     el('summary').textContent =

@@ -39,6 +39,12 @@ export interface Report {
   names?: NameStatusFields[];
 }
 
+/** GET /api/target: one live target's row. */
+export interface TargetNow {
+  generatedAt: string;
+  target: TargetRow;
+}
+
 export interface Sparklines {
   from: number;
   step: number;

@@ -1,20 +1,27 @@
-// The saved form of history: chunks of time holding every target's records
-// of that time. `m:<hour>` holds the minute records of one hour (rewritten
-// each minute while that hour is open, then never again), `h:<day>` the hour
-// records of one UTC day. So a save writes one or two chunks, not every
-// target's full history, and a chunk past the retention is deleted whole.
+// The saved form of history: chunks of time, each holding every target's
+// records of that time. `m:<hour>` holds the minute records of one hour,
+// `h:<day>` the hour records of one UTC day, each target's records apart
+// (a field of a Redis hash, a line of a file), so a save appends only the
+// periods closed since the last one, for the targets this process owns,
+// and a chunk past the retention is dropped whole.
 //
-// A chunk is JSON: {"v":1,"targets":{"<name@address>":[[offset,sent,lost,
-// late,duplicates,errors,lo,count(lo),count(lo+1),...],...]}}, offset being
-// the period's place in the chunk (0-59 or 0-23) and the buckets one run
-// from index lo, zeros included (the buckets of a period are nearly always
-// contiguous, so this is about half the size of index,count pairs). It is
-// validated record by record on the way back in: a bad record is skipped,
-// never fatal.
+// A record is a list of whole numbers: offset,sent,lost,late,duplicates,
+// errors[,lo,count(lo),count(lo+1),...], offset being the period's place in
+// the chunk (0-59 or 0-23) and the buckets one run from index lo, zeros
+// included (the buckets of a period are nearly always contiguous). A
+// target's records in one chunk are kept as text (`1,60,0,0,0,0,40,3,57;2,...`,
+// the embedded store's files) or as LEB128 varints (Redis), appended to as
+// periods close: a period may appear twice (closed early by a stop, then
+// again after the restart), and its parts add up. Records are validated one
+// by one on the way back in: a bad record is skipped, never fatal.
+//
+// The first release kept a chunk as one JSON document,
+// {"v":1,"targets":{"<name@address>":[[record],...]}}, rewritten whole each
+// minute; parseChunk reads it so that such a store is converted at start.
 
 import { FIELDS, type PeriodRecord } from './period-ring.js';
 import { BUCKET_SLOTS } from './accumulator.js';
-import { HOUR_SLOTS, MINUTE_SLOTS, type Resolution, type TargetHistory } from './target-history.js';
+import { HOUR_SLOTS, MINUTE_SLOTS, type Resolution } from './target-history.js';
 
 export const HISTORY_CHUNK_VERSION = 1;
 const NF = FIELDS.length;
@@ -52,28 +59,6 @@ export function chunkExpired(id: ChunkId, nowS: number): boolean {
   return id.resolution === 'minute'
     ? last < Math.floor(nowS / 60) - MINUTE_SLOTS
     : last < Math.floor(nowS / 3600) - HOUR_SLOTS;
-}
-
-/** The chunk's text in pieces, one target per piece (empty strings are pause points). */
-export function* chunkPieces(
-  id: ChunkId,
-  histories: Iterable<[string, TargetHistory]>,
-): Generator<string> {
-  const [from, to] = chunkPeriods(id);
-  yield `{"v":${HISTORY_CHUNK_VERSION},"targets":{`;
-  let first = true;
-  for (const [key, history] of histories) {
-    // Joined, not +=: a flat string, where += would leave a rope of objects
-    // that survives until the chunk is written (costly young-generation GC).
-    const records = [...history.recordTexts(id.resolution, from, to)];
-    if (records.length > 0) {
-      yield `${first ? '' : ','}${JSON.stringify(key)}:[[${records.join('],[')}]]`;
-      first = false;
-    } else {
-      yield '';
-    }
-  }
-  yield '}}';
 }
 
 export class HistoryChunkError extends Error {
@@ -116,7 +101,8 @@ export function parseChunk(
   return { records, skipped };
 }
 
-function checkRecord(r: unknown, from: number, to: number): PeriodRecord | undefined {
+/** A record's numbers checked and read as a period of the chunk [from, to]; undefined if they do not check out. */
+export function checkRecord(r: unknown, from: number, to: number): PeriodRecord | undefined {
   if (!Array.isArray(r) || r.length < 1 + NF || r.length === 2 + NF) return undefined;
   const nums = r as unknown[];
   if (!nums.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) return undefined;
@@ -133,4 +119,121 @@ function checkRecord(r: unknown, from: number, to: number): PeriodRecord | undef
     });
   }
   return { period, counts: values.slice(1, 1 + NF), pairs };
+}
+
+/** Chunk names that may still hold records kept at `nowS` (Unix seconds), oldest first. */
+export function chunksWithin(nowS: number): ChunkId[] {
+  const ids: ChunkId[] = [];
+  const day = Math.floor(nowS / 86_400);
+  for (let span = day - Math.ceil(HOUR_SLOTS / 24) - 1; span <= day; span++) {
+    const id: ChunkId = { resolution: 'hour', span };
+    if (!chunkExpired(id, nowS)) ids.push(id);
+  }
+  const hour = Math.floor(nowS / 3600);
+  for (let span = hour - Math.ceil(MINUTE_SLOTS / 60) - 1; span <= hour; span++) {
+    const id: ChunkId = { resolution: 'minute', span };
+    if (!chunkExpired(id, nowS)) ids.push(id);
+  }
+  return ids;
+}
+
+/** When a chunk holds nothing kept any more (Unix seconds): a Redis key's expiry. */
+export function chunkExpiresAtS(id: ChunkId): number {
+  const [, last] = chunkPeriods(id);
+  return id.resolution === 'minute'
+    ? (last + MINUTE_SLOTS + 1) * 60
+    : (last + HOUR_SLOTS + 1) * 3600;
+}
+
+/** A record's numbers: `offset`, the counters, then the bucket run from its lowest index. */
+export function recordNumbers(r: PeriodRecord, offset: number): number[] {
+  const out = [offset, ...r.counts];
+  if (r.pairs.length === 0) return out;
+  const lo = r.pairs[0]!;
+  const hi = r.pairs[r.pairs.length - 2]!;
+  const run = new Array<number>(hi - lo + 1).fill(0);
+  for (let k = 0; k < r.pairs.length; k += 2) run[r.pairs[k]! - lo] = r.pairs[k + 1]!;
+  out.push(lo, ...run);
+  return out;
+}
+
+/** Records as the embedded store's text: numbers joined by commas, records by semicolons. */
+export function recordsToText(records: readonly (readonly number[])[]): string {
+  return records.map((r) => r.join(',')).join(';');
+}
+
+/** The text form back into lists of numbers (checkRecord judges them). */
+export function recordsFromText(text: string): number[][] {
+  if (text === '') return [];
+  return text
+    .split(';')
+    .map((r) => r.split(',').map((n) => (/^\d{1,15}$/.test(n) ? Number(n) : -1)));
+}
+
+/** Records as varints: offset, the counters, the run's length, then lo and the run. */
+export function recordsToBinary(records: readonly (readonly number[])[]): Buffer {
+  const bytes: number[] = [];
+  const put = (v: number): void => {
+    while (v >= 0x80) {
+      bytes.push((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    bytes.push(v);
+  };
+  for (const r of records) {
+    for (let i = 0; i <= NF; i++) put(r[i] ?? 0);
+    const run = Math.max(0, r.length - NF - 2);
+    put(run);
+    if (run > 0) for (let i = NF + 1; i < r.length; i++) put(r[i]!);
+  }
+  return Buffer.from(bytes);
+}
+
+/** The varint form back into lists of numbers; a record cut short (it cannot be, in Redis) ends the list. */
+export function recordsFromBinary(buf: Uint8Array): number[][] {
+  const out: number[][] = [];
+  let at = 0;
+  const get = (): number | undefined => {
+    let v = 0;
+    let scale = 1;
+    while (at < buf.length) {
+      const b = buf[at++]!;
+      v += (b & 0x7f) * scale;
+      scale *= 128;
+      if (b < 0x80) return v;
+      if (scale > 2 ** 49) return undefined;
+    }
+    return undefined;
+  };
+  while (at < buf.length) {
+    const r: number[] = [];
+    for (let i = 0; i <= NF; i++) {
+      const v = get();
+      if (v === undefined) return out;
+      r.push(v);
+    }
+    const run = get();
+    if (run === undefined || run > BUCKET_SLOTS) return out;
+    if (run > 0) {
+      for (let i = 0; i <= run; i++) {
+        const v = get();
+        if (v === undefined) return out;
+        r.push(v);
+      }
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/** A first-release chunk's records as lists of numbers, for its conversion (throws HistoryChunkError). */
+export function legacyChunkRecords(id: ChunkId, text: string): Map<string, number[][]> {
+  const out = new Map<string, number[][]>();
+  const [from] = chunkPeriods(id);
+  for (const [key, records] of parseChunk(id, text).records)
+    out.set(
+      key,
+      records.map((r) => recordNumbers(r, r.period - from)),
+    );
+  return out;
 }

@@ -53,6 +53,8 @@ export class PeriodRing {
   #tail = 0; // absolute position of the oldest byte held
   #end = 0; // absolute position after the newest byte
 
+  #changes = 0;
+
   constructor(limits: RingLimits) {
     this.#limits = limits;
   }
@@ -67,6 +69,11 @@ export class PeriodRing {
 
   get lastPeriod(): number | undefined {
     return this.#size > 0 ? this.#firstPeriod + this.#size - 1 : undefined;
+  }
+
+  /** Records added or merged so far: what read the ring may keep what it made of it until this changes. */
+  get changes(): number {
+    return this.#changes;
   }
 
   /** Bytes held in typed arrays, for the memory figures. */
@@ -87,6 +94,7 @@ export class PeriodRing {
     bucketCounts: ArrayLike<number>,
     n: number,
   ): void {
+    this.#changes++;
     const last = this.lastPeriod;
     if (last !== undefined && period <= last) {
       this.#mergeIntoLast(counts, indices, bucketCounts, n);
@@ -110,30 +118,6 @@ export class PeriodRing {
     if (start === NONE) return undefined;
     const r = this.#read(start);
     return { period, counts: r.counts, pairs: r.pairs };
-  }
-
-  /**
-   * The record of `period` as the text of a saved chunk record,
-   * `offset,sent,lost,late,duplicates,errors[,lo,count,...]` (history-chunks.ts),
-   * decoded straight from the bytes (a save writes tens of thousands a minute).
-   */
-  recordText(period: number, offset: number): string | undefined {
-    const i = period - this.#firstPeriod;
-    if (this.#size === 0 || i < 0 || i >= this.#size) return undefined;
-    const start = this.#starts[(this.#head + i) % this.#cap]!;
-    if (start === NONE) return undefined;
-    const r = new RingReader(this.#bytes, start);
-    // Numbers into an array, joined once: a flat string. Built with += it
-    // would be a rope of a dozen cons-string objects, and the tens of
-    // thousands a save holds until written made 20 ms scavenges.
-    const out: number[] = [offset];
-    for (let f = 0; f < NFIELDS; f++) out.push(r.varint());
-    const run = r.byte();
-    if (run > 0) {
-      out.push(r.byte());
-      for (let k = 0; k < run; k++) out.push(r.varint());
-    }
-    return out.join(',');
   }
 
   /** A new empty newest slot (dropping the oldest when full); returns its storage position. */

@@ -32,27 +32,38 @@ export class TargetHistory {
   #openHourPeriod: number | undefined;
   readonly minutes = new PeriodRing(MINUTE_LIMITS);
   readonly hours = new PeriodRing(HOUR_LIMITS);
-  /** Hours closed since takeClosedHours() last ran: their day chunks need writing. */
+  /** Hours closed since takeClosedHours() last ran: their records need saving. */
   #closedHours: number[] = [];
 
-  /** Closes the open minute as minute number `minute` (Unix seconds / 60). */
-  closeMinute(minute: number): void {
-    this.current.drain((counts, indices, bucketCounts, n) =>
-      this.addMinute(minute, counts, indices, bucketCounts, n),
-    );
+  /**
+   * Closes the open minute as minute number `minute` (Unix seconds / 60).
+   * Returns what it counted, the record to save (undefined when nothing
+   * was): only this part, since a minute closed early by a stop and then
+   * again after the restart is saved as two records that add up.
+   */
+  closeMinute(minute: number): PeriodRecord | undefined {
+    let closed: PeriodRecord | undefined;
+    this.current.drain((counts, indices, bucketCounts, n) => {
+      if (this.addMinute(minute, counts, indices, bucketCounts, n)) {
+        const pairs: number[] = [];
+        for (let k = 0; k < n; k++) pairs.push(indices[k]!, bucketCounts[k]!);
+        closed = { period: minute, counts: Array.from(counts), pairs };
+      }
+    });
+    return closed;
   }
 
-  /** Adds a minute record, closed now or restored; it is also added to its hour. */
+  /** Adds a minute record, closed now or restored; it is also added to its hour. False if empty. */
   addMinute(
     minute: number,
     counts: ArrayLike<number>,
     indices: ArrayLike<number>,
     bucketCounts: ArrayLike<number>,
     n: number,
-  ): void {
+  ): boolean {
     let empty = n === 0;
     for (let f = 0; f < counts.length && empty; f++) if (counts[f]! > 0) empty = false;
-    if (empty) return; // nothing measured: no record (a gap, not zeros)
+    if (empty) return false; // nothing measured: no record (a gap, not zeros)
     this.minutes.add(minute, counts, indices, bucketCounts, n);
     const hour = Math.floor(minute / 60);
     if (this.#openHourPeriod !== undefined && hour > this.#openHourPeriod) this.#closeHour();
@@ -60,6 +71,7 @@ export class TargetHistory {
       this.#openHourPeriod = hour;
     for (let f = 0; f < counts.length; f++) this.#openHour.add(f, counts[f]);
     for (let k = 0; k < n; k++) this.#openHour.addBucket(indices[k]!, bucketCounts[k]);
+    return true;
   }
 
   #closeHour(): void {
@@ -140,18 +152,6 @@ export class TargetHistory {
     if (merged.size === 0 && counts.every((c) => c === 0)) return undefined;
     const pairs = [...merged].sort((a, b) => a[0] - b[0]).flat();
     return { period, counts, pairs };
-  }
-
-  /** Saved-chunk texts of the records in [from, to], offsets counted from `from`. */
-  *recordTexts(resolution: Resolution, from: number, to: number): Generator<string> {
-    const ring = resolution === 'minute' ? this.minutes : this.hours;
-    const first = ring.firstPeriod;
-    const last = ring.lastPeriod;
-    if (first === undefined || last === undefined) return;
-    for (let p = Math.max(from, first); p <= Math.min(to, last); p++) {
-      const text = ring.recordText(p, p - from);
-      if (text !== undefined) yield text;
-    }
   }
 
   get heldBytes(): number {

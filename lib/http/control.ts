@@ -8,7 +8,13 @@ import { NetpingError, ResolveError, StoreUnavailableError } from '../errors.js'
 import { tokenMatches } from '../state/token.js';
 import type { TargetStore } from '../store/target-store.js';
 import type { Lookup } from '../resolve.js';
-import { addTargets, NoSuchTargetError, removeTargets } from '../target-changes.js';
+import {
+  addTargets,
+  NoSuchTargetError,
+  removeTargets,
+  type MemberParser,
+} from '../target-changes.js';
+import { textChunks, type HeavyBody } from './heavy-body.js';
 
 export interface ControlDeps {
   readonly store: TargetStore;
@@ -16,13 +22,15 @@ export interface ControlDeps {
   readonly maxTargets: number;
   /** How a host is checked before its name@host member is written; the system's lookup when absent. */
   readonly lookup?: Lookup;
+  /** Reads the set's members: the daemon's parser, which has read them all already (TargetSync). */
+  readonly parse?: MemberParser;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_TARGETS_PER_REQUEST = 1000;
 const MAX_TARGET_TEXT = 400;
 
-export function addControlRoutes(app: Hono, deps: ControlDeps): void {
+export function addControlRoutes(app: Hono, deps: ControlDeps, heavy: HeavyBody): void {
   // Changes run one at a time: the limit check and the write of one change
   // must not interleave with another's.
   let queue: Promise<unknown> = Promise.resolve();
@@ -40,7 +48,24 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
   const unauthorized = (c: Context): Response =>
     c.json({ error: 'missing or wrong bearer token' }, 401, { 'WWW-Authenticate': 'Bearer' });
 
-  app.get('/api/members', async (c) => c.json({ members: await deps.store.members() }));
+  let membersRead = 0;
+  app.get('/api/members', async (c) => {
+    // Read first, so that a store that cannot be reached is a 503, not a cut body.
+    const members = await deps.store.members();
+    // Not shared with another reader's body: that one may predate a change this reader just made.
+    const key = `members:${++membersRead}`;
+    // The same text as JSON.stringify({ members }), a member at a time, in slices.
+    return heavy(
+      c,
+      { page: '/api/members', key, contentType: 'application/json' },
+      textChunks(function* () {
+        yield '{"members":[';
+        for (let i = 0; i < members.length; i++)
+          yield (i === 0 ? '' : ',') + JSON.stringify(members[i]);
+        yield ']}';
+      }),
+    );
+  });
 
   app.post(
     '/api/targets',
@@ -75,6 +100,7 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
           addTargets(deps.store, targets, {
             maxTargets: deps.maxTargets,
             ...(deps.lookup ? { lookup: deps.lookup } : {}),
+            ...(deps.parse ? { parse: deps.parse } : {}),
           }),
         ),
       );
@@ -86,7 +112,10 @@ export function addControlRoutes(app: Hono, deps: ControlDeps): void {
     const selector = c.req.param('selector');
     // ?all=1: remove every target the selector names; without it, refuse (400) if it names several.
     const all = c.req.query('all');
-    const opts = { all: all !== undefined && all !== '0' && all !== 'false' };
+    const opts = {
+      all: all !== undefined && all !== '0' && all !== 'false',
+      ...(deps.parse ? { parse: deps.parse } : {}),
+    };
     return respond(c, () => serialised(() => removeTargets(deps.store, [selector], opts)));
   });
 }

@@ -1,16 +1,16 @@
 // GET /api/history: one target's records over a range, and GET
 // /api/sparklines: the last hour of every target, small enough for the
 // overview to draw a line per row. Both are streamed in slices like every
-// body that grows with the targets or the records.
+// body that grows with the targets or the records; sparklines under the
+// bound on such bodies made at once (heavy-body.ts), one target's history not.
 
 import type { Context, Hono } from 'hono';
 import { FIELDS, type PeriodRecord } from '../history/period-ring.js';
 import { quantile } from '../history/quantiles.js';
 import { isRange, RANGES, stepOf, type RangeName } from '../history/ranges.js';
 import type { Resolution, TargetHistory } from '../history/target-history.js';
-import type { Log } from '../log.js';
 import { BUCKET_BOUNDS_SECONDS } from '../stats/histogram.js';
-import { streamedText } from './streamed.js';
+import { textChunks, type HeavyBody } from './heavy-body.js';
 
 export interface HistoryDeps {
   /** The history of a live (or recently removed) target by `name@address`. */
@@ -24,7 +24,7 @@ export interface HistoryDeps {
 const SPARK_MINUTES = 60;
 const BOUNDS_MS = BUCKET_BOUNDS_SECONDS.map((s) => s * 1000);
 
-export function addHistoryRoutes(app: Hono, deps: HistoryDeps, log: Log = () => {}): void {
+export function addHistoryRoutes(app: Hono, deps: HistoryDeps, heavy: HeavyBody): void {
   app.get('/api/history', (c) => {
     const target = c.req.query('target');
     const range = c.req.query('range') ?? '24h';
@@ -40,12 +40,16 @@ export function addHistoryRoutes(app: Hono, deps: HistoryDeps, log: Log = () => 
     const history = deps.find(target);
     if (!history)
       return c.json({ error: `no target ${JSON.stringify(target)} (use name@address)` }, 404);
-    return json(c, historyPieces(target, range, history, deps.nowMs() / 1000), log);
+    const nowS = deps.nowMs() / 1000;
+    const pieces = (): Iterable<string> => historyPieces(target, range, history, nowS);
+    // One target's records: sliced and shared, but not queued behind whole-set pages.
+    return json(c, heavy, `history:${range}:${target}`, pieces, false);
   });
 
   app.get('/api/sparklines', (c) => {
     const nowMinute = Math.floor(deps.nowMs() / 60_000);
-    return json(c, sparklinePieces(deps.live(), nowMinute), log);
+    const pieces = (): Iterable<string> => sparklinePieces(deps.live(), nowMinute);
+    return json(c, heavy, `sparklines:${nowMinute}`, pieces);
   });
 }
 
@@ -77,6 +81,49 @@ function pointJson(r: PeriodRecord, step: number, open: boolean): string {
   return `{"t":${r.period * step},${fields},"buckets":[${buckets.join(',')}]${open ? ',"open":true' : ''}}`;
 }
 
+/** One minute's loss ratio and median RTT (ms) for a sparkline; nulls where nothing was measured. */
+function sparkPoint(r: PeriodRecord | undefined): [number | null, number | null] {
+  if (!r) return [null, null];
+  const sent = r.counts[0]!;
+  const lost = r.counts[1]!;
+  const loss = sent + lost > 0 ? Math.round((lost / Math.max(sent, lost)) * 1000) / 1000 : null;
+  const m = quantile(r.pairs, BOUNDS_MS, 0.5);
+  return [loss, m === undefined ? null : Math.round(m * 1000) / 1000];
+}
+
+/** A target's closed minutes of the last hour as JSON list items, kept while they stay the same. */
+interface ClosedSpark {
+  readonly nowMinute: number;
+  readonly changes: number;
+  /** The first SPARK_MINUTES - 1 items of each list, comma-joined, no brackets. */
+  readonly loss: string;
+  readonly median: string;
+}
+
+// By history, so a removed target's entry goes with it. Closed minutes change
+// once a minute, so a request costs the open minute per target, not the hour.
+const closedSparks = new WeakMap<TargetHistory, ClosedSpark>();
+
+function closedSpark(history: TargetHistory, nowMinute: number): ClosedSpark {
+  const changes = history.minutes.changes;
+  const kept = closedSparks.get(history);
+  if (kept && kept.nowMinute === nowMinute && kept.changes === changes) return kept;
+  const from = nowMinute - SPARK_MINUTES + 1;
+  const loss = new Array<number | null>(SPARK_MINUTES - 1).fill(null);
+  const median = new Array<number | null>(SPARK_MINUTES - 1).fill(null);
+  for (const r of history.records('minute', from, nowMinute - 1)) {
+    [loss[r.period - from], median[r.period - from]] = sparkPoint(r);
+  }
+  const made = {
+    nowMinute,
+    changes,
+    loss: JSON.stringify(loss).slice(1, -1),
+    median: JSON.stringify(median).slice(1, -1),
+  };
+  closedSparks.set(history, made);
+  return made;
+}
+
 /** Per target and minute of the last hour: the loss ratio and the median RTT (ms), null where nothing was measured. */
 function* sparklinePieces(
   live: readonly { readonly key: string; readonly stats: { readonly history: TargetHistory } }[],
@@ -86,26 +133,24 @@ function* sparklinePieces(
   yield `{"from":${from * 60},"step":60,"targets":{`;
   let first = true;
   for (const t of live) {
-    const loss: (number | null)[] = new Array<number | null>(SPARK_MINUTES).fill(null);
-    const median: (number | null)[] = new Array<number | null>(SPARK_MINUTES).fill(null);
-    const put = (r: PeriodRecord): void => {
-      const i = r.period - from;
-      const sent = r.counts[0]!;
-      const lost = r.counts[1]!;
-      if (sent + lost > 0) loss[i] = Math.round((lost / Math.max(sent, lost)) * 1000) / 1000;
-      const m = quantile(r.pairs, BOUNDS_MS, 0.5);
-      if (m !== undefined) median[i] = Math.round(m * 1000) / 1000;
-    };
-    for (const r of t.stats.history.records('minute', from, nowMinute - 1)) put(r);
-    const open = t.stats.history.openRecord('minute', nowMinute);
-    if (open) put(open);
-    yield `${first ? '' : ','}${JSON.stringify(t.key)}:{"loss":${JSON.stringify(loss)},"medianMs":${JSON.stringify(median)}}`;
+    const history = t.stats.history;
+    const closed = closedSpark(history, nowMinute);
+    const [loss, median] = sparkPoint(history.openRecord('minute', nowMinute));
+    yield `${first ? '' : ','}${JSON.stringify(t.key)}:{"loss":[${closed.loss},${JSON.stringify(loss)}],"medianMs":[${closed.median},${JSON.stringify(median)}]}`;
     first = false;
   }
   yield '}}';
 }
 
-function json(c: Context, pieces: Iterable<string>, log: Log): Response {
+function json(
+  c: Context,
+  heavy: HeavyBody,
+  key: string,
+  pieces: () => Iterable<string>,
+  bounded = true,
+): Response | Promise<Response> {
   c.header('Cache-Control', 'no-store');
-  return streamedText(c, 'application/json', () => pieces, log);
+  const page = key.slice(0, key.indexOf(':'));
+  const request = { page: `/api/${page}`, key, contentType: 'application/json', bounded };
+  return heavy(c, request, textChunks(pieces));
 }

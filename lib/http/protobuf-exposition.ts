@@ -7,12 +7,12 @@
 //
 // The event loop is netpingd's stopwatch: a reply handled late is an RTT
 // measured long. So the per-target families are encoded a batch at a time,
-// and after each slice of SLICE_MS the encoder steps aside with setImmediate,
-// letting the sockets be read, before going on.
+// and when the turn's shared budget is spent (lib/slicing.ts) the encoder
+// steps aside, letting the sockets be read, before going on.
 
 import type { Registry } from 'prom-client';
 import type { DaemonView } from '../report.js';
-import { Slices, SLICE_MS } from '../slicing.js';
+import { Slices } from '../slicing.js';
 import {
   ANSWERS_HELP,
   DNS_LOOKUPS_HELP,
@@ -45,8 +45,6 @@ export interface ProtobufOptions {
   classicBuckets: boolean;
   /** Targets per encoded batch. */
   batchSize?: number;
-  /** Encoding time before yielding to the event loop. */
-  sliceMs?: number;
 }
 
 const BATCH_SIZE = 50;
@@ -61,18 +59,24 @@ export async function* protobufExposition(
   registry: Registry,
   opts: ProtobufOptions,
 ): AsyncGenerator<Uint8Array> {
-  const slicer = new Slices(opts.sliceMs ?? SLICE_MS);
+  const slicer = new Slices();
   const batchSize = opts.batchSize ?? BATCH_SIZE;
   const size = view.size;
   const { head } = view;
-  const labels: LabelPair[][] = Array.from({ length: size }, (_, i) =>
-    targetLabels(view.name(i), view.address(i), view.probe(i), view.labels(i), view.host(i)).map(
-      ([name, value]) => ({
-        name,
-        value,
-      }),
-    ),
-  );
+  // Every target's labels, read once for all families, in slices too: at
+  // 10,000 targets this alone held the loop for milliseconds.
+  const labels: LabelPair[][] = [];
+  for (let i = 0; i < size; i++) {
+    const pairs = targetLabels(
+      view.name(i),
+      view.address(i),
+      view.probe(i),
+      view.labels(i),
+      view.host(i),
+    );
+    labels.push(pairs.map(([name, value]) => ({ name, value })));
+    await slicer.pause();
+  }
 
   async function* family(
     header: FamilyHeader,

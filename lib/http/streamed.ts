@@ -1,22 +1,13 @@
-// Response bodies that grow with the number of targets, streamed: text
-// joined into chunks of about a slice's work (lib/slicing.ts), bytes as the
-// encoder hands them over, and the event loop served between chunks. Once
+// Response bodies that grow with the number of targets, streamed as they
+// are made (text joined into chunks of a turn's work by lib/slicing.ts,
+// bytes as the encoder hands them over), the event loop served between
+// chunks. Once
 // streaming has begun the status is sent, so a failure can only cut the body
 // short: it is logged, and the reader sees a truncated body.
 
 import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import type { Log } from '../log.js';
-import { slicedChunks } from '../slicing.js';
-
-export function streamedText(
-  c: Context,
-  contentType: string,
-  pieces: () => AsyncIterable<string> | Iterable<string>,
-  log: Log,
-): Response {
-  return streamedBytes(c, contentType, () => slicedChunks(pieces()), log);
-}
 
 export function streamedBytes(
   c: Context,

@@ -22,19 +22,21 @@ export async function readRegistrations(
   store: MeshStore,
   keys: Keys,
   skipped: string[] = [],
+  /** Whether expired ids are taken out of the index; readers of a page leave that to the daemon's refresh. */
+  prune = true,
 ): Promise<Registration[]> {
   const ids = await store.setMembers(keys.mesh.instances);
   const texts = await store.values(ids.map((id) => keys.mesh.instance(id)));
   const gone = ids.filter((_, i) => texts[i] === undefined);
   // Expired (or never there): out of the index. An instance that comes back
   // puts itself in again with its next registration.
-  await store.removeMembers(keys.mesh.instances, gone);
+  if (prune) await store.removeMembers(keys.mesh.instances, gone);
   return decodeEach(ids, texts, decodeRegistration, (r) => r.id, skipped);
 }
 
-export async function readMesh(store: MeshStore, keys: Keys): Promise<MeshState> {
+export async function readMesh(store: MeshStore, keys: Keys, prune = true): Promise<MeshState> {
   const skipped: string[] = [];
-  const registrations = await readRegistrations(store, keys, skipped);
+  const registrations = await readRegistrations(store, keys, skipped, prune);
   const ids = registrations.map((r) => r.id);
   const texts = await store.values(ids.map((id) => keys.mesh.summary(id)));
   const summaries = decodeEach(ids, texts, decodeSummary, (s) => s.from, skipped);
@@ -67,7 +69,27 @@ function decodeEach<T>(
   return out;
 }
 
-/** For the HTTP app: reads the mesh anew on each call. */
-export function meshReader(store: MeshStore, keys: Keys): () => Promise<MeshState> {
-  return () => readMesh(store, keys);
+/**
+ * For the HTTP app: the mesh as read at most `maxAgeMs` ago (the mesh's
+ * refresh: nothing in it changes faster), one read shared by every reader
+ * who asks while it is under way, and no write to Redis on a GET.
+ */
+export function meshReader(
+  store: MeshStore,
+  keys: Keys,
+  opts: { maxAgeMs: number; nowMs: () => number } = { maxAgeMs: 0, nowMs: Date.now },
+): () => Promise<MeshState> {
+  let last: { atMs: number; state: Promise<MeshState> } | undefined;
+  return () => {
+    const now = opts.nowMs();
+    if (last && now - last.atMs < opts.maxAgeMs) return last.state;
+    const state = readMesh(store, keys, false);
+    const read = { atMs: now, state };
+    last = read;
+    // A failed read is not kept: the next reader tries again.
+    state.catch(() => {
+      if (last === read) last = undefined;
+    });
+    return state;
+  };
 }

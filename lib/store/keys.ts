@@ -21,8 +21,14 @@ export interface Keys {
   stats(instance: string): string;
   /** What SCAN matches to find every instance's statistics hash. */
   readonly statsPattern: string;
-  /** The hash of one daemon instance's history, chunk name → JSON (lib/history/history-chunks.ts). */
+  /** The first release's hash of one instance's history, chunk name → JSON; converted at start. */
   history(instance: string): string;
+  /**
+   * One chunk of an instance's history (`m:<hour>`, `h:<day>`), a hash of
+   * target key → its records as varints (lib/history/history-chunks.ts),
+   * expiring when the chunk leaves the retention.
+   */
+  historyChunk(instance: string, chunk: string): string;
   /** The stream of one daemon instance's outages (lib/outages/, event-store.ts). */
   outages(instance: string): string;
   /** What SCAN matches to find every instance's outage stream. */
@@ -70,6 +76,8 @@ export interface GroupKeys {
    * anyone else is refused (lib/store/fenced-writes.ts).
    */
   readonly owners: string;
+  /** One chunk of the group's history, like an instance's: a moved target's history goes with it, fenced by `owners`. */
+  historyChunk(chunk: string): string;
   /** Counts the members' joins: each join's generation, so a member's old writes are fenced off from its new ones. */
   readonly generation: string;
 }
@@ -85,6 +93,7 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
     // SCAN's glob: braces are literal there (only * ? [ ] \ are special).
     statsPattern: `${p}:stats:*`,
     history: (instance) => `${p}:history:${instance}`,
+    historyChunk: (instance, chunk) => `${p}:hist:${instance}:${chunk}`,
     outages: (instance) => `${p}:outages:${instance}`,
     outagesPattern: `${p}:outages:*`,
     instance: (id) => `${p}:instance:${id}`,
@@ -102,6 +111,7 @@ export function keysFor(prefix: string = DEFAULT_PREFIX): Keys {
       events: `${p}:group:${name}:events`,
       stats: `${p}:gstats:${name}`,
       owners: `${p}:gowners:${name}`,
+      historyChunk: (chunk) => `${p}:ghist:${name}:${chunk}`,
       generation: `${p}:group:${name}:generation`,
     }),
   };

@@ -22,7 +22,14 @@ import { migrateLegacyKeys } from './migrate.js';
 import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
 import { KEPT_OUTAGE_RECORDS, type EventStore } from './event-store.js';
 import type { MeshStore } from './mesh-store.js';
-import type { HistoryStore, StatsStore } from './stats-store.js';
+import {
+  chunkExpiresAtS,
+  legacyChunkRecords,
+  parseChunkKey,
+  recordsFromBinary,
+  recordsToBinary,
+} from '../history/history-chunks.js';
+import type { ChunkRecords, HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetChange, TargetStore } from './target-store.js';
 
 export interface RedisStoreOptions {
@@ -38,14 +45,46 @@ export interface RedisStoreOptions {
   readonly instance?: string;
   /**
    * Where loadStats/claimStats/saveOwnedStats go instead of the instance's hash: a
-   * group's shared one (keys.group(name): stats, owners). History stays per instance:
-   * its chunks hold all of an instance's targets at once.
+   * group's shared one (keys.group(name): stats, owners), and with
+   * `historyChunk` the history too, its writes fenced by the same owners.
    */
-  readonly sharedStats?: GroupStatsKeys;
+  readonly sharedStats?: GroupStatsKeys & { readonly historyChunk?: (chunk: string) => string };
   readonly onLog?: (line: string) => void;
 }
 
 const STATS_FIELDS_PER_COMMAND = 500;
+// A target's records of one chunk are a few hundred bytes to a few kB.
+const HISTORY_FIELDS_PER_COMMAND = 200;
+
+// KEYS: a history chunk's hash, what fences it (the group's owners hash, the
+// instance key, or the hash itself when nothing does). ARGV: the fence
+// ('owner', 'holder', 'none'), the token that must own the entry or hold
+// the instance, the chunk's expiry (Unix seconds), then target / records
+// pairs, each appended to the target's field. With 'owner', a target owned
+// by another token is refused (returned); with 'holder', nothing is written
+// unless the token holds the instance (returns 0).
+const APPEND_HISTORY = `
+local mode, token = ARGV[1], ARGV[2]
+if mode == 'holder' and redis.call('GET', KEYS[2]) ~= token then return 0 end
+local refused = {}
+for i = 4, #ARGV, 2 do
+  local f = ARGV[i]
+  local ok = true
+  if mode == 'owner' then
+    local o = redis.call('HGET', KEYS[2], f)
+    ok = (not o) or o == token
+  end
+  if ok then
+    local old = redis.call('HGET', KEYS[1], f)
+    if old then redis.call('HSET', KEYS[1], f, old .. ARGV[i + 1])
+    else redis.call('HSET', KEYS[1], f, ARGV[i + 1]) end
+  else
+    refused[#refused + 1] = f
+  end
+end
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
+return refused
+`;
 
 const CLI_TIMEOUT_MS = 3000;
 /**
@@ -382,20 +421,123 @@ export class RedisTargetStore
     args: readonly string[],
   ): Promise<unknown> => this.#run(() => this.#client.eval(script, keys.length, ...keys, ...args));
 
-  async historyChunkNames(): Promise<string[]> {
+  async historyChunkNames(candidates: readonly string[]): Promise<string[]> {
     await this.#migrate();
-    const key = this.#historyKey();
-    return this.#run(() => this.#client.hkeys(key));
+    await this.#convertLegacyHistory();
+    if (candidates.length === 0) return [];
+    const exists = await this.#run(async () => {
+      const pipeline = this.#client.pipeline();
+      for (const name of candidates) pipeline.exists(this.#historyChunkKey(name));
+      return (await pipeline.exec()) ?? [];
+    });
+    return candidates.filter((_, i) => {
+      const [err, n] = exists[i] ?? [new Error('no reply'), 0];
+      if (err) throw this.#unavailable(err);
+      return n === 1;
+    });
   }
 
-  async loadHistoryChunk(name: string): Promise<string | undefined> {
-    const key = this.#historyKey();
-    return (await this.#run(() => this.#client.hget(key, name))) ?? undefined;
+  /**
+   * The first release's history (one hash per instance, a JSON document per
+   * chunk) appended to the chunks of this release, a chunk at a time, each
+   * deleted from the old hash once appended.
+   */
+  async #convertLegacyHistory(): Promise<void> {
+    if (this.#opts.instance === undefined) return;
+    const legacy = this.#opts.keys.history(this.#opts.instance);
+    const names = await this.#run(() => this.#client.hkeys(legacy));
+    for (const name of names) {
+      const id = parseChunkKey(name);
+      const text = await this.#run(() => this.#client.hget(legacy, name));
+      if (id && text !== null) {
+        let records: Map<string, number[][]> | undefined;
+        try {
+          records = legacyChunkRecords(id, text);
+        } catch (err) {
+          this.#opts.onLog?.(
+            `history chunk ${name} of ${legacy} is damaged (${err instanceof Error ? err.message : String(err)}): dropped`,
+          );
+        }
+        if (records) await this.appendHistory(new Map([[name, records]]));
+      }
+      await this.#run(() => this.#client.hdel(legacy, name));
+    }
+    if (names.length > 0)
+      this.#opts.onLog?.(`history: ${names.length} chunks of ${legacy} converted`);
   }
 
-  async saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
-    // One chunk per command: a chunk is up to a few MB at 1,000 targets.
-    await this.#writeHash(this.#historyKey(), chunks, forget, 1);
+  async loadHistoryChunk(
+    name: string,
+    targets?: readonly string[],
+  ): Promise<Map<string, number[][]>> {
+    const key = this.#historyChunkKey(name);
+    const out = new Map<string, number[][]>();
+    const slices = new Slices();
+    if (targets) {
+      for (let i = 0; i < targets.length; i += HISTORY_FIELDS_PER_COMMAND) {
+        const batch = targets.slice(i, i + HISTORY_FIELDS_PER_COMMAND);
+        const got = await this.#run(() => this.#client.hmgetBuffer(key, ...batch));
+        got.forEach((value, j) => {
+          if (value) out.set(batch[j]!, recordsFromBinary(value));
+        });
+        await slices.pause();
+      }
+      return out;
+    }
+    // HSCAN, not HGETALL: a chunk of 10,000 targets is several MB, parsed in one piece.
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#run(() =>
+        this.#client.hscanBuffer(key, cursor, 'COUNT', HISTORY_FIELDS_PER_COMMAND),
+      );
+      cursor = next.toString();
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        out.set(flat[i]!.toString('utf8'), recordsFromBinary(flat[i + 1]!));
+      await slices.pause();
+    } while (cursor !== '0');
+    return out;
+  }
+
+  async appendHistory(chunks: ChunkRecords, owner?: string): Promise<string[]> {
+    const fence = this.#fence;
+    if (owner === undefined && fence && !fence.held())
+      throw new StoreUnavailableError(
+        `not writing under instance ${this.#opts.instance ?? '?'}: this process does not hold it now`,
+      );
+    const refused: string[] = [];
+    const slices = new Slices();
+    for (const [name, records] of chunks) {
+      const id = parseChunkKey(name);
+      if (!id) continue;
+      const key = this.#historyChunkKey(name);
+      const [mode, fenceKey, token] =
+        owner !== undefined
+          ? ['owner', this.#groupStats().owners, owner]
+          : fence
+            ? ['holder', fence.key, fence.holder]
+            : ['none', key, ''];
+      const all = [...records];
+      for (let i = 0; i < all.length; i += HISTORY_FIELDS_PER_COMMAND) {
+        const args: (string | Buffer)[] = [mode, token, String(chunkExpiresAtS(id))];
+        for (const [target, list] of all.slice(i, i + HISTORY_FIELDS_PER_COMMAND))
+          args.push(target, recordsToBinary(list));
+        await slices.pause();
+        const got = await this.#run(() =>
+          this.#client.eval(APPEND_HISTORY, 2, key, fenceKey, ...args),
+        );
+        if (!Array.isArray(got))
+          throw new StoreUnavailableError(
+            `not writing under instance ${this.#opts.instance ?? '?'}: this process does not hold it now`,
+          );
+        for (const f of got) if (typeof f === 'string') refused.push(f);
+      }
+    }
+    return refused;
+  }
+
+  /** Chunks expire in Redis by themselves (EXPIREAT at each append). */
+  forgetHistory(): Promise<void> {
+    return Promise.resolve();
   }
 
   async appendOutages(records: readonly string[]): Promise<void> {
@@ -430,10 +572,12 @@ export class RedisTargetStore
     return this.#opts.keys.outages(this.#opts.instance);
   }
 
-  #historyKey(): string {
+  #historyChunkKey(chunk: string): string {
+    const group = this.#opts.sharedStats?.historyChunk;
+    if (group) return group(chunk);
     if (this.#opts.instance === undefined)
       throw new Error('RedisTargetStore: no instance for history');
-    return this.#opts.keys.history(this.#opts.instance);
+    return this.#opts.keys.historyChunk(this.#opts.instance, chunk);
   }
 
   async putExpiring(

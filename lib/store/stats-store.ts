@@ -9,20 +9,31 @@ export interface StatsStore {
   saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void>;
 }
 
+/** Records by chunk name, then by target key (lib/history/history-chunks.ts). */
+export type ChunkRecords = ReadonlyMap<string, ReadonlyMap<string, readonly (readonly number[])[]>>;
+
 /**
- * Where a daemon instance keeps its targets' history (lib/history/): chunks
- * of time, each holding every target's records of that time, keyed by
- * chunk name (`m:<hour>`, `h:<day>`). Separate from the statistics so that a
- * save writes only the chunks that changed.
+ * Where a daemon instance (or, with --group, the group) keeps its targets'
+ * history: chunks of time (`m:<hour>`, `h:<day>`), each holding every
+ * target's records of that time apart, so that a save appends only the
+ * periods closed since the last one, and a target's history can be read
+ * alone (a group member taking it over). Records are lists of numbers
+ * (history-chunks.ts); each store has its own encoding.
  */
 export interface HistoryStore {
-  /** The names of the saved chunks. */
-  historyChunkNames(): Promise<string[]>;
+  /** The names of the saved chunks, among `candidates` (those still within the retention). */
+  historyChunkNames(candidates: readonly string[]): Promise<string[]>;
   /**
-   * One chunk's text, or undefined if it is gone. Read one at a time: all of
-   * a large history at once is hundreds of MB, over any sane deadline.
+   * One chunk's records per target, all of them or those of `targets` only.
+   * Read one chunk at a time: all of a large history at once is hundreds of MB.
    */
-  loadHistoryChunk(name: string): Promise<string | undefined>;
-  /** Writes `chunks` (replacing those) and deletes `forget`. */
-  saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void>;
+  loadHistoryChunk(name: string, targets?: readonly string[]): Promise<Map<string, number[][]>>;
+  /**
+   * Appends records to the chunks' targets. With `owner` (a group member's
+   * token), a target another member owns is refused: resolves to the keys
+   * of those refused.
+   */
+  appendHistory(chunks: ChunkRecords, owner?: string): Promise<string[]>;
+  /** Deletes whole chunks (past the retention); a store whose chunks expire by themselves ignores it. */
+  forgetHistory(names: readonly string[]): Promise<void>;
 }

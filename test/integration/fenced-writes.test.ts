@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../lib/errors.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { RedisTargetStore } from '../../lib/store/redis-store.js';
+import type { ChunkRecords } from '../../lib/store/stats-store.js';
 import { SKIP_NO_REDIS, TEST_REDIS_URL, uniquePrefix } from '../support/env.js';
 
 describe('fenced writes', { skip: SKIP_NO_REDIS }, () => {
@@ -98,16 +99,20 @@ describe('fenced writes', { skip: SKIP_NO_REDIS }, () => {
       plain.fenceWrites({ key: idKey, holder: 'run-a', held: () => held });
       await redis.set(idKey, 'run-a', 'PX', 10_000);
       await plain.saveStats(new Map([['x', '1']]), []);
-      await plain.saveHistory(new Map([['m:1', 'c1']]), []);
+      // A chunk of now: one long past the retention would expire at once.
+      const chunk = `m:${Math.floor(Date.now() / 3_600_000)}`;
+      const rec = (sent: number): ChunkRecords =>
+        new Map([[chunk, new Map([['t@127.0.0.1', [[0, sent, 0, 0, 0, 0]]]])]]);
+      await plain.appendHistory(rec(1));
       assert.equal(await redis.hget(keys.stats('solo'), 'x'), '1');
       await redis.set(idKey, 'run-b', 'PX', 10_000); // another process holds the id now
       await assert.rejects(plain.saveStats(new Map([['x', '2']]), []), StoreUnavailableError);
-      await assert.rejects(
-        plain.saveHistory(new Map([['m:1', 'c2']]), ['m:1']),
-        StoreUnavailableError,
-      );
+      await assert.rejects(plain.appendHistory(rec(2)), StoreUnavailableError);
       assert.equal(await redis.hget(keys.stats('solo'), 'x'), '1');
-      assert.equal(await redis.hget(keys.history('solo'), 'm:1'), 'c1');
+      assert.deepEqual(
+        await plain.loadHistoryChunk(chunk),
+        new Map([['t@127.0.0.1', [[0, 1, 0, 0, 0, 0]]]]),
+      );
       // Held in Redis but not renewed in time here: refused before Redis is asked.
       await redis.set(idKey, 'run-a', 'PX', 10_000);
       held = false;

@@ -1,5 +1,6 @@
-// History in Redis: chunks in the hash P:history:<instance>, replaced,
-// deleted, and read back by a restarted netpingd.
+// History in Redis: a hash per chunk, P:hist:<instance>:<chunk>, target
+// → varint records appended, expiring with the retention; the first
+// release's P:history:<instance> converted; read back by a restarted netpingd.
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -18,26 +19,97 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
     redis.disconnect();
   });
 
-  it('saves, replaces and forgets chunks', async () => {
+  it('appends records per target to chunk hashes that expire with the retention', async () => {
     const store = new RedisTargetStore({
       url: TEST_REDIS_URL!,
       keys: keysFor(prefix),
       instance: 'one',
       mode: 'daemon',
     });
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const chunk = `m:${hour}`;
     try {
-      await store.saveHistory(
+      const a = [0, 60, 1, 0, 0, 0, 40, 30, 29];
+      const b = [1, 60, 0, 0, 0, 0, 41, 60];
+      await store.appendHistory(new Map([[chunk, new Map([['a@127.0.0.1', [a]]])]]));
+      await store.appendHistory(
         new Map([
-          ['m:1', 'a'],
-          ['h:2', 'b'],
+          [
+            chunk,
+            new Map([
+              ['a@127.0.0.1', [b]],
+              ['b@127.0.0.2', [a]],
+            ]),
+          ],
         ]),
-        [],
       );
-      await store.saveHistory(new Map([['m:1', 'c']]), ['h:2']);
-      assert.deepEqual(await store.historyChunkNames(), ['m:1']);
-      assert.equal(await store.loadHistoryChunk('m:1'), 'c');
-      assert.equal(await store.loadHistoryChunk('h:2'), undefined);
-      assert.deepEqual(await redis.hgetall(`{${prefix}}:history:one`), { 'm:1': 'c' });
+      assert.deepEqual(await store.historyChunkNames([`m:${hour - 1}`, chunk]), [chunk]);
+      assert.deepEqual(
+        await store.loadHistoryChunk(chunk, ['a@127.0.0.1']),
+        new Map([['a@127.0.0.1', [a, b]]]),
+      );
+      assert.equal((await store.loadHistoryChunk(chunk)).size, 2);
+      const key = `{${prefix}}:hist:one:${chunk}`;
+      // Varints: 9 numbers below 128, one byte each, and the run's length.
+      assert.equal((await redis.hgetBuffer(key, 'b@127.0.0.2'))?.length, 10);
+      const ttl = await redis.ttl(key);
+      assert.ok(ttl > 47 * 3600 && ttl <= 49 * 3600, `expires with the minutes' 48 h: ${ttl} s`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('converts the history hash of the first release at start', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    await redis.hset(
+      `{${prefix}}:history:old`,
+      `m:${hour}`,
+      JSON.stringify({ v: 1, targets: { 'a@127.0.0.1': [[5, 60, 0, 0, 0, 0, 40, 1, 0, 59]] } }),
+    );
+    const store = new RedisTargetStore({
+      url: TEST_REDIS_URL!,
+      keys: keysFor(prefix),
+      instance: 'old',
+      mode: 'daemon',
+    });
+    try {
+      assert.deepEqual(await store.historyChunkNames([`m:${hour}`]), [`m:${hour}`]);
+      assert.deepEqual(
+        await store.loadHistoryChunk(`m:${hour}`),
+        new Map([['a@127.0.0.1', [[5, 60, 0, 0, 0, 0, 40, 1, 0, 59]]]]),
+      );
+      assert.equal(await redis.exists(`{${prefix}}:history:old`), 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('converts the old history of a group member into the chunks of the group', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const keys = keysFor(prefix);
+    await redis.hset(
+      keys.history('member'),
+      `m:${hour}`,
+      JSON.stringify({ v: 1, targets: { 'g@127.0.0.1': [[1, 60, 0, 0, 0, 0]] } }),
+    );
+    const store = new RedisTargetStore({
+      url: TEST_REDIS_URL!,
+      keys,
+      instance: 'member',
+      sharedStats: keys.group('g'),
+      mode: 'daemon',
+    });
+    try {
+      assert.deepEqual(await store.historyChunkNames([]), []);
+      assert.deepEqual(
+        await store.loadHistoryChunk(`m:${hour}`, ['g@127.0.0.1']),
+        new Map([['g@127.0.0.1', [[1, 60, 0, 0, 0, 0]]]]),
+      );
+      assert.equal(
+        await redis.hexists(keys.group('g').historyChunk(`m:${hour}`), 'g@127.0.0.1'),
+        1,
+      );
+      assert.equal(await redis.exists(keys.history('member')), 0);
     } finally {
       await store.close();
     }
@@ -64,10 +136,10 @@ describe('history in Redis', { skip: SKIP_NO_REDIS }, () => {
       } finally {
         assert.equal(await daemon.stop(), 0, daemon.log());
       }
-      const fields = Object.keys(await redis.hgetall(`{${prefix}}:history:two`));
+      const chunks = await redis.keys(`{${prefix}}:hist:two:*`);
       assert.ok(
-        fields.some((f) => f.startsWith('m:')),
-        fields.join(' '),
+        chunks.some((k) => k.includes(':m:')),
+        chunks.join(' '),
       );
       daemon = await startDaemon([...args, '--interval', '100ms']);
       try {

@@ -11,6 +11,8 @@ import { createApp } from '../../lib/http/app.js';
 import { MAX_BODY_BYTES } from '../../lib/http/control.js';
 import { viewOf, type DaemonReport } from '../../lib/report.js';
 import { EmbeddedStore, TARGETS_FILE } from '../../lib/store/embedded-store.js';
+import { parseMember } from '../../lib/target.js';
+import type { MemberParser } from '../../lib/target-changes.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -29,13 +31,13 @@ interface Rig {
   dir: string;
 }
 
-async function rig(dir: string, maxTargets = 100): Promise<Rig> {
+async function rig(dir: string, maxTargets = 100, parse?: MemberParser): Promise<Rig> {
   const store = await EmbeddedStore.open(dir);
   const app = createApp({
     view: () => viewOf({ report: REPORT, histograms: [] }),
     metrics: () => ['# no metrics\n'],
     metricsContentType: 'text/plain; version=0.0.4',
-    control: { store, token: TOKEN, maxTargets },
+    control: { store, token: TOKEN, maxTargets, ...(parse ? { parse } : {}) },
   });
   return { app, store, dir };
 }
@@ -70,6 +72,30 @@ async function fileMembers(dir: string): Promise<unknown> {
   return (JSON.parse(await readFile(path.join(dir, TARGETS_FILE), 'utf8')) as { members: unknown })
     .members;
 }
+
+describe("control API with the daemon's parser", () => {
+  it('reads the members of the set through it, on adds and removes', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'netping-control-'));
+    const seen: string[] = [];
+    // The real parser, each call counted: the daemon gives TargetSync's, which has them parsed.
+    const r = await rig(dir, 100, (member) => {
+      seen.push(member);
+      return parseMember(member);
+    });
+    try {
+      await r.store.add(['keep@127.0.0.1', 'junk']);
+      assert.equal((await add(r.app, ['new@127.0.0.2'])).status, 200);
+      assert.ok(seen.includes('keep@127.0.0.1') && seen.includes('junk'), seen.join(' '));
+      seen.length = 0;
+      assert.equal((await del(r.app, 'new')).status, 200);
+      assert.ok(seen.includes('keep@127.0.0.1') && seen.includes('junk'), seen.join(' '));
+      assert.deepEqual((await r.store.members()).sort(), ['junk', 'keep@127.0.0.1']);
+    } finally {
+      await r.store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('control API', () => {
   let dir: string;

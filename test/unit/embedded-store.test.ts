@@ -2,7 +2,17 @@
 // its files are replaced atomically, and a damaged file is set aside, not fatal.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -10,6 +20,7 @@ import { NetpingError } from '../../lib/errors.js';
 import {
   EmbeddedStore,
   EmbeddedStoreError,
+  HISTORY_DIR,
   STATS_FILE,
   TARGETS_FILE,
 } from '../../lib/store/embedded-store.js';
@@ -138,17 +149,105 @@ describe('EmbeddedStore', () => {
     assert.equal(await readFile(file, 'utf8'), '{"version":2,"members":[]}');
   });
 
-  it('writes atomically: only the two state files remain, each whole', async () => {
+  it('writes whole: only the state files remain, the statistics two copies rewritten in place', async () => {
     const store = await EmbeddedStore.open(dir);
+    const inodes = new Set<number>();
     for (let i = 0; i < 20; i++) {
       await store.add([`t${i}@127.0.0.1`]);
       await store.saveStats(new Map([[`t${i}@127.0.0.1`, 'x'.repeat(1000)]]), []);
+      if (i >= 2)
+        for (const f of [STATS_FILE, `${STATS_FILE}.b`])
+          inodes.add((await stat(path.join(dir, f))).ino);
     }
     await store.close();
-    assert.deepEqual((await readdir(dir)).sort(), [STATS_FILE, TARGETS_FILE].sort());
+    assert.equal(inodes.size, 2, 'no new file per save: the page cache absorbs rewrites');
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [STATS_FILE, `${STATS_FILE}.b`, TARGETS_FILE].sort(),
+    );
     const again = await EmbeddedStore.open(dir);
     assert.equal((await again.members()).length, 20);
     assert.equal((await again.loadStats()).size, 20);
+  });
+
+  it('reads the older copy of the statistics when the newer was cut short, setting that aside', async () => {
+    const store = await EmbeddedStore.open(dir);
+    // The first save writes both copies (seq 1 and 2), then they alternate.
+    await store.saveStats(new Map([['a@127.0.0.1', 'one']]), []);
+    await store.saveStats(new Map([['a@127.0.0.1', 'two']]), []); // seq 3: stats.json.b
+    await store.saveStats(new Map([['a@127.0.0.1', 'three']]), []); // seq 4: stats.json
+    // A power cut in the middle of writing it back leaves part of the newest copy.
+    const first = path.join(dir, STATS_FILE);
+    const text = await readFile(first, 'utf8');
+    await writeFile(first, text.replace('"three"', '"thref"'));
+    const logs: string[] = [];
+    const again = await EmbeddedStore.open(dir, (l) => logs.push(l));
+    assert.deepEqual(await again.loadStats(), new Map([['a@127.0.0.1', 'two']]), 'one save older');
+    assert.equal(logs.length, 1, 'the copy cut short is set aside, with one line');
+    assert.match(logs[0]!, /checksum does not match/);
+    const second = `${first}.b`;
+    const older = await readFile(second, 'utf8');
+    await writeFile(second, older.slice(0, older.length - 10));
+    const third = await EmbeddedStore.open(dir, (l) => logs.push(l));
+    assert.deepEqual(await third.loadStats(), new Map(), 'no copy checks out: none read');
+    assert.equal(logs.length, 2, logs.join('\n'));
+  });
+
+  it('reads a stats.json of the first release (no sequence, no checksum)', async () => {
+    await writeFile(
+      path.join(dir, STATS_FILE),
+      JSON.stringify({ version: 1, stats: { 'a@127.0.0.1': 'old' } }),
+    );
+    const store = await EmbeddedStore.open(dir);
+    assert.deepEqual(await store.loadStats(), new Map([['a@127.0.0.1', 'old']]));
+    await store.saveStats(new Map([['a@127.0.0.1', 'new']]), []); // into stats.json.b
+    await store.close(); // and into stats.json
+    const first = JSON.parse(await readFile(path.join(dir, STATS_FILE), 'utf8')) as {
+      stats: Record<string, string>;
+    };
+    assert.equal(first.stats['a@127.0.0.1'], 'new');
+    assert.deepEqual(
+      await (await EmbeddedStore.open(dir)).loadStats(),
+      new Map([['a@127.0.0.1', 'new']]),
+    );
+  });
+
+  it('converts history chunks of the first release, and skips a line cut short', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const history = path.join(dir, HISTORY_DIR);
+    await mkdir(history);
+    const record = [5, 60, 0, 0, 0, 0, 40, 1, 0, 59];
+    await writeFile(
+      path.join(history, `m-${hour}.json`),
+      JSON.stringify({ v: 1, targets: { 'a@127.0.0.1': [record] } }),
+    );
+    await writeFile(path.join(history, `m-${hour - 1}.json`), '{"v":1,"targ');
+    const logs: string[] = [];
+    const store = await EmbeddedStore.open(dir, (l) => logs.push(l));
+    const names = [`m:${hour - 1}`, `m:${hour}`];
+    assert.deepEqual(await store.historyChunkNames(names), names);
+    assert.deepEqual(
+      await store.loadHistoryChunk(`m:${hour}`),
+      new Map([['a@127.0.0.1', [record]]]),
+    );
+    assert.equal(logs.filter((l) => l.includes('damaged')).length, 1, logs.join('\n'));
+    const files = (await readdir(history)).sort();
+    assert.ok(files.includes(`m-${hour}.jsonl`) && !files.includes(`m-${hour}.json`), files.join());
+    assert.ok(
+      files.some((f) => f.startsWith(`m-${hour - 1}.json.corrupt-`)),
+      files.join(),
+    );
+    // A save appends; a kill in the middle of one leaves a line cut short.
+    await store.appendHistory(
+      new Map([[`m:${hour}`, new Map([['a@127.0.0.1', [[6, 60, 0, 0, 0, 0]]]])]]),
+    );
+    await appendFile(path.join(history, `m-${hour}.jsonl`), '["a@127.0.0.1","7,6');
+    logs.length = 0;
+    assert.deepEqual(
+      await store.loadHistoryChunk(`m:${hour}`),
+      new Map([['a@127.0.0.1', [record, [6, 60, 0, 0, 0, 0]]]]),
+    );
+    assert.equal(logs.length, 1, logs.join('\n'));
   });
 
   it('loses no target when two adds and a remove run at the same time', async () => {

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HistoryKeeper } from '../../daemon/history-keeper.js';
-import { chunkExpired, parseChunk, parseChunkKey } from '../../lib/history/history-chunks.js';
+import { chunkExpired, parseChunk } from '../../lib/history/history-chunks.js';
 import { PeriodRing } from '../../lib/history/period-ring.js';
 import { quantile } from '../../lib/history/quantiles.js';
 import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../../lib/history/target-history.js';
 import { BUCKET_BOUNDS_SECONDS, bucketIndex } from '../../lib/stats/histogram.js';
 import { TargetStats } from '../../lib/stats/target-stats.js';
-import type { HistoryStore } from '../../lib/store/stats-store.js';
+import type { ChunkRecords, HistoryStore } from '../../lib/store/stats-store.js';
 
 const T0 = 28_000_020; // a minute number (2023), a multiple of 60: an hour starts here
 
@@ -27,17 +27,34 @@ function minuteOf(stats: TargetStats, minute: number, replies: number[], lost = 
   stats.history.closeMinute(minute);
 }
 
+/** Replies counted in the open minute, which the keeper closes. */
+function probe(stats: TargetStats, replies: number[]): void {
+  for (const rtt of replies) {
+    stats.recordSent();
+    stats.recordReply(rtt, 0);
+  }
+}
+
 class MemoryHistoryStore implements HistoryStore {
-  chunks = new Map<string, string>();
+  chunks = new Map<string, Map<string, number[][]>>();
   historyChunkNames(): Promise<string[]> {
     return Promise.resolve([...this.chunks.keys()]);
   }
-  loadHistoryChunk(name: string): Promise<string | undefined> {
-    return Promise.resolve(this.chunks.get(name));
+  loadHistoryChunk(name: string, targets?: readonly string[]): Promise<Map<string, number[][]>> {
+    const all = this.chunks.get(name) ?? new Map<string, number[][]>();
+    return Promise.resolve(new Map([...all].filter(([key]) => !targets || targets.includes(key))));
   }
-  saveHistory(chunks: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
-    for (const [k, v] of chunks) this.chunks.set(k, v);
-    for (const k of forget) this.chunks.delete(k);
+  appendHistory(chunks: ChunkRecords): Promise<string[]> {
+    for (const [name, targets] of chunks) {
+      let chunk = this.chunks.get(name);
+      if (!chunk) this.chunks.set(name, (chunk = new Map<string, number[][]>()));
+      for (const [key, records] of targets)
+        chunk.set(key, [...(chunk.get(key) ?? []), ...records.map((r) => [...r])]);
+    }
+    return Promise.resolve([]);
+  }
+  forgetHistory(names: readonly string[]): Promise<void> {
+    for (const k of names) this.chunks.delete(k);
     return Promise.resolve();
   }
 }
@@ -131,8 +148,8 @@ describe('history', () => {
       forgetAfterMs: 600_000,
       log: () => {},
     });
-    store.chunks.set('m:1', '{"v":1,"targets":{}}'); // long expired
-    store.chunks.set('h:bad', 'x');
+    store.chunks.set('m:1', new Map([['a@127.0.0.1', [[0, 1, 0, 0, 0, 0]]]])); // long expired
+    store.chunks.set('h:bad', new Map());
     assert.equal(await keeper.load(), true);
     for (let m = 0; m < 90; m++) {
       for (let i = 0; i < 3; i++) stats.recordSent();
@@ -142,11 +159,7 @@ describe('history', () => {
       await keeper.closeAndSave(T0 + m);
     }
     assert.equal(store.chunks.has('m:1'), false, 'expired chunk deleted');
-    const id = parseChunkKey('m:' + (T0 / 60 + 1))!;
-    assert.equal(
-      parseChunk(id, store.chunks.get(`m:${T0 / 60 + 1}`)!).records.get('a@127.0.0.1')?.length,
-      30,
-    );
+    assert.equal(store.chunks.get(`m:${T0 / 60 + 1}`)!.get('a@127.0.0.1')?.length, 30);
 
     // A new daemon reads it all back.
     wallMs += 60_000;
@@ -184,30 +197,68 @@ describe('history', () => {
     const lateEvening = (day * 24 - 1) * 60 + 30; // 23:30 UTC of the day before `day`
     wallMs = (lateEvening + 1) * 60_000;
     assert.equal(await keeper.load(), true);
-    minuteOf(stats, lateEvening, [5], 0);
+    probe(stats, [5]);
     await keeper.closeAndSave(lateEvening);
     const writes: string[] = [];
-    const save = store.saveHistory.bind(store);
-    store.saveHistory = (chunks, forget) => {
+    const save = store.appendHistory.bind(store);
+    store.appendHistory = (chunks) => {
       writes.push(...chunks.keys());
-      return save(chunks, forget);
+      return save(chunks);
     };
     // Stopped from 23:31 to 01:30: the next minute is two hours and a day later.
     const nextMorning = (day * 24 + 1) * 60 + 30;
     wallMs = (nextMorning + 1) * 60_000;
-    minuteOf(stats, nextMorning, [6], 0);
+    probe(stats, [6]);
     await keeper.closeAndSave(nextMorning);
     assert.ok(
       writes.includes(`h:${day - 1}`),
       `the day chunk of hour 23 written: ${writes.join()}`,
     );
-    const hours = parseChunk(parseChunkKey(`h:${day - 1}`)!, store.chunks.get(`h:${day - 1}`)!);
-    assert.equal(hours.records.get('a@127.0.0.1')?.[0]?.period, day * 24 - 1);
+    // Hour 23 is the 24th hour of the day before: offset 23.
+    assert.equal(store.chunks.get(`h:${day - 1}`)!.get('a@127.0.0.1')?.[0]?.[0], 23);
     // The minutes after it close no hour: no day chunk is rewritten.
     writes.length = 0;
-    minuteOf(stats, nextMorning + 1, [7], 0);
+    probe(stats, [7]);
     await keeper.closeAndSave(nextMorning + 1);
     assert.deepEqual(writes, [`m:${Math.floor((nextMorning + 1) / 60)}`]);
+  });
+
+  it('appends a minute closed early by a stop and again after the restart: the parts add up', async () => {
+    const store = new MemoryHistoryStore();
+    const wallMs = (T0 + 10) * 60_000 + 20_000; // 20 s into minute T0 + 10
+    const keeper = (stats: TargetStats): HistoryKeeper =>
+      new HistoryKeeper({
+        store,
+        live: () => [{ key: 'a@127.0.0.1', stats }],
+        wallNowMs: () => wallMs,
+        forgetAfterMs: 600_000,
+        log: () => {},
+      });
+    const first = new TargetStats();
+    const k1 = keeper(first);
+    assert.equal(await k1.load(), true);
+    probe(first, [5, 5, 5]);
+    await k1.closeAndSave(T0 + 10); // the stop: the open minute closed early
+    const second = new TargetStats();
+    const k2 = keeper(second);
+    assert.equal(await k2.load(), true);
+    probe(second, [5, 5]);
+    await k2.closeAndSave(T0 + 10); // the same minute's end, after the restart
+    const chunk = store.chunks.get(`m:${T0 / 60}`)!.get('a@127.0.0.1')!;
+    assert.deepEqual(
+      chunk.map((r) => r.slice(0, 2)),
+      [
+        [10, 3],
+        [10, 2],
+      ],
+      'each save appends only what it closed',
+    );
+    const third = new TargetStats();
+    assert.equal(await keeper(third).load(), true);
+    assert.deepEqual(
+      [...third.history.records('minute', T0, T0 + 20)].map((r) => r.counts[0]),
+      [5],
+    );
   });
 
   it('keeps minutes closed before the saved history arrived', () => {

@@ -9,7 +9,7 @@ import {
   type Registration,
 } from '../../lib/mesh/registration.js';
 import { decodeSummary, encodeSummary, type MeshSummary } from '../../lib/mesh/summary.js';
-import { readMesh } from '../../lib/mesh/read.js';
+import { meshReader, readMesh } from '../../lib/mesh/read.js';
 import { MeshWindow } from '../../lib/mesh/window.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { FakeMeshStore } from '../support/fake-mesh-store.js';
@@ -236,5 +236,43 @@ describe('reading the mesh', () => {
     assert.equal(state.summaries.length, 1);
     assert.deepEqual(state.skipped, ['the entry of m3 names m1']);
     assert.deepEqual([...store.sets.get(keys.mesh.instances)!], ['m1', 'm3']);
+  });
+
+  it("as the pages read it: kept for the mesh's refresh, shared while read, no write to Redis", async () => {
+    const store = new FakeMeshStore();
+    const keys = keysFor('p');
+    const index = { key: keys.mesh.instances, member: 'm1' };
+    await store.putExpiring(
+      keys.mesh.instance('m1'),
+      encodeRegistration(reg('m1', 'x', ['10.0.0.1'])),
+      1,
+      index,
+    );
+    store.sets.get(keys.mesh.instances)!.add('m2'); // expired: listed, no registration
+    let nowMs = 0;
+    let reads = 0;
+    const setMembers = store.setMembers.bind(store);
+    store.setMembers = (key: string) => {
+      reads++;
+      return setMembers(key);
+    };
+    const read = meshReader(store, keys, { maxAgeMs: 5000, nowMs: () => nowMs });
+    const [a, b] = await Promise.all([read(), read()]);
+    assert.equal(a, b);
+    assert.equal(reads, 1);
+    assert.deepEqual(
+      a.registrations.map((r) => r.id),
+      ['m1'],
+    );
+    assert.deepEqual(
+      [...store.sets.get(keys.mesh.instances)!],
+      ['m1', 'm2'],
+      'the index is left alone',
+    );
+    nowMs = 4999;
+    assert.equal(await read(), a);
+    nowMs = 5000;
+    assert.notEqual(await read(), a);
+    assert.equal(reads, 2);
   });
 });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { TargetSync, type TargetSink } from '../../daemon/target-sync.js';
 import type { ProbeSettings } from '../../lib/engine/probe-engine.js';
 import type { TargetStore } from '../../lib/store/target-store.js';
-import { targetKey, type Target } from '../../lib/target.js';
+import { parseMember, targetKey, type Target } from '../../lib/target.js';
 
 class FakeStore implements TargetStore {
   members_: string[] = [];
@@ -79,6 +79,7 @@ class RecordingSink implements TargetSink {
 
 function rig(opts: { maxTargets?: number; cached?: string[] } = {}) {
   const store = new FakeStore();
+  const parsed: string[] = [];
   const sink = new RecordingSink();
   const logs: string[] = [];
   const cacheWrites: string[][] = [];
@@ -94,9 +95,14 @@ function rig(opts: { maxTargets?: number; cached?: string[] } = {}) {
         return Promise.resolve();
       },
     },
+    // The real parser, each call counted.
+    parse: (member) => {
+      parsed.push(member);
+      return parseMember(member);
+    },
     log: (line) => logs.push(line),
   });
-  return { store, sink, logs, sync, cacheWrites };
+  return { store, sink, logs, sync, cacheWrites, parsed };
 }
 
 describe('TargetSync', () => {
@@ -144,6 +150,38 @@ describe('TargetSync', () => {
     store.members_ = ['ok@127.0.0.1'];
     await sync.request();
     assert.deepEqual(sync.invalid, [], 'a member fixed in the store is no longer reported');
+  });
+
+  it('parses each member once while it stays in the set, an invalid one too', async () => {
+    const { store, sync, parsed } = rig();
+    store.members_ = ['ok@127.0.0.1', 'junk', 'bad@300.1.1.1'];
+    await sync.request();
+    await sync.request();
+    await sync.request();
+    assert.deepEqual(parsed.sort(), ['bad@300.1.1.1', 'junk', 'ok@127.0.0.1']);
+    assert.deepEqual(
+      sync.invalid.map((i) => i.member),
+      ['junk', 'bad@300.1.1.1'],
+      'still reported on every pass',
+    );
+    // Gone from the set and back: parsed again (nothing is kept for members no longer listed).
+    store.members_ = ['ok@127.0.0.1'];
+    await sync.request();
+    store.members_ = ['ok@127.0.0.1', 'junk'];
+    await sync.request();
+    assert.equal(parsed.filter((m) => m === 'junk').length, 2);
+  });
+
+  it("lends its parsed members to the control API, the invalid ones' errors too", async () => {
+    const { store, sync, parsed } = rig();
+    store.members_ = ['ok@127.0.0.1', 'junk'];
+    await sync.request();
+    const calls = parsed.length;
+    assert.equal(sync.parse('ok@127.0.0.1').kind, 'target');
+    assert.throws(() => sync.parse('junk'), /junk/);
+    assert.equal(parsed.length, calls, 'nothing parsed again');
+    assert.equal(sync.parse('new@127.0.0.2').kind, 'target'); // not in the set: parsed
+    assert.equal(parsed.length, calls + 1);
   });
 
   it('keeps a log line about a hostile member on one line', async () => {
