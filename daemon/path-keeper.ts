@@ -11,6 +11,7 @@ import { TracesBusyError, type PathDeps } from '../lib/http/path-api.js';
 import { pathJson, untracedPathJson } from '../lib/path/path-report.js';
 import type { Clock, TimerHandle } from '../lib/engine/clock.js';
 import type { ProbedTarget } from '../lib/engine/probe-engine.js';
+import { formatDuration } from '../lib/duration.js';
 import type { Log } from '../lib/log.js';
 import type { TargetPathState } from '../lib/report.js';
 import { openIcmpTransports } from '../lib/probes/icmp/open-transports.js';
@@ -81,8 +82,12 @@ export class PathKeeper {
   #onDemand = 0;
   #closed = false;
 
-  private constructor(opts: PathKeeperOptions, tracer: Tracer) {
+  /** Logged at start(): after the daemon's own start lines, so a failed start stays one line. */
+  readonly #startLine: string;
+
+  private constructor(opts: PathKeeperOptions, tracer: Tracer, startLine: string) {
     this.#opts = opts;
+    this.#startLine = startLine;
     this.#tracer = tracer;
     if (opts.config.intervalMs > 0)
       this.#schedule = new TraceSchedule({
@@ -114,14 +119,15 @@ export class PathKeeper {
         timeoutMs: TRACE_TIMEOUT_MS,
       });
       const every =
-        opts.config.intervalMs > 0 ? `every ${opts.config.intervalMs / 1000} s` : 'only when asked';
-      opts.log(
+        opts.config.intervalMs > 0
+          ? `every ${formatDuration(opts.config.intervalMs)}`
+          : 'only when asked';
+      const line =
         `paths: traced ${every}, at most ${opts.config.maxHops} hops, on ${opened.info.transport} sockets of their own` +
-          (tracer.searchesMtu(4)
-            ? ", path MTU with don't-fragment probes"
-            : ", no path MTU (no don't-fragment)"),
-      );
-      return new PathKeeper(opts, tracer);
+        (tracer.searchesMtu(4)
+          ? ", path MTU with don't-fragment probes"
+          : ", no path MTU (no don't-fragment)");
+      return new PathKeeper(opts, tracer, line);
     } catch (err) {
       opts.log(
         `paths: not traced, no trace socket: ${err instanceof Error ? err.message : String(err)}`,
@@ -131,6 +137,7 @@ export class PathKeeper {
   }
 
   start(): void {
+    this.#opts.log(this.#startLine);
     this.#tick();
   }
 
