@@ -46,6 +46,7 @@ import { renderSavedStats } from './render-saved.js';
 import { renderEvents } from './render-events.js';
 import { latestOutages, overlapsSince, parseOutage, type Outage } from '../lib/outages/outage.js';
 import { parseSince } from '../lib/http/events-api.js';
+import { pathText, type PathJson } from '../lib/path/path-report.js';
 import { printable, printableLine, quoteInput } from '../lib/render/printable.js';
 
 interface GlobalOptions {
@@ -346,6 +347,19 @@ function buildProgram(): Command {
       print(o.json ? json({ events }) : renderEvents(events, Date.now()));
     });
   program
+    .command('path')
+    .description(
+      "trace a target's path now, through the daemon at --url: hops, their loss and median RTT, path MTU, route changes",
+    )
+    .argument('<target>', 'an icmp target: a name or name@address')
+    .option('--json', 'print JSON')
+    .action(async (selector: string, o: { json?: boolean }) => {
+      const opts = global();
+      const body = await new HttpTargetStore(opts.url, undefined, '').path(selector);
+      const p = checkedPathJson(body, opts.url);
+      print(o.json ? json(p) : pathText(p, Date.now() / 1000));
+    });
+  program
     .command('mesh')
     .description(
       'the mesh of netpingd instances (--mesh) on this Redis: loss and median RTT, rows from, columns to',
@@ -380,6 +394,20 @@ function buildProgram(): Command {
  * Each instance's saved statistics in Redis, then each group's split by
  * owner (or only `instance`'s, or only `group`'s).
  */
+/** /api/path's answer, checked enough that rendering it cannot throw. */
+function checkedPathJson(body: unknown, url: string): PathJson {
+  const p = body as Partial<PathJson> | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.target !== 'string' ||
+    !Array.isArray(p.hops) ||
+    typeof p.changes !== 'number'
+  )
+    throw new StoreUnavailableError(`netpingd at ${url} sent no path`);
+  return p as PathJson;
+}
+
 /** Outages read from a daemon's /api/events, or from every instance's stream with --redis. */
 async function readEvents(
   opts: GlobalOptions,

@@ -60,6 +60,8 @@ import type { EventStore } from '../lib/store/event-store.js';
 import { MeshOutages } from './mesh-outages.js';
 import { OutageKeeper } from './outage-keeper.js';
 import { DnsFollower } from './dns-follower.js';
+import { PathKeeper, pathDeps } from './path-keeper.js';
+import { IcmpProber } from '../lib/probes/icmp/prober.js';
 import { lookupFrom, nameResolver } from '../lib/resolve.js';
 import type { LookupOutcome } from '../lib/dns/host-state.js';
 
@@ -112,6 +114,8 @@ export class Daemon {
   #meshOutages: MeshOutages | undefined;
   /** With Redis: this process's hold on its instance id (nothing is written under it otherwise). */
   readonly #claim: InstanceClaim | undefined;
+  /** The paths to the icmp targets; undefined when no trace socket opened. */
+  #paths: PathKeeper | undefined;
   /** Resolves if another process takes the instance id over: main.ts exits then. */
   readonly lost: Promise<InstanceTakenError>;
 
@@ -413,6 +417,7 @@ export class Daemon {
       this.#throughput.histograms(),
       () => this.#names.reports(),
       this.#outages.detector,
+      this.#paths,
     );
   }
 
@@ -449,6 +454,18 @@ export class Daemon {
         },
       });
     }
+    const engine = this.#engine;
+    const icmp = this.#proberByKind.icmp;
+    this.#paths = await PathKeeper.open({
+      config: this.#config.path,
+      transport: icmp?.info?.transport ?? 'auto',
+      ...(icmp instanceof IcmpProber ? { avoidIdentifier: icmp.identifier } : {}),
+      targets: () => engine.allTargets(),
+      find: (key) => engine.get(key),
+      clock: systemClock,
+      wallNowMs: Date.now,
+      log: this.#log,
+    });
     const gate = new BodyGate({
       concurrent: this.#config.maxPages,
       queued: 2 * this.#config.maxPages,
@@ -488,6 +505,7 @@ export class Daemon {
           }
         : undefined,
       events: { events: (q) => this.#outages.events(q), nowMs: Date.now },
+      ...(this.#paths ? { path: pathDeps(this.#paths, () => engine.allTargets()) } : {}),
     });
     // Before the HTTP listener: once "listening on" is logged, peers are answered too.
     if (this.#config.peerKey) {
@@ -554,6 +572,7 @@ export class Daemon {
     this.#every(this.#config.saveIntervalMs, () => this.#outages.flush());
     this.#every(this.#config.saveIntervalMs, () => this.#keeper.save());
     this.#scheduleMinute();
+    this.#paths?.start();
   }
 
   /** Closes the minute just ended a little after each wall-clock minute boundary. */
@@ -613,6 +632,7 @@ export class Daemon {
       this.#timers.forEach(clearInterval);
       clearTimeout(this.#minuteTimer);
       this.#names.close();
+      this.#paths?.close();
       this.#keeper.close();
       this.#engine.stopSending();
       // A throughput test running now is cut off: its result would come after the save.

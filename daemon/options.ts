@@ -31,6 +31,12 @@ import {
   type OutageConfig,
   type RawOutageOptions,
 } from './outage-options.js';
+import {
+  addPathOptions,
+  pathConfig,
+  type PathConfig,
+  type RawPathOptions,
+} from './path-options.js';
 import { quoteInput } from '../lib/render/printable.js';
 
 export interface DaemonConfig {
@@ -80,6 +86,8 @@ export interface DaemonConfig {
   outages: OutageConfig;
   /** How the names of name@host members are followed in DNS. */
   dns: DnsConfig;
+  /** Path tracing (--path-interval, --path-max-hops). */
+  path: PathConfig;
 }
 
 export interface GroupConfig {
@@ -101,7 +109,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions extends RawOutageOptions, RawDnsOptions {
+interface RawOptions extends RawOutageOptions, RawDnsOptions, RawPathOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -399,6 +407,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     );
   addOutageOptions(program);
   addDnsOptions(program);
+  addPathOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
   } catch (err) {
@@ -454,6 +463,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     group: groupConfig(o, redisUrl),
     outages: outageConfig(o, process.env),
     dns: dnsConfig(o),
+    path: pathConfig(o),
   };
 }
 

@@ -138,6 +138,18 @@ export interface DaemonView {
   host(i: number): string | undefined;
   /** Whether the target is up (not in an outage) and its outages so far; absent without outage tracking. */
   outage?(i: number): TargetOutageState;
+  /** The target's path's route changes and MTU; undefined until traced, absent without tracing. */
+  path?(i: number): TargetPathState | undefined;
+}
+
+export interface TargetPathState {
+  readonly changes: number;
+  readonly mtu: number | null;
+}
+
+/** What liveView asks of the path keeper (daemon/path-keeper.ts), by target key. */
+export interface PathStates {
+  pathOf(key: string): TargetPathState | undefined;
 }
 
 export interface TargetOutageState {
@@ -180,6 +192,7 @@ export function liveView(
   throughputHistograms?: readonly Readonly<Record<Direction, HistogramSnapshot>>[],
   names: () => Iterable<NameReport> = () => [],
   outages?: OutageStates,
+  paths?: PathStates,
 ): DaemonView {
   return {
     names,
@@ -195,6 +208,7 @@ export function liveView(
           },
         }
       : {}),
+    ...(paths ? { path: (i: number) => paths.pathOf(probed[i]!.key) } : {}),
     head,
     size: probed.length,
     target: (i) => targetReport(probed[i]!),

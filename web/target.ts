@@ -10,6 +10,8 @@ import { drawHeatmap } from './heatmap.js';
 import { drawLossStrip, drawSmoke } from './smoke.js';
 import { mountTokenBox, TOKEN_BOX_HTML } from './token-box.js';
 import { markOutages, outageRows } from './outages.js';
+import { pathRows, pathSummary } from './path.js';
+import type { PathJson } from '../lib/path/path-report.js';
 import { probeOf, type Events, type History, type TargetNow } from './types.js';
 
 const RANGES = ['1h', '6h', '24h', '48h', '7d', '30d', '90d'];
@@ -46,6 +48,9 @@ document.body.innerHTML = `
 <canvas id="compare"></canvas>
 <h2>Outages <small>(down after several lost probes in a row, up after several answers; tinted red on the graphs)</small></h2>
 <table><thead><tr><th class="l">Start</th><th class="l">End</th><th>For</th><th>Lost</th><th class="l">Why</th></tr></thead><tbody id="outages"></tbody></table>
+<h2>Path <small>(traceroute: about 3 probes per hop; a silent hop keeps its router, so one lost answer is no route change)</small></h2>
+<p id="pathsummary" class="small"></p>
+<table><thead><tr><th>Hop</th><th class="l">Address</th><th>Sent</th><th>Answered</th><th>Lost</th><th>Median ms</th></tr></thead><tbody id="path"></tbody></table>
 <h2>Errors by reason <small>(lost probes, since the target was added)</small></h2>
 <table><tbody id="errors"></tbody></table>
 <h2>Unusual answers <small>(received probes, counted as received: a refused TCP connection is tcp:refused)</small></h2>
@@ -96,6 +101,10 @@ async function draw(): Promise<void> {
     const events = await getJson<Events>(
       `/api/events?target=${encodeURIComponent(keys[0]!)}&since=${main0.from * 1000}`,
     ).catch(() => ({ events: [] }));
+    // Only icmp targets are traced (404), and a daemon without trace sockets has no /api/path.
+    const path = await getJson<PathJson>(`/api/path?target=${encodeURIComponent(keys[0]!)}`).catch(
+      () => undefined,
+    );
     const fetched = performance.now();
     const width = Math.max(600, Math.min(1400, document.documentElement.clientWidth - 40));
     const main = histories[0]!;
@@ -117,6 +126,7 @@ async function draw(): Promise<void> {
       })
       .join(' ');
     applyColours(el('compared'));
+    const b = document.body.dataset;
     const sent = main.points.reduce((a, p) => a + p.sent, 0);
     const lost = main.points.reduce((a, p) => a + p.lost, 0);
     el('summary').textContent =
@@ -125,9 +135,11 @@ async function draw(): Promise<void> {
           ? ` · now: last ${ms(row.lastMs)} ms, avg 15 min ${ms(row.avg15mMs)} ms`
           : ' · not probed now'
       }`;
+    el('pathsummary').textContent = path ? pathSummary(path) : 'not traced (only icmp targets are)';
+    el('path').innerHTML = path ? pathRows(path) : '';
+    b.pathHops = String(path?.hops.length ?? 0);
     el('errors').innerHTML = countsRows(row?.errors);
     el('answers').innerHTML = countsRows(row?.answers);
-    const b = document.body.dataset;
     b.heatmapCells = String(cells);
     b.smokeMedians = String(medians);
     b.points = String(main.points.length);

@@ -15,6 +15,7 @@ import { summaryTablePieces } from '../render/summary-table.js';
 import { addControlRoutes, type ControlDeps } from './control.js';
 import { addEventRoutes, type EventsDeps } from './events-api.js';
 import { addHistoryRoutes, type HistoryDeps } from './history-api.js';
+import { addPathRoutes, type PathDeps } from './path-api.js';
 import { OVERVIEW_HTML, STYLE_CSS, STYLE_PATH, TARGET_HTML, wantsHtml } from './pages.js';
 import { securityHeaders } from './security-headers.js';
 import { loadStaticFiles } from './static-files.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   };
   /** The outages for /api/events; without it that is absent. */
   events?: EventsDeps;
+  /** The paths to the targets for /api/path; without it (no trace socket) that is absent. */
+  path?: PathDeps;
   /** One live target's row of the report, by `name@address`, for /api/target. */
   target?: (key: string) => TargetReport | undefined;
   /** The bound on bodies made at once (its refused readers are counted there); a default one if absent. */
@@ -136,6 +139,7 @@ export function createApp(deps: AppDeps): Hono {
     );
   }
   if (deps.events) addEventRoutes(app, deps.events);
+  if (deps.path) addPathRoutes(app, deps.path);
   app.get('/healthz', (c) => c.text('ok\n'));
   if (deps.control) addControlRoutes(app, deps.control, heavy);
   app.notFound((c) => c.text('not found\n', 404));

@@ -62,6 +62,10 @@ export const TARGET_UP_HELP =
   'Whether the target is up (1) or in an outage (0): down after --down-after lost probes in a row, up after --up-after answers.';
 export const OUTAGES_HELP =
   'Outages of the target since netpingd started (one still open included).';
+export const PATH_CHANGES_HELP =
+  "Route changes seen on the target's path since netpingd started (another router at a hop, or another length).";
+export const PATH_MTU_HELP =
+  "The path MTU the target's last trace found (don't-fragment probes), in bytes.";
 
 export const ERRORS_HELP = 'Lost probes by why they ended: send:<errno> or icmp:<error>.';
 export const ANSWERS_HELP =
@@ -150,6 +154,20 @@ export function* renderSnapshot(view: DaemonView): Generator<string> {
     yield header('netping_outages_total', 'counter', OUTAGES_HELP);
     for (let i = 0; i < size; i++)
       yield `netping_outages_total{${labels[i]}} ${outage(i).outages}\n`;
+  }
+
+  const path = view.path?.bind(view);
+  if (path) {
+    yield header('netping_path_changes_total', 'counter', PATH_CHANGES_HELP);
+    for (let i = 0; i < size; i++) {
+      const p = path(i);
+      yield p ? `netping_path_changes_total{${labels[i]}} ${p.changes}\n` : '';
+    }
+    yield header('netping_path_mtu_bytes', 'gauge', PATH_MTU_HELP);
+    for (let i = 0; i < size; i++) {
+      const mtu = path(i)?.mtu;
+      yield mtu ? `netping_path_mtu_bytes{${labels[i]}} ${mtu}\n` : '';
+    }
   }
 
   for (const [name, help, byReason] of [

@@ -19,6 +19,8 @@ import {
   dnsLookupSamples,
   ERRORS_HELP,
   OUTAGES_HELP,
+  PATH_CHANGES_HELP,
+  PATH_MTU_HELP,
   TARGET_COUNTERS,
   TARGET_UP_HELP,
   targetLabels,
@@ -109,6 +111,25 @@ export async function* protobufExposition(
       { name: 'netping_outages_total', help: OUTAGES_HELP, type: MetricType.COUNTER },
       size,
       (i) => [{ label: labels[i]!, counter: { value: outage(i).outages } }],
+    );
+  }
+  const path = view.path?.bind(view);
+  if (path) {
+    yield* family(
+      { name: 'netping_path_changes_total', help: PATH_CHANGES_HELP, type: MetricType.COUNTER },
+      size,
+      (i) => {
+        const p = path(i);
+        return p ? [{ label: labels[i]!, counter: { value: p.changes } }] : [];
+      },
+    );
+    yield* family(
+      { name: 'netping_path_mtu_bytes', help: PATH_MTU_HELP, type: MetricType.GAUGE },
+      size,
+      (i) => {
+        const mtu = path(i)?.mtu;
+        return mtu ? [{ label: labels[i]!, gauge: { value: mtu } }] : [];
+      },
     );
   }
   // HELP texts shared with exposition.ts; test/unit/protobuf-exposition.test.ts holds the two together.

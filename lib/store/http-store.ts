@@ -14,6 +14,7 @@ import { NoSuchTargetError } from '../target-changes.js';
 import type { TargetStore } from './target-store.js';
 
 const TIMEOUT_MS = 5000;
+const PATH_TIMEOUT_MS = 60_000;
 const DEFAULT_PORT = 9922;
 
 /** Throws InvalidInputError unless `url` is an http(s) URL fetch can be given. */
@@ -57,6 +58,16 @@ export class HttpTargetStore implements TargetStore {
     return this.#call('GET', `/api/events${q ? `?${q}` : ''}`);
   }
 
+  /**
+   * A target's path, traced now (GET /api/path?fresh=1, no token needed):
+   * a trace takes seconds, a path MTU search through a black hole up to a
+   * minute, so this call waits longer than the others.
+   */
+  async path(selector: string): Promise<unknown> {
+    const q = new URLSearchParams({ target: selector, fresh: '1' }).toString();
+    return this.#call('GET', `/api/path?${q}`, undefined, PATH_TIMEOUT_MS);
+  }
+
   async members(): Promise<string[]> {
     const body = (await this.#call('GET', '/api/members')) as { members?: unknown };
     if (!Array.isArray(body.members))
@@ -88,7 +99,12 @@ export class HttpTargetStore implements TargetStore {
     return Promise.resolve();
   }
 
-  async #call(method: string, path: string, json?: unknown): Promise<unknown> {
+  async #call(
+    method: string,
+    path: string,
+    json?: unknown,
+    timeoutMs = TIMEOUT_MS,
+  ): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (json !== undefined) headers['content-type'] = 'application/json';
@@ -98,7 +114,7 @@ export class HttpTargetStore implements TargetStore {
         method,
         headers,
         body: json === undefined ? undefined : JSON.stringify(json),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const cause =

@@ -321,8 +321,8 @@ bool ProbeSocket::OpenUdp(Napi::Env env, int family, const std::string& host, in
 }
 
 // setOption(level, name, value): an int socket option (constants from the
-// addon's `constants`), for what a prober needs beyond the defaults (a
-// path MTU discovery mode, a TTL).
+// addon's `constants`), for what a prober needs beyond the defaults (the
+// path MTU search's IP_MTU_DISCOVER on a trace socket, lib/path/).
 Napi::Value ProbeSocket::SetOption(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) return ThrowErrno(env, EBADF, "setOption");
@@ -392,7 +392,7 @@ Napi::Value ProbeSocket::Send(const Napi::CallbackInfo& info) {
 
 bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes, int32_t* info,
                                  double* time, Napi::Array& sources, Napi::Array& destinations,
-                                 uint32_t at) {
+                                 int32_t* extras, uint32_t at) {
   sockaddr_storage name;
   alignas(cmsghdr) uint8_t control[kControlBytes];
   iovec iov{slot, slot_bytes};
@@ -413,6 +413,7 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
   info[4 * at + 1] = kLocalError;
   info[4 * at + 2] = 0;
   info[4 * at + 3] = 0;
+  if (extras != nullptr) extras[at] = 0;
   std::string offender;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
@@ -420,6 +421,8 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
     if (!v4 && !v6) continue;
     sock_extended_err ee;
     std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+    // ee_info: the MTU of Fragmentation Needed / Packet Too Big (or of a local EMSGSIZE).
+    if (extras != nullptr) extras[at] = static_cast<int32_t>(ee.ee_info);
     if (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6) {
       info[4 * at + 1] = kIcmpError;
       info[4 * at + 2] = ee.ee_type;
@@ -443,8 +446,9 @@ bool ProbeSocket::ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes
 // Entry i: bytes at slab[i * slotBytes], info[4i..4i+3] = length, kind,
 // ICMP type, code (or errno of a local error; a UDP packet's source port); times[i] = the kernel's
 // receive stamp in CLOCK_MONOTONIC ms; sources[i] = the sender (an error's
-// offender); destinations[i] = an error's original destination. Fewer
-// entries than room: the socket is empty.
+// offender); destinations[i] = an error's original destination; the
+// optional extras[i] = an error's ee_info (an MTU). Fewer entries than room:
+// the socket is empty.
 Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) return Napi::Number::New(env, 0);
@@ -458,11 +462,19 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   auto times = info[3].As<Napi::Float64Array>();
   auto sources = info[4].As<Napi::Array>();
   auto destinations = info[5].As<Napi::Array>();
+  int32_t* extras = nullptr;
+  size_t extras_room = 0;
+  if (info.Length() >= 7 && info[6].IsTypedArray()) {
+    auto given = info[6].As<Napi::Int32Array>();
+    extras = given.Data();
+    extras_room = given.ElementLength();
+  }
   if (slot_bytes == 0) return ThrowType(env, "slotBytes must be positive");
   size_t room = slab.Length() / slot_bytes;
   if (infos.ElementLength() / 4 < room) room = infos.ElementLength() / 4;
   if (times.ElementLength() < room) room = times.ElementLength();
   if (room > kMaxBatch) room = kMaxBatch;
+  if (extras != nullptr && extras_room < room) room = extras_room;
   uint8_t* base = slab.Data();
   int32_t* info_at = infos.Data();
   double* time_at = times.Data();
@@ -470,7 +482,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
   uint32_t count = 0;
   if (error_queue_) {
     while (count < room && ReadErrorQueue(env, base + count * slot_bytes, slot_bytes, info_at,
-                                          time_at, sources, destinations, count))
+                                          time_at, sources, destinations, extras, count))
       count++;
   }
   uint32_t want = static_cast<uint32_t>(room) - count;
@@ -511,6 +523,7 @@ Napi::Value ProbeSocket::Receive(const Napi::CallbackInfo& info) {
     info_at[4 * at + 1] = kPacket;
     info_at[4 * at + 2] = udp_ ? SourcePort(reinterpret_cast<sockaddr*>(&names_[i])) : 0;
     info_at[4 * at + 3] = 0;
+    if (extras != nullptr) extras[at] = 0;
     sources.Set(at, Napi::String::New(env, AddressText(reinterpret_cast<sockaddr*>(&names_[i]))));
   }
   return Napi::Number::New(env, count + n);

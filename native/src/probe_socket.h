@@ -44,7 +44,7 @@ class ProbeSocket : public Napi::ObjectWrap<ProbeSocket> {
   // Reads one error-queue message into entry `at`; false when the queue is empty.
   bool ReadErrorQueue(Napi::Env env, uint8_t* slot, size_t slot_bytes, int32_t* info,
                       double* time, Napi::Array& sources, Napi::Array& destinations,
-                      uint32_t at);
+                      int32_t* extras, uint32_t at);
 
   int fd_ = -1;
   int family_ = AF_INET;

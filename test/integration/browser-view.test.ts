@@ -157,6 +157,26 @@ describe('the browser view', { skip }, () => {
       });
   });
 
+  it("shows the target's path on its page once traced: one hop to 127.0.0.1", async () => {
+    const res = await fetch(`${daemon.baseUrl}/api/path?target=lo&fresh=1`);
+    assert.equal(res.status, 200);
+    const traced = (await res.json()) as { reached: boolean; hops: { address: string }[] };
+    assert.equal(traced.reached, true);
+    assert.deepEqual(
+      traced.hops.map((h) => h.address),
+      ['127.0.0.1'],
+    );
+    await page.goto(`${daemon.baseUrl}/target?t=lo%40127.0.0.1&range=1h`);
+    const data = await drawn(page);
+    assert.equal(data.pathHops, '1');
+    const row = await page.$$eval('#path td', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(row.slice(0, 5), ['1', '127.0.0.1', '3', '3', '0%']);
+    assert.match(
+      (await page.textContent('#pathsummary')) ?? '',
+      /reached in 1 hops · path MTU \d+ bytes · no route change seen/,
+    );
+  });
+
   it('answers bad history requests with a clear 400 or 404', async () => {
     for (const [query, status, error] of [
       ['range=1h', 400, /missing \?target/],

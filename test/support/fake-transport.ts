@@ -5,6 +5,8 @@ export interface SentPacket {
   readonly packet: Buffer; // a copy: the engine reuses its send buffer
   readonly address: string;
   readonly atMs: number;
+  /** The TTL / hop limit asked for, if any (trace probes). */
+  readonly ttl?: number;
 }
 
 type Handler = (packet: Buffer, source: string, receivedAtMs: number) => void;
@@ -33,9 +35,14 @@ export class FakeTransport implements IcmpTransport {
     readonly nowMs: () => number,
   ) {}
 
-  send(packet: Buffer, address: string): number | void {
+  send(packet: Buffer, address: string, ttl?: number): number | void {
     if (this.failWith) throw this.failWith;
-    const sent = { packet: Buffer.from(packet), address, atMs: this.nowMs() };
+    const sent = {
+      packet: Buffer.from(packet),
+      address,
+      atMs: this.nowMs(),
+      ...(ttl !== undefined ? { ttl } : {}),
+    };
     this.sent.push(sent);
     this.onSend?.(sent);
     if (this.sendStampLagMs !== undefined) return sent.atMs + this.sendStampLagMs;

@@ -3,6 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SendError } from '../../lib/probes/prober.js';
+import {
+  addTraceIdentifier,
+  removeTraceIdentifier,
+} from '../../lib/probes/icmp/trace-identifiers.js';
 import { answer, balance, lastSent, makeHarness, START_MS } from '../support/engine-harness.js';
 import { echoReplyFor, fixIcmpChecksum, icmp4Error, icmp6Error } from '../support/packets.js';
 
@@ -25,6 +29,26 @@ describe('ProbeEngine: packets that count for no probe', () => {
     assert.deepEqual(ignoredOf(h), { foreign: 1 });
     assert.equal(p.stats.received, 0);
     assert.equal(p.ledger.inFlight, 1);
+  });
+
+  it('passes over, uncounted, a reply to one of our trace sockets (raw-socket shows us those)', () => {
+    const { h, p, probe } = setup();
+    const packet = Buffer.from(probe.packet);
+    packet.writeUInt16BE(0x7777, 4);
+    addTraceIdentifier(0x7777);
+    try {
+      answer(h.t4, { ...probe, packet });
+    } finally {
+      removeTraceIdentifier(0x7777);
+    }
+    assert.deepEqual(ignoredOf(h), {});
+    assert.equal(p.stats.received, 0);
+    answer(h.t4, { ...probe, packet });
+    assert.deepEqual(
+      ignoredOf(h),
+      { foreign: 1 },
+      'once the trace socket is closed, foreign again',
+    );
   });
 
   it('ignores a reply without our payload as foreign', () => {

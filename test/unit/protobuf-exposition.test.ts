@@ -212,6 +212,40 @@ describe('protobuf exposition against text', () => {
   });
 });
 
+describe('path families', () => {
+  it('netping_path_* per traced target with its labels, the same in text and protobuf; none for an untraced one', async () => {
+    const traced: DaemonView = {
+      ...SNAP,
+      path: (i) =>
+        i === 0 ? { changes: 2, mtu: 1400 } : i === 1 ? { changes: 0, mtu: null } : undefined,
+    };
+    const exporter = new MetricsExporter(() => traced, { version: '9.9.9', processMetrics: false });
+    const textBody = await exporter.render();
+    const text = samplesOfText(textBody);
+    const proto = samplesOfProtobuf(decodeFamilies(await collect(exporter.protobufChunks())));
+    for (const name of ['netping_path_changes_total', 'netping_path_mtu_bytes'])
+      assert.deepEqual(proto.get(name)?.samples, text.get(name)?.samples, name);
+    assert.match(
+      textBody,
+      /^netping_path_changes_total\{target="lo",address="127\.0\.0\.1",probe="icmp"\} 2$/m,
+    );
+    assert.match(
+      textBody,
+      /^netping_path_changes_total\{target="we\\"ird\\\\name\\n€",address="::1",probe="icmp"\} 0$/m,
+    );
+    assert.match(
+      textBody,
+      /^netping_path_mtu_bytes\{target="lo",address="127\.0\.0\.1",probe="icmp"\} 1400$/m,
+    );
+    assert.equal(
+      text.get('netping_path_changes_total')?.samples.size,
+      2,
+      'the untraced targets have none',
+    );
+    assert.equal(text.get('netping_path_mtu_bytes')?.samples.size, 1, 'no MTU found: no sample');
+  });
+});
+
 describe('content negotiation', () => {
   it('gives protobuf only to a client that names it first (or equal first)', () => {
     assert.equal(negotiateExposition(PROMETHEUS_ACCEPT), 'protobuf');

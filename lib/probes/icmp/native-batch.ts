@@ -15,6 +15,8 @@ export class NativeBatch {
   readonly times = new Float64Array(BATCH_ENTRIES);
   readonly sources: string[] = new Array<string>(BATCH_ENTRIES).fill('');
   readonly destinations: string[] = new Array<string>(BATCH_ENTRIES).fill('');
+  /** An error's ee_info: the MTU of Fragmentation Needed / Packet Too Big, or of a local EMSGSIZE. */
+  readonly extras = new Int32Array(BATCH_ENTRIES);
 
   /** Entry i's bytes: a view of the slab. */
   bytes(i: number): Buffer {
@@ -49,6 +51,7 @@ export class NativeBatch {
           this.times,
           this.sources,
           this.destinations,
+          this.extras,
         );
       } catch (err) {
         problem(err instanceof Error ? err.message : String(err));

@@ -20,7 +20,7 @@ export interface NativeProbeSocket {
   readonly identifier: number;
   /** A UDP socket's bound port (the same number as `identifier`). */
   readonly port: number;
-  /** setsockopt with an int value; `level` and `name` from `NativeSockets.constants`. */
+  /** setsockopt with an int value, e.g. IP_MTU_DISCOVER on a trace socket; `level` and `name` from `NativeSockets.constants`. */
   setOption(level: number, name: number, value: number): void;
   /**
    * Sends now (sendmsg); `ttl` > 0 sets this packet's TTL / hop limit, `port`
@@ -33,8 +33,9 @@ export interface NativeProbeSocket {
    * `slab[i * slotBytes]`, `info[4i..4i+3]` = length, kind, ICMP type, code
    * (a local error's errno; a UDP packet's source port), `times[i]` = the kernel's receive stamp in
    * CLOCK_MONOTONIC ms, `sources[i]` the sender (an error's offender),
-   * `destinations[i]` an error's original destination. Fewer entries than
-   * room: the socket is empty.
+   * `destinations[i]` an error's original destination, the optional
+   * `extras[i]` an error's ee_info (the MTU of Fragmentation Needed or
+   * Packet Too Big). Fewer entries than room: the socket is empty.
    */
   receive(
     slab: Buffer,
@@ -43,6 +44,7 @@ export interface NativeProbeSocket {
     times: Float64Array,
     sources: string[],
     destinations: string[],
+    extras?: Int32Array,
   ): number;
   close(): void;
 }

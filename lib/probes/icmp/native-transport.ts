@@ -63,6 +63,15 @@ export class NativeIcmpTransport implements IcmpTransport {
     }
   }
 
+  setOption(level: number, name: number, value: number): void {
+    try {
+      this.#socket.setOption(level, name, value);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SendError(code ?? 'EUNKNOWN', err instanceof Error ? err.message : String(err));
+    }
+  }
+
   onPacket(handler: PacketHandler): void {
     this.#handler = handler;
   }
@@ -100,6 +109,7 @@ export class NativeIcmpTransport implements IcmpTransport {
           code: batch.info[4 * i + 3]!,
           destination: batch.destinations[i]!,
           quoted: packet,
+          info: batch.extras[i]!,
         },
         this.#rebuilt,
       );

@@ -69,6 +69,8 @@ export type Decoded =
       seq16: number;
       quotedDestination: string | undefined;
       echo: PayloadFields | undefined;
+      /** Fragmentation Needed's next-hop MTU or Packet Too Big's MTU, where given. */
+      mtu?: number;
     }
   | { kind: 'ignored' } // another ICMP type, or an error that quotes something else
   | { kind: 'malformed'; reason: 'truncated' | 'checksum' | 'ip-header' };
@@ -116,7 +118,15 @@ export function decodeReceived(
   if (reason === undefined) return { kind: 'ignored' };
   const quoted = decodeQuotedEcho(family, buf, start + ICMP_HEADER_BYTES);
   if (quoted === undefined) return { kind: 'ignored' };
-  return { kind: 'error', reason, ...quoted };
+  const mtu =
+    family === 4
+      ? type === 3 && code === 4
+        ? u16(buf, start + 6)
+        : 0
+      : type === 2
+        ? u32(buf, start + 4)
+        : 0;
+  return mtu > 0 ? { kind: 'error', reason, ...quoted, mtu } : { kind: 'error', reason, ...quoted };
 }
 
 function decodeQuotedEcho(

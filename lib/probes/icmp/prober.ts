@@ -5,6 +5,7 @@
 import { canonicalAddress, withoutZone, type Family } from '../../address.js';
 import { SendError, type Probe, type Prober, type ProbeSink } from '../prober.js';
 import { decodeReceived, encodeEchoRequest, ICMP_HEADER_BYTES } from './packet.js';
+import { isTraceIdentifier } from './trace-identifiers.js';
 import type { IcmpTransport } from './transport.js';
 
 export interface IcmpProberOptions {
@@ -27,6 +28,11 @@ export class IcmpProber implements Prober {
     this.info = opts.info;
     const size = ICMP_HEADER_BYTES + opts.payloadBytes;
     this.#packets = { 4: Buffer.alloc(size), 6: Buffer.alloc(size) };
+  }
+
+  /** The echo identifier of our probes (the trace sockets take another). */
+  get identifier(): number {
+    return this.#opts.identifier;
   }
 
   bind(sink: ProbeSink): void {
@@ -69,6 +75,11 @@ export class IcmpProber implements Prober {
     for (const transport of Object.values(this.#opts.transports)) transport.close();
   }
 
+  /** Another identifier: foreign, unless it is one of our trace sockets' (raw-socket shows us those). */
+  #foreign(sink: ProbeSink, identifier: number): void {
+    if (!isTraceIdentifier(identifier)) sink.ignore('foreign');
+  }
+
   #onPacket(
     sink: ProbeSink,
     family: Family,
@@ -84,13 +95,15 @@ export class IcmpProber implements Prober {
       case 'ignored':
         return sink.ignore('other-icmp');
       case 'reply': {
-        if (decoded.identifier !== this.#opts.identifier) return sink.ignore('foreign');
+        if (decoded.identifier !== this.#opts.identifier)
+          return this.#foreign(sink, decoded.identifier);
         if (!decoded.echo) return sink.ignore(decoded.truncated ? 'truncated' : 'foreign');
         if (decoded.echo.wideSeq % 0x10000 !== decoded.seq16) return sink.ignore('unknown-probe');
         return sink.reply(decoded.echo.token, decoded.echo.wideSeq, source, atMs);
       }
       case 'error': {
-        if (decoded.identifier !== this.#opts.identifier) return sink.ignore('foreign');
+        if (decoded.identifier !== this.#opts.identifier)
+          return this.#foreign(sink, decoded.identifier);
         const reason = `icmp:${decoded.reason}`;
         const echo = decoded.echo;
         if (echo) {

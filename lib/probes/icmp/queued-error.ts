@@ -23,6 +23,8 @@ export interface QueuedError {
   readonly destination: string;
   /** Our echo as the error quoted it (ICMP header on). */
   readonly quoted: Uint8Array;
+  /** The kernel's ee_info: the MTU of Fragmentation Needed / Packet Too Big, else 0. */
+  readonly info?: number;
 }
 
 /** The ICMP error message (no outer IP header) that carried `error`, written into `out`; returns its view. */
@@ -33,6 +35,11 @@ export function rebuildIcmpError(family: Family, error: QueuedError, out: Buffer
   message.fill(0, 0, ICMP_HEADER_BYTES + ipBytes);
   message[0] = error.type;
   message[1] = error.code;
+  // Where the ICMP message itself carries the next-hop MTU (RFC 1191, RFC 4443).
+  const mtu = error.info ?? 0;
+  if (mtu > 0 && family === 4 && error.type === 3 && error.code === 4)
+    message.writeUInt16BE(Math.min(mtu, 0xffff), 6);
+  if (mtu > 0 && family === 6 && error.type === 2) message.writeUInt32BE(mtu >>> 0, 4);
   const ip = ICMP_HEADER_BYTES;
   if (family === 4) {
     message[ip] = 0x45;

@@ -17,6 +17,7 @@ import raw, { type Socket } from 'raw-socket';
 import type { Family } from '../../address.js';
 import { PermissionError } from '../../errors.js';
 import { SendError } from '../prober.js';
+import { IP_TTL, IPV6_UNICAST_HOPS } from './socket-options.js';
 import type { IcmpTransport, PacketHandler } from './transport.js';
 
 const MAX_PACKET_BYTES = 65_536; // a whole IP datagram: never truncate a foreign packet
@@ -73,6 +74,8 @@ export class RawIcmpTransport implements IcmpTransport {
   #handler: PacketHandler = () => {};
   #closed = false;
   readonly #problems: string[] = [];
+  /** The TTL / hop limit last set on the socket (raw-socket has no per-send one); 0: the default. */
+  #ttl = 0;
 
   constructor(
     readonly family: Family,
@@ -114,10 +117,28 @@ export class RawIcmpTransport implements IcmpTransport {
     s.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, SOCKET_RCVBUF_BYTES);
   }
 
-  send(packet: Buffer, address: string): void {
+  send(packet: Buffer, address: string, ttl?: number): void {
     if (this.#closed) throw new SendError('ECLOSED', 'socket closed');
     try {
+      // Only trace sockets pass a TTL; the regular probes' socket never pays for this.
+      if (ttl !== undefined && ttl > 0 && ttl !== this.#ttl) {
+        const [level, name] =
+          this.family === 4
+            ? [raw.SocketLevel.IPPROTO_IP, IP_TTL]
+            : [raw.SocketLevel.IPPROTO_IPV6, IPV6_UNICAST_HOPS];
+        this.#socket.setOption(level, name, ttl);
+        this.#ttl = ttl;
+      }
       this.#socket.wrap.send(packet, 0, packet.length, address, noop);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new SendError(errnoName(message), message);
+    }
+  }
+
+  setOption(level: number, name: number, value: number): void {
+    try {
+      this.#socket.setOption(level, name, value);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new SendError(errnoName(message), message);

@@ -31,6 +31,11 @@ export interface IcmpTransport {
    * stamp where the transport has one, else stamped first thing on reading.
    */
   onPacket(handler: PacketHandler): void;
+  /**
+   * setsockopt with an int value, where the transport can (the trace
+   * sockets' don't-fragment setting); throws SendError when refused.
+   */
+  setOption?(level: number, name: number, value: number): void;
   /** Socket-level trouble seen since the last call (not any one probe's), for the log. */
   takeProblems(): string[];
   /** Reads and hands on every packet already queued in the socket, now. */
