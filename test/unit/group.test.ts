@@ -68,19 +68,23 @@ describe('rendezvous hashing', () => {
     // A first run compiles the hashing (JIT) and grows the heap: measured warm.
     await new Ownership('m1').setMembers(['m1', 'm2', 'm3'], keys);
     const own = new Ownership('m2');
-    // A gap is measured in the CPU time the process spent in it, not in wall
-    // time: a slice that runs too long spends CPU, while a loaded machine that
-    // simply does not schedule us (CI's neighbours, the suite's other files)
-    // only stretches the wall clock.
+    // A gap counts as the lesser of its wall time and the CPU time the
+    // process spent in it: a slice that runs too long spends both, while a
+    // machine that does not schedule us (CI's neighbours, the suite's other
+    // files) only stretches the wall clock, and GC's helper threads only add
+    // CPU beside it.
     let longest = 0;
     let longestWall = 0;
+    let longestCpu = 0;
     let last = performance.now();
     let lastCpu = process.cpuUsage();
     const ticker = setInterval(() => {
       const now = performance.now();
       const cpu = process.cpuUsage(lastCpu);
-      longest = Math.max(longest, (cpu.user + cpu.system) / 1000);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      longest = Math.max(longest, Math.min(cpuMs, now - last));
       longestWall = Math.max(longestWall, now - last);
+      longestCpu = Math.max(longestCpu, cpuMs);
       last = now;
       lastCpu = process.cpuUsage();
     }, 0);
@@ -93,11 +97,11 @@ describe('rendezvous hashing', () => {
     assert.equal(own.owns('unknown@1.2.3.4'), undefined);
     await own.need(['unknown@1.2.3.4']);
     assert.notEqual(own.owns('unknown@1.2.3.4'), undefined);
-    // Gaps include GC (its helper threads' CPU too) and the timer's own 1 ms granularity.
-    assert.ok(longest < 10, `the loop was held for ${longest.toFixed(1)} ms of CPU`);
-    console.log(
-      `# 100,000 targets × 3 members: ${took.toFixed(0)} ms in slices, longest gap ${longest.toFixed(1)} ms of CPU (${longestWall.toFixed(1)} ms of wall time)`,
-    );
+    // Gaps include GC pauses and the timer's own 1 ms granularity; the whole
+    // computation in one piece is one gap of ~50 ms.
+    const figures = `longest gap ${longest.toFixed(1)} ms (${longestWall.toFixed(1)} ms of wall time, ${longestCpu.toFixed(1)} ms of CPU)`;
+    assert.ok(longest < 15, `the loop was held: ${figures}`);
+    console.log(`# 100,000 targets × 3 members: ${took.toFixed(0)} ms in slices, ${figures}`);
   });
 
   it('with no members nobody owns anything (a joiner before it settles)', async () => {
