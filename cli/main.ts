@@ -359,8 +359,8 @@ function buildProgram(): Command {
         target?: string;
         kind?: EventKind;
       }) => {
-      const events = await readEvents(global(), o);
-      print(o.json ? json({ events }) : renderEvents(events, Date.now()));
+        const events = await readEvents(global(), o);
+        print(o.json ? json({ events }) : renderEvents(events, Date.now()));
       },
     );
   program

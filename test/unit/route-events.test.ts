@@ -11,6 +11,14 @@ import { isOutage, latestEvents, parseEvent } from '../../lib/outages/events.js'
 import { outageFrom, parseOutage, type Outage } from '../../lib/outages/outage.js';
 import { routeEvent, type RouteEvent } from '../../lib/outages/route-event.js';
 import { renderEvents } from '../../cli/render-events.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { OutageKeeper } from '../../daemon/outage-keeper.js';
+import { DEFAULT_ALERT_TIMING } from '../../lib/alerts/payload.js';
+import { AlertSender } from '../../lib/alerts/sender.js';
+import { EventFile } from '../../lib/store/event-file.js';
+import { makeHarness } from '../support/engine-harness.js';
 
 const AT = Date.parse('2026-01-01T00:05:00Z');
 const SUBJECT = {
@@ -130,5 +138,60 @@ describe('route events', () => {
     const refused = await app.request('/api/events?kind=reboot');
     assert.equal(refused.status, 400);
     assert.equal(await refused.text(), 'invalid kind: outage or route');
+  });
+});
+
+describe('the outage keeper with route events', () => {
+  it('keeps them beside the outages, saved, read back after a restart, never open', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'route-events-'));
+    const lines: string[] = [];
+    let wallMs = AT;
+    const keeper = (): OutageKeeper =>
+      new OutageKeeper({
+        rules: { downAfter: 3, upAfter: 3 },
+        instance: 'i1',
+        store: new EventFile(dir),
+        sender: new AlertSender({ urls: [], log: (l) => lines.push(l) }),
+        timing: DEFAULT_ALERT_TIMING,
+        holdAlerts: false,
+        wallNowMs: () => wallMs,
+        log: (l) => lines.push(l),
+      });
+    try {
+      const probed = makeHarness().add('far4', '10.9.2.2');
+      const first = keeper();
+      for (let i = 0; i < 3; i++) first.record(probed, 'timeout');
+      wallMs += 1000;
+      first.recordRoute(probed, wallMs, ['10.9.1.1', '10.9.2.2'], ['10.9.3.1', '10.9.2.2']);
+      const kinds = (k: OutageKeeper, q = {}): (string | undefined)[] =>
+        k.events(q).map((x) => x.kind);
+      assert.deepEqual(kinds(first), ['route', undefined], 'newest first');
+      assert.deepEqual(kinds(first, { kind: 'route' }), ['route']);
+      assert.deepEqual(kinds(first, { kind: 'outage' }), [undefined]);
+      assert.deepEqual(kinds(first, { openOnly: true }), [undefined]);
+      assert.equal(first.routeChanges, 1);
+      await first.close();
+
+      const second = keeper();
+      const open = await second.load();
+      assert.deepEqual(
+        open.map((o) => o.key),
+        ['far4@10.9.2.2'],
+        'only the outage is taken up as open',
+      );
+      const [route] = second.events({ kind: 'route' });
+      assert.ok(route?.kind === 'route');
+      assert.deepEqual(
+        [route.before, route.after, route.labels],
+        [['10.9.1.1', '10.9.2.2'], ['10.9.3.1', '10.9.2.2'], {}],
+      );
+      assert.equal(route.start, new Date(AT + 1000).toISOString());
+      assert.deepEqual(lines, [
+        `outage: far4 (10.9.2.2, icmp) down since ${new Date(AT).toISOString()}`,
+      ]);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
