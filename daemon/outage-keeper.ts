@@ -66,8 +66,6 @@ export class OutageKeeper {
   #closed = false;
   /** Outages opened since start, for netping_outages_total's total. */
   opened = 0;
-  /** Route changes recorded since start. */
-  routeChanges = 0;
 
   constructor(opts: OutageKeeperOptions) {
     this.#opts = opts;
@@ -198,7 +196,6 @@ export class OutageKeeper {
   ): void {
     const subject = this.#subjectOf(probed.target, probed.key);
     const e = routeEvent(subject, this.#opts.instance, atMs, before, after);
-    this.routeChanges++;
     this.#remember(e);
     this.#save(e);
   }
