@@ -42,8 +42,8 @@ export function recordOf(text: string): Record<string, unknown> {
 
 /** Checked readers of a record's string and ISO time fields. */
 export function fieldsOf(o: Record<string, unknown>): {
-  str(name: string): string;
-  time(name: string): string;
+  str: (name: string) => string;
+  time: (name: string) => string;
 } {
   const str = (name: string): string => {
     const x = o[name];
