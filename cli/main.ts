@@ -44,7 +44,15 @@ import { meshJson, meshText } from '../lib/mesh/views.js';
 import { renderChanges, renderList, renderStats, roundedReport } from './render.js';
 import { renderSavedStats } from './render-saved.js';
 import { renderEvents } from './render-events.js';
-import { latestOutages, overlapsSince, parseOutage, type Outage } from '../lib/outages/outage.js';
+import { overlapsSince } from '../lib/outages/outage.js';
+import {
+  EVENT_KINDS,
+  kindOf,
+  latestEvents,
+  parseEvent,
+  type EventKind,
+  type NetpingEvent,
+} from '../lib/outages/events.js';
 import { parseSince } from '../lib/http/events-api.js';
 import { pathText, type PathJson } from '../lib/path/path-report.js';
 import { printable, printableLine, quoteInput } from '../lib/render/printable.js';
@@ -333,19 +341,28 @@ function buildProgram(): Command {
   program
     .command('events')
     .description(
-      "outages, newest first: with --redis, every instance's as kept in Redis; otherwise the daemon's at --url",
+      "outages and route changes, newest first: with --redis, every instance's as kept in Redis; otherwise the daemon's at --url",
     )
     .option('--open', 'only outages still open')
+    .addOption(new Option('--kind <kind>', 'only events of this kind').choices(EVENT_KINDS))
     .option(
       '--since <time>',
       'only outages open at or after this: an ISO time or a duration ago (1h)',
     )
     .option('--target <name>', 'only this target (a name or name@address)')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean; open?: boolean; since?: string; target?: string }) => {
-      const events = await readEvents(global(), o);
-      print(o.json ? json({ events }) : renderEvents(events, Date.now()));
-    });
+    .action(
+      async (o: {
+        json?: boolean;
+        open?: boolean;
+        since?: string;
+        target?: string;
+        kind?: EventKind;
+      }) => {
+        const events = await readEvents(global(), o);
+        print(o.json ? json({ events }) : renderEvents(events, Date.now()));
+      },
+    );
   program
     .command('path')
     .description(
@@ -408,12 +425,12 @@ function checkedPathJson(body: unknown, url: string): PathJson {
   return p as PathJson;
 }
 
-/** Outages read from a daemon's /api/events, or from every instance's stream with --redis. */
+/** Events read from a daemon's /api/events, or from every instance's stream with --redis. */
 async function readEvents(
   opts: GlobalOptions,
-  o: { open?: boolean; since?: string; target?: string },
-): Promise<Outage[]> {
-  let events: Outage[];
+  o: { open?: boolean; since?: string; target?: string; kind?: EventKind },
+): Promise<NetpingEvent[]> {
+  let events: NetpingEvent[];
   if (opts.redis) {
     const store = new RedisTargetStore({
       url: validateRedisUrl(opts.redis),
@@ -425,7 +442,7 @@ async function readEvents(
       const records: string[] = [];
       for (const key of keys) records.push(...(await store.outagesIn(key, EVENTS_PER_INSTANCE)));
       // Each stream is newest first; an id lives in one stream, so folding them in turn is right.
-      events = latestOutages(records).outages;
+      events = latestEvents(records).events;
     } finally {
       await store.close();
     }
@@ -435,12 +452,13 @@ async function readEvents(
     };
     if (!Array.isArray(body.events))
       throw new StoreUnavailableError(`netpingd at ${opts.url} sent no event list`);
-    events = body.events.map((e) => parseOutage(JSON.stringify(e)));
+    events = body.events.map((e) => parseEvent(JSON.stringify(e)));
   }
   const sinceMs = o.since === undefined ? undefined : parseSince(o.since, Date.now());
   return events.filter(
     (e) =>
       (!o.open || e.end === null) &&
+      (o.kind === undefined || kindOf(e) === o.kind) &&
       (o.target === undefined || e.target === o.target || e.key === o.target) &&
       (sinceMs === undefined || overlapsSince(e, sinceMs)),
   );

@@ -465,6 +465,8 @@ export class Daemon {
       clock: systemClock,
       wallNowMs: Date.now,
       log: this.#log,
+      routeChanged: (probed, atMs, before, after) =>
+        this.#outages.recordRoute(probed, atMs, before, after),
     });
     const gate = new BodyGate({
       concurrent: this.#config.maxPages,

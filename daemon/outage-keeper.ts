@@ -3,6 +3,8 @@
 // kept in memory for /api/events, appended to the event store, and posted
 // to Alertmanager (lib/alerts/). Target alerts can be held back: with
 // --mesh, while this instance's own uplink is down (mesh-outages.ts).
+// Route changes (daemon/path-keeper.ts) are kept and saved beside the
+// outages as events of their own, never alerted.
 
 import type { ProbedTarget } from '../lib/engine/probe-engine.js';
 import { AlertBook } from '../lib/alerts/alert-book.js';
@@ -15,12 +17,14 @@ import {
   type OutageRules,
   type OutageSubject,
 } from '../lib/outages/detector.js';
-import { latestOutages, newestFirst, overlapsSince, type Outage } from '../lib/outages/outage.js';
+import { isOutage, kindOf, latestEvents, type NetpingEvent } from '../lib/outages/events.js';
+import { newestFirst, overlapsSince, type Outage } from '../lib/outages/outage.js';
+import { routeEvent } from '../lib/outages/route-event.js';
 import type { EventQuery } from '../lib/http/events-api.js';
 import type { EventStore } from '../lib/store/event-store.js';
 import { probeLabel, type Target } from '../lib/target.js';
 
-/** Outages kept in memory for /api/events (and read back from the store at start). */
+/** Events kept in memory for /api/events (and read back from the store at start). */
 export const KEPT_IN_MEMORY = 2_000;
 /** Most unsaved records kept while the store is down. */
 const MAX_UNSAVED = 10_000;
@@ -49,8 +53,8 @@ export class OutageKeeper {
   readonly #opts: OutageKeeperOptions;
   readonly detector: OutageDetector;
   readonly #book: AlertBook;
-  /** Recent outages by id, as last recorded (open ones read live from the detector). */
-  readonly #recent = new Map<string, Outage>();
+  /** Recent events by id, as last recorded (open outages read live from the detector). */
+  readonly #recent = new Map<string, NetpingEvent>();
   /** When each open outage was declared (its N-th loss), by target key. */
   readonly #declaredAt = new Map<string, number>();
   readonly #subjects = new WeakMap<Target, OutageSubject>();
@@ -180,7 +184,23 @@ export class OutageKeeper {
     return [...this.#declaredAt.values()];
   }
 
-  #remember(o: Outage): void {
+  /**
+   * A route change of a probed target (the path keeper saw it): kept and
+   * saved as an event, not alerted, and no outage for the mesh to judge.
+   */
+  recordRoute(
+    probed: ProbedTarget,
+    atMs: number,
+    before: readonly (string | null)[],
+    after: readonly (string | null)[],
+  ): void {
+    const subject = this.#subjectOf(probed.target, probed.key);
+    const e = routeEvent(subject, this.#opts.instance, atMs, before, after);
+    this.#remember(e);
+    this.#save(e);
+  }
+
+  #remember(o: NetpingEvent): void {
     this.#recent.delete(o.id);
     this.#recent.set(o.id, o);
     if (this.#recent.size <= KEPT_IN_MEMORY) return;
@@ -193,7 +213,7 @@ export class OutageKeeper {
     }
   }
 
-  #save(o: Outage): void {
+  #save(o: NetpingEvent): void {
     this.#unsaved.push(JSON.stringify(o));
     if (this.#unsaved.length > MAX_UNSAVED) {
       const n = this.#unsaved.length - MAX_UNSAVED;
@@ -239,11 +259,13 @@ export class OutageKeeper {
       this.#opts.log(`outages not read: ${err instanceof Error ? err.message : String(err)}`);
       return [];
     }
-    const { outages, bad } = latestOutages(records);
+    const { events, bad } = latestEvents(records);
     if (bad > 0) this.#opts.log(`outages: ${bad} damaged records skipped`);
-    const kept = outages.slice(0, KEPT_IN_MEMORY).reverse();
+    const kept = events.slice(0, KEPT_IN_MEMORY).reverse();
     for (const o of kept) this.#recent.set(o.id, o);
-    return kept.filter((o) => o.end === null && o.instance === this.#opts.instance);
+    return kept.filter(
+      (o): o is Outage => isOutage(o) && o.end === null && o.instance === this.#opts.instance,
+    );
   }
 
   /**
@@ -276,10 +298,11 @@ export class OutageKeeper {
     if (change) this.#apply(change);
   }
 
-  /** The outages for /api/events, newest first; open ones with their loss so far. */
-  events(q: EventQuery = {}): Outage[] {
-    const out: Outage[] = [];
+  /** The events for /api/events, newest first; open outages with their loss so far. */
+  events(q: EventQuery = {}): NetpingEvent[] {
+    const out: NetpingEvent[] = [];
     for (const o of this.#recent.values()) {
+      if (q.kind !== undefined && kindOf(o) !== q.kind) continue;
       const live =
         o.end === null && o.instance === this.#opts.instance
           ? this.detector.openOf(o.key)

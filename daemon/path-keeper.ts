@@ -63,6 +63,13 @@ export interface PathKeeperOptions {
   readonly clock: Clock;
   readonly wallNowMs: () => number;
   readonly log: Log;
+  /** Each route change, with the hops before and after (recorded as an event). */
+  readonly routeChanged?: (
+    probed: ProbedTarget,
+    atMs: number,
+    before: readonly (string | null)[],
+    after: readonly (string | null)[],
+  ) => void;
 }
 
 export function isTraced(probed: ProbedTarget): boolean {
@@ -231,10 +238,12 @@ export class PathKeeper {
       changes: (before?.changes ?? 0) + (step.changed ? 1 : 0),
       lastChangeMs: step.changed ? atMs : (before?.lastChangeMs ?? null),
     };
-    if (step.changed && before)
+    if (step.changed && before) {
       this.#opts.log(
         `path of ${key} changed: ${routeText(before.route)} -> ${routeText(step.route)}`,
       );
+      this.#opts.routeChanged?.(probed, atMs, before.route.hops, step.route.hops);
+    }
     // A target removed while it was traced is not brought back.
     if (this.#opts.find(key)) this.#states.set(key, state);
     for (const line of this.#tracer.takeProblems().slice(0, 5)) this.#opts.log(`paths: ${line}`);

@@ -209,7 +209,7 @@ async function poll(again = true): Promise<void> {
   try {
     const [r, events] = await Promise.all([
       getJson<Report>('/api/targets'),
-      getJson<Events>('/api/events?open=1').catch(() => ({ events: [] })),
+      getJson<Events>('/api/events?open=1&kind=outage').catch(() => ({ events: [] })),
     ]);
     report = r;
     open = events.events;

@@ -99,7 +99,7 @@ async function draw(): Promise<void> {
     ]);
     const main0 = histories[0]!;
     const events = await getJson<Events>(
-      `/api/events?target=${encodeURIComponent(keys[0]!)}&since=${main0.from * 1000}`,
+      `/api/events?kind=outage&target=${encodeURIComponent(keys[0]!)}&since=${main0.from * 1000}`,
     ).catch(() => ({ events: [] }));
     // Only icmp targets are traced (404), and a daemon without trace sockets has no /api/path.
     const path = await getJson<PathJson>(`/api/path?target=${encodeURIComponent(keys[0]!)}`).catch(

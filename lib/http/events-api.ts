@@ -1,21 +1,23 @@
-// GET /api/events: the outages this instance saw (lib/outages/), newest
-// first. ?since= an ISO time, Unix milliseconds or a duration ago (1h, 30m);
-// ?target= a name or a name@address key; ?open=1 only those still open.
+// GET /api/events: the outages and route changes this instance saw
+// (lib/outages/events.ts), newest first. ?since= an ISO time, Unix
+// milliseconds or a duration ago (1h, 30m); ?target= a name or a
+// name@address key; ?open=1 only outages still open; ?kind=outage|route.
 // At most a few thousand small objects, so one body.
 
 import type { Hono } from 'hono';
 import { parseDurationMs } from '../duration.js';
 import { InvalidInputError } from '../errors.js';
-import type { Outage } from '../outages/outage.js';
+import { EVENT_KINDS, type EventKind, type NetpingEvent } from '../outages/events.js';
 
 export interface EventQuery {
   readonly sinceMs?: number;
   readonly target?: string;
   readonly openOnly?: boolean;
+  readonly kind?: EventKind;
 }
 
 export interface EventsDeps {
-  events(q: EventQuery): readonly Outage[];
+  events(q: EventQuery): readonly NetpingEvent[];
   nowMs(): number;
 }
 
@@ -40,12 +42,16 @@ export function addEventRoutes(app: Hono, deps: EventsDeps): void {
     const since = c.req.query('since');
     const target = c.req.query('target');
     const open = c.req.query('open');
+    const kind = c.req.query('kind');
     if (target !== undefined && target.length > 400)
       throw new InvalidInputError('target is too long');
+    if (kind !== undefined && !(EVENT_KINDS as readonly string[]).includes(kind))
+      throw new InvalidInputError(`invalid kind: ${EVENT_KINDS.join(' or ')}`);
     const events = deps.events({
       ...(since ? { sinceMs: parseSince(since, deps.nowMs()) } : {}),
       ...(target ? { target } : {}),
       openOnly: open === '1' || open === 'true',
+      ...(kind ? { kind: kind as EventKind } : {}),
     });
     return c.json({ events });
   });

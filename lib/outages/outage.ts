@@ -4,6 +4,12 @@
 import { checkedLabels, type Labels } from '../labels.js';
 
 export interface Outage {
+  /**
+   * Absent in outage records (as before route events existed): readers
+   * take an event without a kind for an outage. Route events say `route`
+   * (route-event.ts).
+   */
+  readonly kind?: 'outage';
   /** Unique per outage: `<instance>:<start ms>:<target key>`. */
   readonly id: string;
   /** The target's key (lib/target.ts targetKey): which target, probe kind included. */
@@ -27,11 +33,18 @@ export interface Outage {
 const MAX_FIELD = 1000;
 const MAX_REASONS = 64;
 
-/** An outage read back from a store, checked field by field; throws on anything else. */
-export function parseOutage(text: string): Outage {
+/** A stored record's JSON object; throws on anything else. */
+export function recordOf(text: string): Record<string, unknown> {
   const v = JSON.parse(text) as unknown;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-  const o = v as Record<string, unknown>;
+  return v as Record<string, unknown>;
+}
+
+/** Checked readers of a record's string and ISO time fields. */
+export function fieldsOf(o: Record<string, unknown>): {
+  str: (name: string) => string;
+  time: (name: string) => string;
+} {
   const str = (name: string): string => {
     const x = o[name];
     if (typeof x !== 'string' || x.length === 0 || x.length > MAX_FIELD)
@@ -43,6 +56,18 @@ export function parseOutage(text: string): Outage {
     if (Number.isNaN(Date.parse(x))) throw new Error(`bad ${name}`);
     return x;
   };
+  return { str, time };
+}
+
+/** An outage read back from a store, checked field by field; throws on anything else. */
+export function parseOutage(text: string): Outage {
+  return outageFrom(recordOf(text));
+}
+
+/** An outage from a record's object; throws on another kind or a bad field. */
+export function outageFrom(o: Record<string, unknown>): Outage {
+  if (o.kind !== undefined && o.kind !== 'outage') throw new Error('not an outage');
+  const { str, time } = fieldsOf(o);
   const lost = o.lost;
   if (typeof lost !== 'number' || !Number.isSafeInteger(lost) || lost < 0)
     throw new Error('bad lost');
@@ -73,30 +98,15 @@ export function parseOutage(text: string): Outage {
 }
 
 /** Newest first: by start, then by id so the order is total. */
-export function newestFirst(a: Outage, b: Outage): number {
+export function newestFirst(
+  a: { readonly start: string; readonly id: string },
+  b: { readonly start: string; readonly id: string },
+): number {
   const d = Date.parse(b.start) - Date.parse(a.start);
   return d !== 0 ? d : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-/** Whether an outage overlaps [sinceMs, now]: open, or ended at or after sinceMs. */
-export function overlapsSince(o: Outage, sinceMs: number): boolean {
+/** Whether an event overlaps [sinceMs, now]: open, or ended at or after sinceMs. */
+export function overlapsSince(o: { readonly end: string | null }, sinceMs: number): boolean {
   return o.end === null || Date.parse(o.end) >= sinceMs;
-}
-
-/**
- * The outages in records read newest first (a store's order): the first
- * record of an id is its state. Damaged records are counted, not thrown.
- */
-export function latestOutages(records: Iterable<string>): { outages: Outage[]; bad: number } {
-  const latest = new Map<string, Outage>();
-  let bad = 0;
-  for (const r of records) {
-    try {
-      const o = parseOutage(r);
-      if (!latest.has(o.id)) latest.set(o.id, o);
-    } catch {
-      bad++;
-    }
-  }
-  return { outages: [...latest.values()].sort(newestFirst), bad };
 }

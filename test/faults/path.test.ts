@@ -4,13 +4,15 @@
 // sends no time-exceeded is a silent hop and no route change; routed
 // through r2 the hops are [r2, b] and one change is counted; a link of MTU
 // 1400 on the way gives a path MTU of 1400, one of 1300 on a's own link
-// (refused at send) 1300. npcli path traces on demand.
+// (refused at send) 1300. npcli path traces on demand; the route change is
+// an event on /api/events and in npcli events.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { RouteEvent } from '../../lib/outages/route-event.js';
 import type { PathJson } from '../../lib/path/path-report.js';
 import { CLI_JS, DAEMON_JS } from '../support/env.js';
 import { httpGetIn, netnsPrerequisiteMissing } from '../support/netns.js';
@@ -169,6 +171,52 @@ for (const transport of ['datagram', 'raw', 'raw-socket'] as const) {
         new RegExp(`^  1  ${ROUTER_NEAR[4].r2.replace(/\./g, '\\.')}  `, 'm'),
       );
       assert.match(text.stdout, /route changes: 1, last /);
+      // The change is an event beside the outages: on /api/events, and npcli events.
+      const routeEvents = (
+        JSON.parse(await httpGetIn(net.a, `${url}/api/events?kind=route`)) as {
+          events: RouteEvent[];
+        }
+      ).events;
+      for (const f of FAMILIES) {
+        const e = routeEvents.filter((x) => x.key === KEY[f]);
+        assert.equal(e.length, 1, JSON.stringify(routeEvents));
+        assert.deepEqual(
+          [e[0]!.kind, e[0]!.probe, e[0]!.before, e[0]!.after, e[0]!.end],
+          [
+            'route',
+            'icmp',
+            [ROUTER_NEAR[f].r1, PATH_TARGET[f]],
+            [ROUTER_NEAR[f].r2, PATH_TARGET[f]],
+            e[0]!.start,
+          ],
+        );
+        assert.ok(Date.parse(e[0]!.start) >= since * 1000);
+      }
+      const all = (
+        JSON.parse(await httpGetIn(net.a, `${url}/api/events`)) as { events: RouteEvent[] }
+      ).events;
+      assert.deepEqual(
+        all.filter((x) => x.kind === 'route').map((x) => x.id),
+        routeEvents.map((x) => x.id),
+        'among the outages, newest first',
+      );
+      const open = (
+        JSON.parse(await httpGetIn(net.a, `${url}/api/events?open=1`)) as {
+          events: RouteEvent[];
+        }
+      ).events;
+      assert.ok(
+        open.every((x) => x.kind !== 'route'),
+        'a route change is no open outage',
+      );
+      const cliEvents = execIn(net.a, process.execPath, [
+        ...[CLI_JS, '--url', url, 'events', '--kind', 'route', '--json'],
+      ]);
+      assert.equal(cliEvents.status, 0, cliEvents.stderr);
+      assert.deepEqual(
+        (JSON.parse(cliEvents.stdout) as { events: RouteEvent[] }).events.map((x) => x.id),
+        routeEvents.map((x) => x.id),
+      );
     });
 
     it('a 1400-byte link between r2 and b gives a path MTU of 1400', async () => {

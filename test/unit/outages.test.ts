@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { OutageDetector, type OutageSubject } from '../../lib/outages/detector.js';
 import { downReportText, parseDownReport, type DownReport } from '../../lib/outages/down-report.js';
-import { latestOutages, parseOutage, type Outage } from '../../lib/outages/outage.js';
+import { latestEvents } from '../../lib/outages/events.js';
+import { parseOutage, type Outage } from '../../lib/outages/outage.js';
 import { downEverywhere } from '../../lib/outages/quorum.js';
 import { mostInOneWindow, vantageDown } from '../../lib/outages/vantage.js';
 import { answer, lastSent, makeHarness } from '../support/engine-harness.js';
@@ -263,10 +264,10 @@ describe('saved outages', () => {
   it('fold to the newest record of each id, damaged ones counted', () => {
     const closed = { ...o, end: '2026-01-01T00:01:00.000Z', lost: 9 };
     const other = { ...o, id: 'i1:2:b@10.0.0.2', start: '2026-01-01T00:02:00.000Z' };
-    const { outages, bad } = latestOutages(
+    const { events, bad } = latestEvents(
       [other, closed, o].map((x) => JSON.stringify(x)).concat(['{"cut off']),
     );
     assert.equal(bad, 1);
-    assert.deepEqual(outages, [other, closed]);
+    assert.deepEqual(events, [other, closed]);
   });
 });
