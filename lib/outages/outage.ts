@@ -40,10 +40,22 @@ export function recordOf(text: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** Checked readers of a record's string and ISO time fields. */
+/** What every event record says of whom it is about. */
+export interface EventSubjectFields {
+  readonly id: string;
+  readonly key: string;
+  readonly target: string;
+  readonly address: string;
+  readonly probe: string;
+  readonly instance: string;
+  readonly labels: Labels;
+}
+
+/** Checked readers of a record's string and ISO time fields, and of its subject. */
 export function fieldsOf(o: Record<string, unknown>): {
   str: (name: string) => string;
   time: (name: string) => string;
+  subject: () => EventSubjectFields;
 } {
   const str = (name: string): string => {
     const x = o[name];
@@ -56,7 +68,16 @@ export function fieldsOf(o: Record<string, unknown>): {
     if (Number.isNaN(Date.parse(x))) throw new Error(`bad ${name}`);
     return x;
   };
-  return { str, time };
+  const subject = (): EventSubjectFields => ({
+    id: str('id'),
+    key: str('key'),
+    target: str('target'),
+    address: str('address'),
+    probe: str('probe'),
+    instance: str('instance'),
+    labels: checkedLabels(o.labels ?? {}),
+  });
+  return { str, time, subject };
 }
 
 /** An outage read back from a store, checked field by field; throws on anything else. */
@@ -67,7 +88,7 @@ export function parseOutage(text: string): Outage {
 /** An outage from a record's object; throws on another kind or a bad field. */
 export function outageFrom(o: Record<string, unknown>): Outage {
   if (o.kind !== undefined && o.kind !== 'outage') throw new Error('not an outage');
-  const { str, time } = fieldsOf(o);
+  const { time, subject } = fieldsOf(o);
   const lost = o.lost;
   if (typeof lost !== 'number' || !Number.isSafeInteger(lost) || lost < 0)
     throw new Error('bad lost');
@@ -83,13 +104,7 @@ export function outageFrom(o: Record<string, unknown>): Outage {
     reasons[reason] = n;
   }
   return {
-    id: str('id'),
-    key: str('key'),
-    target: str('target'),
-    address: str('address'),
-    probe: str('probe'),
-    instance: str('instance'),
-    labels: checkedLabels(o.labels ?? {}),
+    ...subject(),
     start: time('start'),
     end: o.end === null ? null : time('end'),
     lost,

@@ -6,7 +6,7 @@
 // readers that know only outages (npcli and daemons from before route
 // events) take one for a closed outage without loss, not a damaged record.
 
-import { checkedLabels, type Labels } from '../labels.js';
+import type { Labels } from '../labels.js';
 import { fieldsOf } from './outage.js';
 
 export interface RouteSubject {
@@ -65,7 +65,7 @@ export function routeEvent(
 /** A route event from a record's object, checked field by field; throws on anything else. */
 export function routeEventFrom(o: Record<string, unknown>): RouteEvent {
   if (o.kind !== 'route') throw new Error('not a route event');
-  const { str, time } = fieldsOf(o);
+  const { time, subject } = fieldsOf(o);
   const start = time('start');
   if (o.end !== start) throw new Error('bad end');
   const hops = (name: string): (string | null)[] => {
@@ -79,13 +79,7 @@ export function routeEventFrom(o: Record<string, unknown>): RouteEvent {
   };
   return {
     kind: 'route',
-    id: str('id'),
-    key: str('key'),
-    target: str('target'),
-    address: str('address'),
-    probe: str('probe'),
-    instance: str('instance'),
-    labels: checkedLabels(o.labels ?? {}),
+    ...subject(),
     start,
     end: start,
     lost: 0,
