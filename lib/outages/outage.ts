@@ -3,14 +3,9 @@
 
 import { checkedLabels, type Labels } from '../labels.js';
 
-export interface Outage {
-  /**
-   * Absent in outage records (as before route events existed): readers
-   * take an event without a kind for an outage. Route events say `route`
-   * (route-event.ts).
-   */
-  readonly kind?: 'outage';
-  /** Unique per outage: `<instance>:<start ms>:<target key>`. */
+/** What every event record says of whom it is about. */
+export interface EventSubjectFields {
+  /** Unique per event: `<instance>:<start ms>:<target key>` (a route event adds `:route`). */
   readonly id: string;
   /** The target's key (lib/target.ts targetKey): which target, probe kind included. */
   readonly key: string;
@@ -20,6 +15,15 @@ export interface Outage {
   readonly probe: string;
   readonly instance: string;
   readonly labels: Labels;
+}
+
+export interface Outage extends EventSubjectFields {
+  /**
+   * Absent in outage records (as before route events existed): readers
+   * take an event without a kind for an outage. Route events say `route`
+   * (route-event.ts).
+   */
+  readonly kind?: 'outage';
   /** ISO time of the first of the lost probes that made it an outage. */
   readonly start: string;
   /** ISO time of the first of the answers that ended it; null while open. */
@@ -38,17 +42,6 @@ export function recordOf(text: string): Record<string, unknown> {
   const v = JSON.parse(text) as unknown;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
   return v as Record<string, unknown>;
-}
-
-/** What every event record says of whom it is about. */
-export interface EventSubjectFields {
-  readonly id: string;
-  readonly key: string;
-  readonly target: string;
-  readonly address: string;
-  readonly probe: string;
-  readonly instance: string;
-  readonly labels: Labels;
 }
 
 /** Checked readers of a record's string and ISO time fields, and of its subject. */
