@@ -320,8 +320,8 @@ bool ProbeSocket::OpenUdp(Napi::Env env, int family, const std::string& host, in
   return true;
 }
 
-// setOption(level, name, value): an int socket option (constants from the
-// addon's `constants`), for what a prober needs beyond the defaults (the
+// setOption(level, name, value): an int socket option (numbers from
+// lib/probes/icmp/socket-options.ts), for what a prober needs beyond the defaults (the
 // path MTU search's IP_MTU_DISCOVER on a trace socket, lib/path/).
 Napi::Value ProbeSocket::SetOption(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -20,7 +20,7 @@ export interface NativeProbeSocket {
   readonly identifier: number;
   /** A UDP socket's bound port (the same number as `identifier`). */
   readonly port: number;
-  /** setsockopt with an int value, e.g. IP_MTU_DISCOVER on a trace socket; `level` and `name` from `NativeSockets.constants`. */
+  /** setsockopt with an int value, e.g. IP_MTU_DISCOVER on a trace socket; `level` and `name` from socket-options.ts. */
   setOption(level: number, name: number, value: number): void;
   /**
    * Sends now (sendmsg); `ttl` > 0 sets this packet's TTL / hop limit, `port`
@@ -98,8 +98,6 @@ export interface NativeSockets {
   /** TCP_INFO of the socket with descriptor `fd`; throws (`code`) when it is none. */
   tcpInfo(fd: number): NativeTcpInfo;
   readonly TCP_ESTABLISHED: number;
-  /** Option numbers for setOption: SOL_SOCKET, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, ... */
-  readonly constants: Readonly<Record<string, number>>;
 }
 
 export type NativeLoad =
