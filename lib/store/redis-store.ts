@@ -30,7 +30,7 @@ import {
   recordsToBinary,
 } from '../history/history-chunks.js';
 import type { ChunkRecords, HistoryStore, StatsStore } from './stats-store.js';
-import type { TargetChange, TargetStore } from './target-store.js';
+import { parseTargetNotice, type TargetChange, type TargetStore } from './target-store.js';
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -199,8 +199,8 @@ export class RedisTargetStore
   readonly #target: RedisTarget;
   readonly #client: Client;
   #subscriber: Client | undefined;
-  /** Channel → what to call on each notice there, and on each (re)subscription. */
-  readonly #channels = new Map<string, () => void>();
+  /** Channel → what to call on each notice there (with its text), and on each (re)subscription (without). */
+  readonly #channels = new Map<string, (message?: string) => void>();
   /** Cluster mode publishes with SPUBLISH (sharded) until a server says it has none. */
   #sharded: boolean;
   #migrated: Promise<void> | undefined;
@@ -680,24 +680,25 @@ export class RedisTargetStore
     return out;
   }
 
-  async watch(onChange: () => void): Promise<void> {
-    this.subscribe(this.#opts.keys.events, onChange);
+  async watch(onChange: (change?: TargetChange) => void): Promise<void> {
+    this.subscribe(this.#opts.keys.events, (message) => onChange(parseTargetNotice(message)));
     return Promise.resolve();
   }
 
   /**
-   * Calls `onEvent` on every notice on `channel`, and each time the
-   * subscription is (re)established (notices may have been missed while it
-   * was not). One subscriber connection serves every channel.
+   * Calls `onEvent` on every notice on `channel`, with its text, and each
+   * time the subscription is (re)established, without (notices may have
+   * been missed while it was not). One subscriber connection serves every
+   * channel.
    */
-  subscribe(channel: string, onEvent: () => void): void {
+  subscribe(channel: string, onEvent: (message?: string) => void): void {
     this.#channels.set(channel, onEvent);
     if (this.#subscriber) {
       if (this.#subscriber.status === 'ready') this.#subscribeTo(this.#subscriber, channel);
       return;
     }
     const sub = (this.#subscriber = this.#connection());
-    const onMessage = (from: string): void => this.#channels.get(from)?.();
+    const onMessage = (from: string, message: string): void => this.#channels.get(from)?.(message);
     sub.on('message', onMessage);
     sub.on('smessage', onMessage);
     // 'ready' fires before ioredis re-sends SUBSCRIBE after a reconnect; only
