@@ -77,6 +77,11 @@ export interface FollowedNames {
 }
 
 const MAX_INVALID_KEPT = 1000;
+/**
+ * Sliced passes look at the clock once per this many members or keys: a
+ * yield and a clock read per member cost more than the member (~1 µs).
+ */
+const STEPS_PER_CHECK = 32;
 /** Notices queued past this many are one re-read instead (a flood of small changes). */
 const MAX_QUEUED_NOTICES = 1000;
 
@@ -103,6 +108,8 @@ export class TargetSync {
   #loadedOnce = false;
   #reportedOverLimit = false;
   #followedVersion = 0;
+  /** The set's membersVersion the cache was last written at (-1: never). */
+  #cachedVersion = -1;
   /** Bumped by every piece of work: `invalid` is listed again after a change only. */
   #version = 0;
   #invalid: { version: number; list: InvalidMember[] } = { version: 0, list: [] };
@@ -262,11 +269,17 @@ export class TargetSync {
         await this.#pass(members, touched);
         this.#loadedOnce = true;
         this.#markLoaded();
-        await this.#opts.cache?.save(members).catch((err: unknown) => {
-          this.#opts.log(
-            `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
-          );
-        });
+        // Written when the set changed since the last write, not on every resync.
+        const version = this.#model.membersVersion;
+        if (version === this.#cachedVersion) return;
+        await this.#opts.cache?.save(members).then(
+          () => (this.#cachedVersion = version),
+          (err: unknown) => {
+            this.#opts.log(
+              `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
+            );
+          },
+        );
         return;
       }
       case 'members':
@@ -313,46 +326,67 @@ export class TargetSync {
     this.#setRead = true;
     await runSliced(this.#difference(members, touched));
     await this.#settle(touched);
+    await runSliced(this.#removeStrays());
+  }
+
+  /** Whatever a sink holds that was not given it under its key now goes (a safety net). */
+  *#removeStrays(): Generator<void> {
+    let steps = 0;
     for (const sink of this.#sinks()) {
-      for (const key of [...sink.keys()]) if (!this.#applied.has(key)) sink.remove(key);
+      const strays: string[] = [];
+      for (const key of sink.keys()) {
+        const given = this.#applied.get(key);
+        if (!given || this.#sinkOf(given) !== sink) strays.push(key);
+        if (++steps % STEPS_PER_CHECK === 0) yield;
+      }
+      for (const key of strays) sink.remove(key);
     }
   }
 
-  /** Removals first: a member replaced by one for the same target is never reported as its rival. */
+  /**
+   * Removals first: a member replaced by one for the same target is never
+   * reported as its rival. The members read are marked, not copied.
+   */
   *#difference(members: readonly string[], touched: Set<string>): Generator<void> {
-    const listed = new Set<string>();
+    let steps = 0;
+    const pass = this.fullPasses;
+    const listed = (member: string): void => this.#model.mark(member, pass, touched);
+    const fresh: string[] = [];
     for (const member of members) {
-      listed.add(member);
-      yield;
+      if (this.#model.has(member)) listed(member);
+      else fresh.push(member);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
     const gone: string[] = [];
-    for (const member of this.#model.members()) {
-      if (!listed.has(member)) gone.push(member);
-      yield;
+    for (const member of this.#model.unmarked(pass)) {
+      gone.push(member);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
     for (const member of gone) {
       this.#model.remove(member, touched);
-      yield;
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
-    for (const member of members) {
-      this.#model.add(member, touched);
-      yield;
+    for (const member of fresh) {
+      listed(member);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
   }
 
   *#change(change: TargetChange, touched: Set<string>): Generator<void> {
+    let steps = 0;
     for (const member of change.members) {
       if (typeof member !== 'string') continue;
       if (change.op === 'add') this.#model.add(member, touched);
       else this.#model.remove(member, touched);
-      yield;
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
   }
 
   *#touch(keys: Iterable<string>, touched: Set<string>): Generator<void> {
+    let steps = 0;
     for (const key of keys) {
       touched.add(key);
-      yield;
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
   }
 
@@ -388,6 +422,7 @@ export class TargetSync {
   }
 
   *#place(touched: Set<string>, moved: Set<string>, unknown: string[]): Generator<void> {
+    let steps = 0;
     const group = this.#opts.group;
     for (const key of touched) {
       moved.add(key);
@@ -395,7 +430,7 @@ export class TargetSync {
       if (owns === undefined) unknown.push(key);
       if (owns === true) this.#order.insert(key, moved);
       else this.#order.delete(key, moved);
-      yield;
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
   }
 
@@ -440,6 +475,7 @@ export class TargetSync {
 
   /** Each moved key's sink made to hold what is wanted under it now. */
   *#commit(moved: Set<string>): Generator<void> {
+    let steps = 0;
     for (const key of moved) {
       const wanted = this.#order.within(key) ? this.#model.winner(key) : this.#placed.get(key);
       const had = this.#applied.get(key);
@@ -452,7 +488,7 @@ export class TargetSync {
       } else {
         this.#applied.delete(key);
       }
-      yield;
+      if (++steps % STEPS_PER_CHECK === 0) yield;
     }
   }
 

@@ -27,8 +27,11 @@ export const NO_NAMES = 'this daemon follows no names in DNS';
 
 export class TargetSetModel {
   readonly #opts: TargetSetModelOptions;
-  /** Every member, as stored, in the order first seen (the order problems are listed in). */
-  readonly #members = new Set<string>();
+  /**
+   * Every member, as stored, in the order first seen (the order problems
+   * are listed in), with the last pass that saw it (see `mark`).
+   */
+  readonly #members = new Map<string, number>();
   readonly #parsed = new Map<string, Member>();
   /**
    * Why a member does not parse (or is refused: a name with no DNS to
@@ -44,6 +47,7 @@ export class TargetSetModel {
   /** Followed name → the members naming it. */
   readonly #hostMembers = new Map<string, Set<string>>();
   #hostsVersion = 0;
+  #membersVersion = 0;
 
   constructor(opts: TargetSetModelOptions) {
     this.#opts = opts;
@@ -59,7 +63,7 @@ export class TargetSetModel {
 
   /** The members, in the order first seen. */
   members(): IterableIterator<string> {
-    return this.#members.values();
+    return this.#members.keys();
   }
 
   /** The keys of every target the set names (a group's share is taken from them). */
@@ -74,6 +78,11 @@ export class TargetSetModel {
   /** The followed names of the set's name@host members. */
   hosts(): IterableIterator<string> {
     return this.#hostMembers.keys();
+  }
+
+  /** Changes whenever a member comes or goes. */
+  get membersVersion(): number {
+    return this.#membersVersion;
   }
 
   /** Changes whenever a name comes into the set or leaves it (not when its addresses change). */
@@ -99,10 +108,27 @@ export class TargetSetModel {
     return this.#opts.parse(member);
   }
 
+  /**
+   * Adds a member if it is new, and marks it seen by `pass`: a pass over the
+   * whole set marks what it read, then removes what it did not mark
+   * (`unmarked`), without a copy of the set (at 10,000 members, that copy's
+   * garbage was most of a no-change resync's pauses).
+   */
+  mark(member: string, pass: number, touched: Set<string>): void {
+    this.add(member, touched);
+    this.#members.set(member, pass);
+  }
+
+  /** The members a pass did not mark. */
+  *unmarked(pass: number): Generator<string> {
+    for (const [member, seen] of this.#members) if (seen !== pass) yield member;
+  }
+
   /** Adds a member; the keys it may change go into `touched`. Whether it was new. */
   add(member: string, touched: Set<string>): boolean {
     if (this.#members.has(member)) return false;
-    this.#members.add(member);
+    this.#members.set(member, 0);
+    this.#membersVersion++;
     let parsed: Member;
     try {
       parsed = this.#opts.parse(member);
@@ -133,6 +159,7 @@ export class TargetSetModel {
   /** Removes a member; the keys it may change go into `touched`. Whether it was there. */
   remove(member: string, touched: Set<string>): boolean {
     if (!this.#members.delete(member)) return false;
+    this.#membersVersion++;
     this.#refused.delete(member);
     const parsed = this.#parsed.get(member);
     this.#parsed.delete(member);

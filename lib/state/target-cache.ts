@@ -8,7 +8,6 @@ const VERSION = 1;
 
 export class TargetCache {
   readonly #file: string;
-  #lastWritten = '';
 
   /** One cache per key prefix: daemons of several deployments may share a state directory. */
   constructor(
@@ -36,11 +35,24 @@ export class TargetCache {
     return members?.filter((m): m is string => typeof m === 'string');
   }
 
-  /** Writes the members if they differ from what was written last. */
+  /**
+   * Writes the members (TargetSync asks only after a read that changed the
+   * set), a few hundred at a time: 10,000 members sorted and written as one
+   * string held the loop for several milliseconds on every resync.
+   */
   async save(members: readonly string[]): Promise<void> {
-    const text = JSON.stringify({ version: VERSION, members: [...members].sort() });
-    if (text === this.#lastWritten) return;
-    await writeFileAtomic(this.#file, text);
-    this.#lastWritten = text;
+    await writeFileAtomic(this.#file, jsonPieces(members));
   }
+}
+
+const MEMBERS_PER_PIECE = 500;
+
+/** The text of JSON.stringify({ version, members }), in pieces. */
+function* jsonPieces(members: readonly string[]): Generator<string> {
+  yield `{"version":${VERSION},"members":[`;
+  for (let i = 0; i < members.length; i += MEMBERS_PER_PIECE) {
+    const piece = members.slice(i, i + MEMBERS_PER_PIECE).map((m) => JSON.stringify(m));
+    yield (i === 0 ? '' : ',') + piece.join(',');
+  }
+  yield ']}';
 }

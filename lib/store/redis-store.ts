@@ -191,6 +191,8 @@ const MESH_BATCH = 100;
 // The most keys or members read at once: a Redis full of junk under our
 // prefix must not cost unbounded memory and time.
 const MESH_MAX_KEYS = 10_000;
+// Members of the target set read per SSCAN step: a reply of some 20 kB.
+const TARGETS_BATCH = 500;
 
 export class RedisTargetStore
   implements TargetStore, StatsStore, HistoryStore, MeshStore, InstanceStore, EventStore
@@ -245,9 +247,29 @@ export class RedisTargetStore
     }
   }
 
+  /**
+   * The daemon reads the set with SSCAN, a batch at a time between slices of
+   * the loop (one SMEMBERS reply of 10,000 members is parsed in one piece):
+   * a member changed during the scan may come back or not, but its notice
+   * comes after, and TargetSync applies that after the read. The CLI, which
+   * has no loop to keep, asks once.
+   */
   async members(): Promise<string[]> {
     await this.#migrate();
-    return this.#run(() => this.#client.smembers(this.#opts.keys.targets));
+    const key = this.#opts.keys.targets;
+    if (this.#opts.mode === 'cli') return this.#run(() => this.#client.smembers(key));
+    const slices = new Slices();
+    const members = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#run(() =>
+        this.#client.sscan(key, cursor, 'COUNT', TARGETS_BATCH),
+      );
+      cursor = next;
+      for (const m of batch) members.add(m);
+      await slices.pause();
+    } while (cursor !== '0');
+    return [...members];
   }
 
   /**
