@@ -75,7 +75,8 @@ const f = (n: number | undefined, digits = 1): string =>
   n === undefined ? '-' : n.toFixed(digits);
 console.log(
   `targets ${targets} at 1 s + one at 10 ms in Redis; ${r.changes} changes (${changesPerS}/s) ` +
-    `and --resync ${values.resync} for ${f(r.seconds)} s; ${r.wholeReads} whole-set reads (SMEMBERS)`,
+    `and --resync ${values.resync} for ${f(r.seconds)} s; whole-set reads: ` +
+    `${r.wholeReads.smembers} SMEMBERS, ${r.wholeReads.sscan} SSCAN steps`,
 );
 console.log(
   `netpingd 10 ms target: ${r.sentProbes} of ${r.expectedProbes} probes due ` +

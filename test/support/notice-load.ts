@@ -34,8 +34,8 @@ export interface NoticeLoadOptions {
 export interface NoticeLoadResult {
   readonly seconds: number;
   readonly changes: number;
-  /** SMEMBERS the server ran during the load: the daemon's whole-set reads. */
-  readonly wholeReads: number;
+  /** SMEMBERS and SSCAN steps the server ran during the load: the daemon's whole-set reads. */
+  readonly wholeReads: SetReads;
   readonly expectedProbes: number;
   readonly sentProbes: number;
   readonly lost: number;
@@ -44,11 +44,24 @@ export interface NoticeLoadResult {
   readonly endsEqual: boolean;
 }
 
-/** How many times the server has run `command` (INFO commandstats), 0 before the first. */
-export async function commandCalls(redis: Redis, command: string): Promise<number> {
+export interface SetReads {
+  /** A whole read in one reply (an older netpingd's, and npcli's). */
+  readonly smembers: number;
+  /** Steps of a whole read in batches (netpingd's now): some 20 per read of 10,000. */
+  readonly sscan: number;
+}
+
+/** How many whole-set read commands the server has run (INFO commandstats). */
+export async function setReads(redis: Redis): Promise<SetReads> {
   const info = await redis.info('commandstats');
-  const m = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
+  const calls = (command: string): number =>
+    Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { smembers: calls('smembers'), sscan: calls('sscan') };
+}
+
+/** The reads between two counts. */
+export function readsSince(before: SetReads, after: SetReads): SetReads {
+  return { smembers: after.smembers - before.smembers, sscan: after.sscan - before.sscan };
 }
 
 export async function probedNames(d: RunningDaemon): Promise<string[]> {
@@ -103,7 +116,7 @@ export async function runNoticeLoad(o: NoticeLoadOptions): Promise<NoticeLoadRes
       (await fastReport()).sent > 10 ? true : undefined,
     );
     const before = await fastReport();
-    const readsBefore = await commandCalls(redis, 'smembers');
+    const readsBefore = await setReads(redis);
     daemon.child.kill('SIGUSR2'); // the loop-delay probe starts measuring now
     await o.atLoadStart?.();
     const t0 = performance.now();
@@ -121,7 +134,7 @@ export async function runNoticeLoad(o: NoticeLoadOptions): Promise<NoticeLoadRes
     await writer.remove(pending);
     await o.atLoadEnd?.();
     const seconds = (performance.now() - t0) / 1000;
-    const wholeReads = (await commandCalls(redis, 'smembers')) - readsBefore;
+    const wholeReads = readsSince(readsBefore, await setReads(redis));
     const after = await fastReport();
     const expected = [...(await redis.smembers(keys.targets))]
       .map((m) => m.replace(/\?.*$/, ''))
