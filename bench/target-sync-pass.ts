@@ -1,8 +1,9 @@
 // What keeping the targets costs the event loop at scale, in process:
 // TargetSync over N members (a Map for the engine's sink, the set in
 // memory), for the first read, a resync that finds nothing changed, a
-// notice of one member added and removed, and a resync that finds one
-// change, each repeated. For each: the longest the loop was held during it
+// notice of one member added and removed, a resync that finds one change,
+// and the control API's add and remove of one target (lib/target-changes.ts
+// with TargetSync's parser, as the daemon runs them), each repeated. For each: the longest the loop was held during it
 // (the largest gap between the runs of a 1 ms timer, beyond the 1 ms:
 // monitorEventLoopDelay, read right after one piece of work, missed most of
 // them), and its CPU time.
@@ -16,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { TargetSync, type TargetSink } from '../daemon/target-sync.js';
 import type { TargetChange } from '../lib/store/target-store.js';
+import { addTargets, removeTargets } from '../lib/target-changes.js';
 import { targetKey, type Target } from '../lib/target.js';
 import { MemoryTargetStore } from '../test/support/memory-target-store.js';
 import { loopback } from '../test/support/scrape-load.js';
@@ -96,6 +98,12 @@ for (let r = 0; r < rounds; r++) {
   await measure('resync, one member added', () => sync.request());
   await store.remove([extra]);
   await sync.request();
+  const parse = sync.parse.bind(sync);
+  const added = `api${r}@${loopback(n + 1000 + r)}`;
+  await measure('control API: add one target', () =>
+    addTargets(store, [added], { maxTargets: n + 100, parse }),
+  );
+  await measure('control API: remove one target', () => removeTargets(store, [added], { parse }));
 }
 if (held.size !== n) throw new Error(`${held.size} targets held at the end, not ${n}`);
 
