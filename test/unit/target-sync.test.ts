@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TargetSync, type TargetSink } from '../../daemon/target-sync.js';
 import type { ProbeSettings } from '../../lib/engine/probe-engine.js';
-import type { TargetStore } from '../../lib/store/target-store.js';
+import { parseTargetNotice, type TargetStore } from '../../lib/store/target-store.js';
 import { parseMember, targetKey, type Target } from '../../lib/target.js';
 import { seededRandom } from '../support/prng.js';
 import { Ownership } from '../../lib/group/ownership.js';
@@ -571,3 +571,26 @@ async function eventuallyIdle(sync: TargetSync): Promise<void> {
     await sync.notice({ op: 'add', members: [] });
   }
 }
+
+describe('parseTargetNotice', () => {
+  it('reads the change a notice announces, and nothing from one that does not say', () => {
+    assert.deepEqual(parseTargetNotice('{"op":"add","members":["a@127.0.0.1"]}'), {
+      op: 'add',
+      members: ['a@127.0.0.1'],
+    });
+    assert.deepEqual(parseTargetNotice('{"op":"remove","members":[]}'), {
+      op: 'remove',
+      members: [],
+    });
+    for (const text of [
+      undefined,
+      'changed',
+      '{"op":"add"}',
+      '{"op":"move","members":[]}',
+      '{"op":"add","members":[1]}',
+      'null',
+      '[]',
+    ])
+      assert.equal(parseTargetNotice(text), undefined, String(text));
+  });
+});
