@@ -2,7 +2,7 @@
 // daemon that starts while Redis is down pings what it last knew.
 
 import path from 'node:path';
-import { readStateFile, writeFileAtomic } from './json-file.js';
+import { jsonStringsPieces, readStateFile, writeFileAtomic } from './json-file.js';
 
 const VERSION = 1;
 
@@ -41,18 +41,9 @@ export class TargetCache {
    * string held the loop for several milliseconds on every resync.
    */
   async save(members: readonly string[]): Promise<void> {
-    await writeFileAtomic(this.#file, jsonPieces(members));
+    await writeFileAtomic(
+      this.#file,
+      jsonStringsPieces(`{"version":${VERSION},"members":`, members, '}'),
+    );
   }
-}
-
-const MEMBERS_PER_PIECE = 500;
-
-/** The text of JSON.stringify({ version, members }), in pieces. */
-function* jsonPieces(members: readonly string[]): Generator<string> {
-  yield `{"version":${VERSION},"members":[`;
-  for (let i = 0; i < members.length; i += MEMBERS_PER_PIECE) {
-    const piece = members.slice(i, i + MEMBERS_PER_PIECE).map((m) => JSON.stringify(m));
-    yield (i === 0 ? '' : ',') + piece.join(',');
-  }
-  yield ']}';
 }
