@@ -7,11 +7,11 @@
 // members (TargetChange) is applied as a delta to the set as known
 // (lib/target-set-model.ts); a notice without them (an older npcli, a
 // resubscription) and the periodic resync re-read the whole set and apply
-// the difference. All of it is one queue, worked in slices under the loop's
-// one budget (lib/slicing.ts): notices are applied in the order they came,
-// a re-read supersedes the notices queued before it (it is issued after
-// them, so it sees their changes), and notices that come while a re-read is
-// in flight are applied after it. That order ends where the store is,
+// the difference. The applying is one queue, worked in slices under the
+// loop's one budget (lib/slicing.ts); the store's answer is awaited outside
+// it, so a slow store holds back no notice. Notices are applied in the order
+// they came, at once, and those that came while a read was in flight are
+// applied again after its difference. That ends where the store is,
 // whichever side of the read's snapshot each change fell on: adds and
 // removes of a member are idempotent, and the last one of each member wins.
 
@@ -87,7 +87,12 @@ const MAX_QUEUED_NOTICES = 1000;
 
 /** One piece of work on the set, in the order it came. */
 type Work =
-  | { readonly kind: 'read' }
+  /** A read of the whole set, and the notices that came while it was in flight, to apply after it. */
+  | {
+      readonly kind: 'read';
+      readonly members: readonly string[];
+      readonly since: readonly TargetChange[];
+    }
   | { readonly kind: 'members'; readonly members: readonly string[] }
   | { readonly kind: 'delta'; readonly change: TargetChange }
   | { readonly kind: 'names'; readonly hosts: readonly string[] }
@@ -104,6 +109,11 @@ export class TargetSync {
   readonly #reported = new Set<string>();
   readonly #queue: Work[] = [];
   #running: Promise<void> | undefined;
+  /** The read of the whole set in flight (and those asked for meanwhile). */
+  #reading: Promise<void> | undefined;
+  #readAgain = false;
+  /** The notices that came since each read in flight was issued. */
+  readonly #sinceRead = new Set<TargetChange[]>();
   #storeFailing = false;
   #loadedOnce = false;
   #reportedOverLimit = false;
@@ -162,9 +172,61 @@ export class TargetSync {
     return list;
   }
 
-  /** Asks for a re-read of the whole set; resolves when the queue has been worked. */
+  /**
+   * Asks for a re-read of the whole set; resolves when it has been applied.
+   * Requests while a read is in flight coalesce into one more read after it.
+   */
   request(): Promise<void> {
-    return this.#enqueue({ kind: 'read' });
+    if (this.#reading) {
+      this.#readAgain = true;
+      return this.#reading;
+    }
+    this.#reading = this.#readLoop();
+    return this.#reading;
+  }
+
+  /**
+   * The store's answer is awaited outside the queue: a store slow to
+   * answer (a cut-off Redis, up to its command timeout) holds back no
+   * notice, DNS or group change. The notices that come meanwhile are
+   * applied at once and again after the read (`since`): its snapshot may
+   * predate them.
+   */
+  async #readLoop(): Promise<void> {
+    for (;;) {
+      this.#readAgain = false;
+      const since: TargetChange[] = [];
+      this.#sinceRead.add(since);
+      let members: string[] | undefined;
+      try {
+        members = await this.#read();
+      } finally {
+        this.#sinceRead.delete(since);
+      }
+      if (members) {
+        await this.#enqueue({ kind: 'read', members, since });
+        await this.#saveCache(members);
+      }
+      // Cleared in the same step as it is checked: a request after this starts a new loop.
+      if (!this.#readAgain) {
+        this.#reading = undefined;
+        return;
+      }
+    }
+  }
+
+  /** Written when the set changed since the last write, not on every resync. */
+  async #saveCache(members: readonly string[]): Promise<void> {
+    const version = this.#model.membersVersion;
+    if (version === this.#cachedVersion) return;
+    await this.#opts.cache?.save(members).then(
+      () => (this.#cachedVersion = version),
+      (err: unknown) => {
+        this.#opts.log(
+          `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      },
+    );
   }
 
   /**
@@ -174,6 +236,11 @@ export class TargetSync {
   notice(change?: TargetChange): Promise<void> {
     const queued = this.#queue.filter((w) => w.kind === 'delta').length;
     if (!change || queued >= MAX_QUEUED_NOTICES) return this.request();
+    for (const since of this.#sinceRead) {
+      // Past the bound, the read in flight is followed by another instead.
+      if (since.length < MAX_QUEUED_NOTICES) since.push(change);
+      else this.#readAgain = true;
+    }
     return this.#enqueue({ kind: 'delta', change });
   }
 
@@ -232,13 +299,6 @@ export class TargetSync {
   }
 
   #enqueue(work: Work): Promise<void> {
-    if (work.kind === 'read') {
-      // The re-read sees every change whose notice is queued before it.
-      for (let i = this.#queue.length - 1; i >= 0; i--) {
-        const kind = this.#queue[i]!.kind;
-        if (kind === 'read' || kind === 'delta') this.#queue.splice(i, 1);
-      }
-    }
     this.#queue.push(work);
     // #drain clears #running in the same step as it finds the queue empty.
     this.#running ??= this.#drain();
@@ -263,25 +323,11 @@ export class TargetSync {
   async #work(work: Work): Promise<void> {
     const touched = new Set<string>();
     switch (work.kind) {
-      case 'read': {
-        const members = await this.#read();
-        if (!members) return;
-        await this.#pass(members, touched);
+      case 'read':
+        await this.#pass(work.members, touched, work.since);
         this.#loadedOnce = true;
         this.#markLoaded();
-        // Written when the set changed since the last write, not on every resync.
-        const version = this.#model.membersVersion;
-        if (version === this.#cachedVersion) return;
-        await this.#opts.cache?.save(members).then(
-          () => (this.#cachedVersion = version),
-          (err: unknown) => {
-            this.#opts.log(
-              `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
-            );
-          },
-        );
         return;
-      }
       case 'members':
         if (this.#loadedOnce) return; // the store answered first
         await this.#pass(work.members, touched);
@@ -320,11 +366,19 @@ export class TargetSync {
     }
   }
 
-  /** The whole set read: the difference applied, and the sinks checked to hold nothing else. */
-  async #pass(members: readonly string[], touched: Set<string>): Promise<void> {
+  /**
+   * The whole set read: the difference applied, then the notices that came
+   * while it was read (`since`), and the sinks checked to hold nothing else.
+   */
+  async #pass(
+    members: readonly string[],
+    touched: Set<string>,
+    since: readonly TargetChange[] = [],
+  ): Promise<void> {
     this.fullPasses++;
     this.#setRead = true;
     await runSliced(this.#difference(members, touched));
+    for (const change of since) await runSliced(this.#change(change, touched));
     await this.#settle(touched);
     await runSliced(this.#removeStrays());
   }

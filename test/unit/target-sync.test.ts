@@ -462,19 +462,21 @@ describe('TargetSync: change notices applied as deltas', () => {
     assert.equal(store.reads, 2, 'the notices were applied, not read');
   });
 
-  it('lets a re-read supersede the notices queued before it', async () => {
-    const { store, sync } = rig();
+  it('applies notices at once while the store is slow to answer a read, and again after it', async () => {
+    const { store, sink, sync } = rig();
+    await sync.request();
     let open!: () => void;
     store.gate = new Promise((resolve) => (open = resolve));
-    const first = sync.request();
-    void sync.notice({ op: 'add', members: ['x@127.0.0.7'] });
-    void sync.request(); // issued after the notice: it sees its change, if the store has it
-    store.members_ = [];
+    const read = sync.request(); // its snapshot: empty
+    store.members_ = ['x@127.0.0.7'];
+    await sync.notice({ op: 'add', members: ['x@127.0.0.7'] });
+    assert.deepEqual(sink.take(), ['+x@127.0.0.7'], 'not held back by the read in flight');
+    await sync.reapply();
     store.gate = undefined;
     open();
-    await first;
-    assert.equal(sync.deltas, 0);
-    assert.equal(store.reads, 2);
+    await read;
+    assert.deepEqual(sink.take(), [], "the read's older snapshot does not take it away");
+    assert.equal(sync.deltas, 1);
   });
 
   it('keeps --max-targets in sorted order as members come and go', async () => {
