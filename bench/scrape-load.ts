@@ -13,16 +13,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ALL_READ_PATHS, runScrapeLoad, SCRAPE_PATHS } from '../test/support/scrape-load.js';
+import type { FastTargetFigures } from './support/fping-alongside.js';
 import {
-  ALL_READ_PATHS,
-  loopback,
-  runScrapeLoad,
-  SCRAPE_PATHS,
-} from '../test/support/scrape-load.js';
-import { FpingAlongside, type FastTargetFigures } from './support/fping-alongside.js';
+  FAST_INTERVAL_MS,
+  fixed,
+  fpingAlongside,
+  printReferenceAndLoop,
+  wholeNumber,
+} from './support/fast-target-report.js';
 import { stopAll } from './support/processes.js';
 
-const FAST_INTERVAL_MS = 10;
 const { values } = parseArgs({
   options: {
     targets: { type: 'string', default: '10000' },
@@ -33,28 +34,14 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const int = (name: string, text: string, min: number, max: number): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`scrape-load: --${name} must be a whole number from ${min} to ${max}`);
-    process.exit(2);
-  }
-  return n;
-};
+const int = wholeNumber('scrape-load');
 if (values.paths !== 'scrape' && values.paths !== 'all') {
   console.error('scrape-load: --paths is scrape (/metrics and /) or all (also the /api pages)');
   process.exit(2);
 }
 const targets = int('targets', values.targets, 1, 60_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'netping-scrape-bench-'));
-const fping = values.fping
-  ? new FpingAlongside({
-      dir,
-      bulk: Array.from({ length: targets }, (_, i) => loopback(i)),
-      fast: '127.0.0.1',
-      fastIntervalMs: FAST_INTERVAL_MS,
-    })
-  : undefined;
+const fping = fpingAlongside(values.fping, dir, targets);
 let fpingFigures: FastTargetFigures | undefined;
 let r;
 try {
@@ -80,8 +67,7 @@ try {
   await stopAll();
   rmSync(dir, { recursive: true, force: true });
 }
-const f = (n: number | undefined, digits = 1): string =>
-  n === undefined ? '-' : n.toFixed(digits);
+const f = fixed;
 console.log(
   `targets ${targets} at 1 s + one at 10 ms; ${values.clients} readers of ` +
     `${values.paths === 'all' ? ALL_READ_PATHS.length : SCRAPE_PATHS.length} pages for ${f(r.seconds)} s`,
@@ -90,18 +76,7 @@ console.log(
   `netpingd 10 ms target: ${r.sentProbes} of ${r.expectedProbes} probes due (${f(r.ratePct)} %), ` +
     `${r.lost} lost, max RTT ${f(r.maxRttMs, 3)} ms`,
 );
-if (fpingFigures) {
-  const p = fpingFigures;
-  console.log(
-    `fping    10 ms target: ${p.sent} of ${p.due} probes due (${f((100 * p.sent) / p.due)} %), ` +
-      `${p.sent - p.received} lost, max RTT ${f(p.maxRttMs, 3)} ms (same run, ${f(p.seconds)} s)`,
-  );
-}
-const d = r.loopDelay;
-console.log(
-  `netpingd event-loop delay beyond a 1 ms tick: p50 ${f(d.p50Ms, 2)} ms, p99 ${f(d.p99Ms, 2)} ms, ` +
-    `p99.9 ${f(d.p999Ms, 2)} ms, max ${f(d.maxMs, 2)} ms (${d.samples} ticks)`,
-);
+printReferenceAndLoop(fpingFigures, r.loopDelay);
 for (const x of r.reads) {
   console.log(
     `${x.path}: ${x.count} reads, median ${f(x.medianMs, 0)} ms, max ${f(x.maxMs, 0)} ms` +

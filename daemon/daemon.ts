@@ -317,7 +317,7 @@ export class Daemon {
       random: Math.random,
       timing: config.dns.timing,
       limits: config.dns.limits,
-      changed: () => this.#sync.reapply(),
+      changed: (hosts) => void this.#sync.namesChanged(hosts),
       log,
     });
     this.#sync = new TargetSync({
@@ -351,7 +351,7 @@ export class Daemon {
         ...(claim ? { mayRegister: () => claim.held } : {}),
         ownership,
         setKeys: () => sync.setKeys(),
-        changed: () => sync.reapply(),
+        changed: () => void sync.reapply(),
         log,
       });
     }
@@ -374,7 +374,7 @@ export class Daemon {
         refreshMs: config.mesh.refreshMs,
         expiryMs: config.mesh.expiryMs,
         sharedPeerKey: mesh.sharedPeerKey,
-        setTargets: (targets) => sync.setGenerated(targets),
+        setTargets: (targets) => void sync.setGenerated(targets),
         probed: (key) => engine.get(key),
         nowMs: () => systemClock.nowMs(),
         log,
@@ -561,7 +561,8 @@ export class Daemon {
     void this.#sync.firstLoad.then(() =>
       this.#outages.adoptOpen(openAtStop, (key) => this.#engine.get(key)),
     );
-    await this.#store.watch(() => void this.#sync.request());
+    // A notice with its members is applied as a delta; one without, a re-read.
+    await this.#store.watch((change) => void this.#sync.notice(change));
     this.#every(this.#config.resyncMs, () => this.#sync.request());
     this.#claim?.start();
     this.#mesh?.start();

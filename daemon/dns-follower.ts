@@ -24,8 +24,8 @@ export interface DnsFollowerOptions {
   readonly random: () => number;
   readonly timing: DnsTiming;
   readonly limits: PacerLimits;
-  /** A name's addresses changed (called at most once per CHANGE_COALESCE_MS). */
-  readonly changed: () => void;
+  /** These names' addresses (or problems) changed (called at most once per CHANGE_COALESCE_MS). */
+  readonly changed: (hosts: ReadonlySet<string>) => void;
   readonly log: (line: string) => void;
 }
 
@@ -46,6 +46,8 @@ export class DnsFollower {
   #timer: TimerHandle | undefined;
   #timerAtMs = Infinity;
   #changeTimer: TimerHandle | undefined;
+  /** The names changed since `changed` was last called. */
+  #changedHosts = new Set<string>();
   #closed = false;
   #sorted: string[] | undefined;
 
@@ -175,25 +177,28 @@ export class DnsFollower {
             ? ''
             : ` (was ${before.addresses.join(', ') || 'none'})`),
       );
-      this.#changedSoon();
+      this.#changedSoon(host);
     } else if ('message' in outcome && before.failures === 0) {
       // Once per run of failures: a dead server must not fill the log.
       this.#opts.log(
         `dns: cannot look up ${shown} (${outcome.result}: ${printable(outcome.message)}); ` +
           `probing its last addresses (${step.state.addresses.join(', ') || 'none'})`,
       );
-      if (step.state.addresses.length === 0) this.#changedSoon(); // an error row to show
+      if (step.state.addresses.length === 0) this.#changedSoon(host); // an error row to show
     } else if (before.failures > 0 && step.state.failures === 0) {
       this.#opts.log(`dns: ${shown} answers again`);
-      this.#changedSoon();
+      this.#changedSoon(host);
     }
   }
 
-  #changedSoon(): void {
+  #changedSoon(host: string): void {
+    this.#changedHosts.add(host);
     if (this.#changeTimer || this.#closed) return;
     this.#changeTimer = this.#opts.clock.setTimer(() => {
       this.#changeTimer = undefined;
-      this.#opts.changed();
+      const hosts = this.#changedHosts;
+      this.#changedHosts = new Set();
+      this.#opts.changed(hosts);
     }, CHANGE_COALESCE_MS);
   }
 }

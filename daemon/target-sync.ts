@@ -1,25 +1,28 @@
 // Keeps the engine's targets equal to the store's set plus the targets the
 // daemon generates itself (the mesh's peers, never written into the set:
-// setGenerated). Every change is a
-// full re-read of the set, serialised: a re-read issued after a change
-// notice always sees that change, so no ordering of notices, reconnects and
-// periodic re-reads can leave the daemon wrong, and an unchanged target
-// keeps its counters. A name@host member stands for every address its
-// name has now (`names`, the DnsFollower): one target per address.
+// setGenerated). A name@host member stands for every address its name has
+// now (`names`, the DnsFollower): one target per address.
+//
+// Every change costs what it touches. A change notice that carries its
+// members (TargetChange) is applied as a delta to the set as known
+// (lib/target-set-model.ts); a notice without them (an older npcli, a
+// resubscription) and the periodic resync re-read the whole set and apply
+// the difference. The applying is one queue, worked in slices under the
+// loop's one budget (lib/slicing.ts); the store's answer is awaited outside
+// it, so a slow store holds back no notice. Notices are applied in the order
+// they came, at once, and those that came while a read was in flight are
+// applied again after its difference. That ends where the store is,
+// whichever side of the read's snapshot each change fell on: adds and
+// removes of a member are idempotent, and the last one of each member wins.
 
-import { InvalidInputError } from '../lib/errors.js';
 import { quoted } from '../lib/render/printable.js';
 import type { ProbeSettings } from '../lib/engine/probe-engine.js';
+import { LimitedOrder } from '../lib/limited-order.js';
 import type { InvalidMember } from '../lib/report.js';
-import type { TargetStore } from '../lib/store/target-store.js';
-import {
-  hostTarget,
-  parseMember,
-  probeKindOf,
-  targetKey,
-  type Member,
-  type Target,
-} from '../lib/target.js';
+import { runSliced } from '../lib/slicing.js';
+import type { TargetChange, TargetStore } from '../lib/store/target-store.js';
+import { parseMember, probeKindOf, targetKey, type Member, type Target } from '../lib/target.js';
+import { TargetSetModel } from '../lib/target-set-model.js';
 
 export interface TargetSink {
   /**
@@ -52,8 +55,8 @@ export interface TargetSyncOptions {
   /**
    * With --group: which of the set's targets this member probes
    * (lib/group/ownership.ts). A target whose owner is not computed yet is
-   * left out and the set applied again once it is: hashing a large set
-   * happens in slices, off the probe path.
+   * left out and taken in once it is: hashing a large set happens in
+   * slices, off the probe path.
    */
   readonly group?: {
     owns(key: string): boolean | undefined;
@@ -74,93 +77,188 @@ export interface FollowedNames {
 }
 
 const MAX_INVALID_KEPT = 1000;
+/**
+ * Sliced passes look at the clock once per this many members or keys: a
+ * yield and a clock read per member cost more than the member (~1 µs).
+ */
+const STEPS_PER_CHECK = 32;
+/** Notices queued past this many are one re-read instead (a flood of small changes). */
+const MAX_QUEUED_NOTICES = 1000;
+
+/** One piece of work on the set, in the order it came. */
+type Work =
+  /** A read of the whole set, and the notices that came while it was in flight, to apply after it. */
+  | {
+      readonly kind: 'read';
+      readonly members: readonly string[];
+      readonly since: readonly TargetChange[];
+    }
+  | { readonly kind: 'members'; readonly members: readonly string[] }
+  | { readonly kind: 'delta'; readonly change: TargetChange }
+  | { readonly kind: 'names'; readonly hosts: readonly string[] }
+  | { readonly kind: 'owners'; readonly keys?: readonly string[] }
+  | { readonly kind: 'generated' };
 
 export class TargetSync {
   readonly #opts: TargetSyncOptions;
-  #invalid: InvalidMember[] = [];
+  readonly #model: TargetSetModel;
+  /** The set's keys this member probes, within --max-targets (the group's share, if any). */
+  readonly #order: LimitedOrder;
+  /** What each sink was last given, by key. */
+  readonly #applied = new Map<string, Target>();
   readonly #reported = new Set<string>();
+  readonly #queue: Work[] = [];
   #running: Promise<void> | undefined;
-  #again = false;
+  /** The read of the whole set in flight (and those asked for meanwhile). */
+  #reading: Promise<void> | undefined;
+  #readAgain = false;
+  /** The notices that came since each read in flight was issued. */
+  readonly #sinceRead = new Set<TargetChange[]>();
   #storeFailing = false;
   #loadedOnce = false;
   #reportedOverLimit = false;
-  /** The valid members of the last read, parsed. */
-  #parsed = new Map<string, Member>();
-  /** The invalid members of the last read and why: a re-read does not parse them (and throw) again. */
-  #unparsable = new Map<string, string>();
-  /** The members last applied, so a change of the generated targets can be applied alone. */
-  #lastMembers: readonly string[] = [];
-  /** The keys of the set's valid members at the last apply, before the group's share was taken. */
-  #setKeys = new Set<string>();
+  #followedVersion = 0;
+  /** The set's membersVersion the cache was last written at (-1: never). */
+  #cachedVersion = -1;
+  /** Bumped by every piece of work: `invalid` is listed again after a change only. */
+  #version = 0;
+  #invalid: { version: number; list: InvalidMember[] } = { version: 0, list: [] };
   /** Targets of the daemon's own (the mesh), by key, in their order of precedence. */
   #generated = new Map<string, Target>();
+  /** The generated targets within the limit now. */
+  #placed = new Map<string, Target>();
   #generatedDropped = 0;
   /** The count last logged, so a refresh that changes nothing logs nothing. */
   #loggedDropped = 0;
   /** Whether the set (or its cached copy) has been applied once. */
   #setRead = false;
+  /** Passes over the whole set so far (re-reads and cached copies), for tests and benchmarks. */
+  fullPasses = 0;
+  /** Notices applied as deltas so far. */
+  deltas = 0;
   /** Resolves when the first successful read has been applied. */
   readonly firstLoad: Promise<void>;
   #markLoaded: () => void = () => {};
 
   constructor(opts: TargetSyncOptions) {
     this.#opts = opts;
+    this.#order = new LimitedOrder(opts.maxTargets);
+    this.#model = new TargetSetModel({
+      parse: opts.parse ?? parseMember,
+      ...(opts.names
+        ? {
+            addresses: (host) => opts.names!.addresses(host),
+            problem: (host) => opts.names!.problem(host),
+          }
+        : {}),
+      skipped: (member, error) => {
+        if (this.#reported.has(member) || this.#reported.size >= MAX_INVALID_KEPT) return;
+        this.#reported.add(member);
+        this.#opts.log(`skipping target set member ${quoted(member.slice(0, 200))}: ${error}`);
+      },
+    });
     this.firstLoad = new Promise((resolve) => (this.#markLoaded = resolve));
   }
 
+  /** What of the set is not probed and why (at most MAX_INVALID_KEPT), as of the last change. */
   get invalid(): readonly InvalidMember[] {
-    return this.#invalid;
+    if (this.#invalid.version === this.#version) return this.#invalid.list;
+    const list = this.#model.problems(MAX_INVALID_KEPT);
+    const error = `over the limit of ${this.#opts.maxTargets} targets (--max-targets)`;
+    for (const key of this.#order.overKeys(MAX_INVALID_KEPT - list.length)) {
+      list.push({ member: key, error });
+    }
+    this.#invalid = { version: this.#version, list };
+    return list;
   }
 
-  /** Asks for a re-read; requests during a re-read coalesce into one more. */
+  /**
+   * Asks for a re-read of the whole set; resolves when it has been applied.
+   * Requests while a read is in flight coalesce into one more read after it.
+   */
   request(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
+    if (this.#reading) {
+      this.#readAgain = true;
+      return this.#reading;
     }
-    this.#running = this.#loop().finally(() => (this.#running = undefined));
-    return this.#running;
+    this.#reading = this.#readLoop();
+    return this.#reading;
   }
 
-  async #loop(): Promise<void> {
-    do {
-      this.#again = false;
-      await this.#reloadOnce();
-    } while (this.#again);
-  }
-
-  async #reloadOnce(): Promise<void> {
-    let members: string[];
-    try {
-      members = await this.#opts.store.members();
-    } catch (err) {
-      if (!this.#storeFailing) {
-        this.#opts.log(
-          `cannot read targets, keeping the ${[...this.#opts.sink.keys()].length} we have: ${err instanceof Error ? err.message : String(err)}`,
-        );
+  /**
+   * The store's answer is awaited outside the queue: a store slow to
+   * answer (a cut-off Redis, up to its command timeout) holds back no
+   * notice, DNS or group change. The notices that come meanwhile are
+   * applied at once and again after the read (`since`): its snapshot may
+   * predate them.
+   */
+  async #readLoop(): Promise<void> {
+    for (;;) {
+      this.#readAgain = false;
+      const since: TargetChange[] = [];
+      this.#sinceRead.add(since);
+      let members: string[] | undefined;
+      try {
+        members = await this.#read();
+      } finally {
+        this.#sinceRead.delete(since);
       }
-      this.#storeFailing = true;
-      return;
+      if (members) {
+        await this.#enqueue({ kind: 'read', members, since });
+        await this.#saveCache(members);
+      }
+      // Cleared in the same step as it is checked: a request after this starts a new loop.
+      if (!this.#readAgain) {
+        this.#reading = undefined;
+        return;
+      }
     }
-    if (this.#storeFailing) this.#opts.log('target store is back; targets re-read');
-    this.#storeFailing = false;
-    this.#setRead = true;
-    this.apply(members);
-    this.#loadedOnce = true;
-    this.#markLoaded();
-    await this.#opts.cache?.save(members).catch((err: unknown) => {
-      this.#opts.log(
-        `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    });
+  }
+
+  /** Written when the set changed since the last write, not on every resync. */
+  async #saveCache(members: readonly string[]): Promise<void> {
+    const version = this.#model.membersVersion;
+    if (version === this.#cachedVersion) return;
+    await this.#opts.cache?.save(members).then(
+      () => (this.#cachedVersion = version),
+      (err: unknown) => {
+        this.#opts.log(
+          `cannot write the target cache: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      },
+    );
+  }
+
+  /**
+   * A change notice: applied as it says when it carries its members, a
+   * re-read otherwise (an older npcli's notice, a resubscription).
+   */
+  notice(change?: TargetChange): Promise<void> {
+    const queued = this.#queue.filter((w) => w.kind === 'delta').length;
+    if (!change || queued >= MAX_QUEUED_NOTICES) return this.request();
+    for (const since of this.#sinceRead) {
+      // Past the bound, the read in flight is followed by another instead.
+      if (since.length < MAX_QUEUED_NOTICES) since.push(change);
+      else this.#readAgain = true;
+    }
+    return this.#enqueue({ kind: 'delta', change });
+  }
+
+  /** A followed name's addresses changed: only its members' targets follow. */
+  namesChanged(hosts: Iterable<string>): Promise<void> {
+    return this.#enqueue({ kind: 'names', hosts: [...hosts] });
+  }
+
+  /** The group's member list changed: every target's owner is looked at again. */
+  reapply(): Promise<void> {
+    return this.#enqueue({ kind: 'owners' });
   }
 
   /** Before the store first answers: probe the targets last read, if any were kept. */
   async applyCached(): Promise<number> {
     const cached = await this.#opts.cache?.load();
     if (!cached || this.#loadedOnce) return 0;
-    this.#setRead = true;
-    this.apply(cached);
+    await this.#enqueue({ kind: 'members', members: cached });
     return cached.length;
   }
 
@@ -170,160 +268,224 @@ export class TargetSync {
    * last). A member of the set with the same key wins: the user's settings
    * for it stand.
    */
-  setGenerated(targets: readonly Target[]): void {
+  setGenerated(targets: readonly Target[]): Promise<void> {
     this.#generated = new Map(targets.map((t) => [targetKey(t), t]));
-    this.apply(this.#lastMembers);
+    return this.#enqueue({ kind: 'generated' });
   }
 
   /** The keys of the whole set's targets (a group's ownership is computed over them). */
   setKeys(): readonly string[] {
-    return [...this.#setKeys];
+    return [...this.#model.keys()];
   }
 
   /** Whether the whole set (not only this member's share) holds the target. */
   inSet(key: string): boolean {
-    return this.#setKeys.has(key);
-  }
-
-  /** Applies the last members read again: the group's member list changed. */
-  reapply(): void {
-    this.apply(this.#lastMembers);
+    return this.#model.hasKey(key);
   }
 
   /**
-   * A member read as parseMember would, from the last pass where it was in
-   * the set (the control API checks every member on each change: at 2,000
-   * members that was 7-17 ms in one piece). A member not seen is parsed.
+   * A member read as parseMember would, from the set as known, where it is
+   * parsed once while it stays (the control API checks every member on each
+   * change: at 2,000 members that was 7-17 ms in one piece). A member not
+   * in the set is parsed.
    */
   parse(member: string): Member {
-    const known = this.#parsed.get(member);
-    if (known) return known;
-    const error = this.#unparsable.get(member);
-    if (error !== undefined) throw new InvalidInputError(error);
-    return (this.#opts.parse ?? parseMember)(member);
+    return this.#model.parse(member);
   }
 
-  /** Makes the sink hold exactly the valid members and the generated targets. */
-  apply(members: readonly string[]): void {
-    this.#lastMembers = members;
-    const wanted = new Map<string, Target>();
-    const invalid: InvalidMember[] = [];
-    const parsed = new Map<string, Member>();
-    const hosts = new Set<string>();
-    const memberOf = new Map<string, string>(); // key → the member text it came from
-    const skip = (member: string, error: string): void => {
-      if (invalid.length < MAX_INVALID_KEPT) invalid.push({ member, error });
-      if (!this.#reported.has(member) && this.#reported.size < MAX_INVALID_KEPT) {
-        this.#reported.add(member);
-        this.#opts.log(`skipping target set member ${quoted(member.slice(0, 200))}: ${error}`);
-      }
-    };
-    const want = (member: string, target: Target): void => {
-      const key = targetKey(target);
-      const other = memberOf.get(key);
-      if (other === undefined) {
-        wanted.set(key, target);
-        memberOf.set(key, member);
+  /** Generated (mesh) targets left out by --max-targets at the last change. */
+  get generatedDropped(): number {
+    return this.#generatedDropped;
+  }
+
+  #enqueue(work: Work): Promise<void> {
+    this.#queue.push(work);
+    // #drain clears #running in the same step as it finds the queue empty.
+    this.#running ??= this.#drain();
+    return this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const work = this.#queue.shift();
+      if (!work) {
+        this.#running = undefined;
         return;
       }
-      if (other === member) return; // one name answering an address twice
-      // Two members for one target (with different options, or a pinned
-      // address and a name that has it): the first in sorted order wins,
-      // whatever order the store lists them in.
-      const [kept, dropped] = member < other ? [member, other] : [other, member];
-      if (kept === member) {
-        wanted.set(key, target);
-        memberOf.set(key, member);
-      }
-      skip(dropped, `another member names the same target, ${quoted(kept.slice(0, 200))} is used`);
-    };
-    const names = this.#opts.names;
-    const parse = this.#opts.parse ?? parseMember;
-    const unparsable = new Map<string, string>();
-    for (const member of members) {
-      let parsedMember: Member;
-      const known = this.#unparsable.get(member);
-      if (known !== undefined) {
-        unparsable.set(member, known);
-        skip(member, known);
-        continue;
-      }
       try {
-        // Re-reads every few seconds mostly see members parsed before.
-        parsedMember = this.#parsed.get(member) ?? parse(member);
+        await this.#work(work);
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
-        unparsable.set(member, error);
-        skip(member, error);
-        continue;
-      }
-      parsed.set(member, parsedMember);
-      if (parsedMember.kind === 'host' && !names) {
-        skip(member, 'this daemon follows no names in DNS');
-        continue;
-      }
-      if (parsedMember.kind === 'target') {
-        want(member, parsedMember.target);
-        continue;
-      }
-      const { host } = parsedMember.member;
-      hosts.add(host);
-      const addresses = names!.addresses(host);
-      for (const address of addresses) want(member, hostTarget(parsedMember.member, address));
-      const problem = addresses.length === 0 ? names!.problem(host) : undefined;
-      if (problem !== undefined && invalid.length < MAX_INVALID_KEPT) {
-        invalid.push({ member, error: problem });
+        this.#opts.log(`targets: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    names?.follow(hosts);
-    this.#setKeys = new Set(wanted.keys());
-    const group = this.#opts.group;
-    if (group) {
-      const unknown: string[] = [];
-      for (const key of this.#setKeys) {
-        const owns = group.owns(key);
-        if (owns === true) continue;
-        wanted.delete(key);
-        if (owns === undefined) unknown.push(key);
-      }
-      if (unknown.length > 0) {
-        void group.need(unknown).then(
-          () => this.apply(this.#lastMembers),
-          (err: unknown) => this.#opts.log(`group: cannot compute owners: ${String(err)}`),
-        );
-      }
+  }
+
+  async #work(work: Work): Promise<void> {
+    const touched = new Set<string>();
+    switch (work.kind) {
+      case 'read':
+        await this.#pass(work.members, touched, work.since);
+        this.#loadedOnce = true;
+        this.#markLoaded();
+        return;
+      case 'members':
+        if (this.#loadedOnce) return; // the store answered first
+        await this.#pass(work.members, touched);
+        return;
+      case 'delta':
+        this.deltas++;
+        await runSliced(this.#change(work.change, touched));
+        break;
+      case 'names':
+        for (const host of work.hosts) this.#model.refreshHost(host, touched);
+        break;
+      case 'owners':
+        await runSliced(this.#touch(work.keys ?? this.#model.keys(), touched));
+        break;
+      case 'generated':
+        break;
     }
-    // With a group, the limit is on this member's share.
-    if (wanted.size > this.#opts.maxTargets) {
-      const over = [...wanted.keys()].sort().slice(this.#opts.maxTargets);
-      for (const key of over) {
-        wanted.delete(key);
-        if (invalid.length < MAX_INVALID_KEPT) {
-          invalid.push({
-            member: key,
-            error: `over the limit of ${this.#opts.maxTargets} targets (--max-targets)`,
-          });
-        }
-      }
-      if (!this.#reportedOverLimit)
+    await this.#settle(touched);
+  }
+
+  /** The whole set, or undefined (logged once per outage) when the store cannot be read. */
+  async #read(): Promise<string[] | undefined> {
+    try {
+      const members = await this.#opts.store.members();
+      if (this.#storeFailing) this.#opts.log('target store is back; targets re-read');
+      this.#storeFailing = false;
+      return members;
+    } catch (err) {
+      if (!this.#storeFailing) {
         this.#opts.log(
-          `${over.length} targets over the limit of ${this.#opts.maxTargets} are not probed`,
+          `cannot read targets, keeping the ${[...this.#opts.sink.keys()].length} we have: ${err instanceof Error ? err.message : String(err)}`,
         );
+      }
+      this.#storeFailing = true;
+      return undefined;
+    }
+  }
+
+  /**
+   * The whole set read: the difference applied, then the notices that came
+   * while it was read (`since`), and the sinks checked to hold nothing else.
+   */
+  async #pass(
+    members: readonly string[],
+    touched: Set<string>,
+    since: readonly TargetChange[] = [],
+  ): Promise<void> {
+    this.fullPasses++;
+    this.#setRead = true;
+    await runSliced(this.#difference(members, touched));
+    for (const change of since) await runSliced(this.#change(change, touched));
+    await this.#settle(touched);
+    await runSliced(this.#removeStrays());
+  }
+
+  /** Whatever a sink holds that was not given it under its key now goes (a safety net). */
+  *#removeStrays(): Generator<void> {
+    let steps = 0;
+    for (const sink of this.#sinks()) {
+      const strays: string[] = [];
+      for (const key of sink.keys()) {
+        const given = this.#applied.get(key);
+        if (!given || this.#sinkOf(given) !== sink) strays.push(key);
+        if (++steps % STEPS_PER_CHECK === 0) yield;
+      }
+      for (const key of strays) sink.remove(key);
+    }
+  }
+
+  /**
+   * Removals first: a member replaced by one for the same target is never
+   * reported as its rival. The members read are marked, not copied.
+   */
+  *#difference(members: readonly string[], touched: Set<string>): Generator<void> {
+    let steps = 0;
+    const pass = this.fullPasses;
+    const listed = (member: string): void => this.#model.mark(member, pass, touched);
+    const fresh: string[] = [];
+    for (const member of members) {
+      if (this.#model.has(member)) listed(member);
+      else fresh.push(member);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+    const gone: string[] = [];
+    for (const member of this.#model.unmarked(pass)) {
+      gone.push(member);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+    for (const member of gone) {
+      this.#model.remove(member, touched);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+    for (const member of fresh) {
+      listed(member);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+  }
+
+  *#change(change: TargetChange, touched: Set<string>): Generator<void> {
+    let steps = 0;
+    for (const member of change.members) {
+      if (typeof member !== 'string') continue;
+      if (change.op === 'add') this.#model.add(member, touched);
+      else this.#model.remove(member, touched);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+  }
+
+  *#touch(keys: Iterable<string>, touched: Set<string>): Generator<void> {
+    let steps = 0;
+    for (const key of keys) {
+      touched.add(key);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+  }
+
+  /**
+   * The keys the set's change touched, placed (owned, within the limit),
+   * the generated targets fitted into the room left, and every key whose
+   * target that changed handed to its sink.
+   */
+  async #settle(touched: Set<string>): Promise<void> {
+    this.#version++;
+    const moved = new Set<string>();
+    const unknown: string[] = [];
+    await runSliced(this.#place(touched, moved, unknown));
+    if (unknown.length > 0) {
+      const group = this.#opts.group!;
+      void group.need(unknown).then(
+        () => this.#enqueue({ kind: 'owners', keys: unknown }),
+        (err: unknown) => this.#opts.log(`group: cannot compute owners: ${String(err)}`),
+      );
+    }
+    if (this.#order.over > 0 && !this.#reportedOverLimit) {
+      this.#opts.log(
+        `${this.#order.over} targets over the limit of ${this.#opts.maxTargets} are not probed`,
+      );
       this.#reportedOverLimit = true;
     }
-    this.#addGenerated(wanted);
-    this.#parsed = parsed;
-    this.#unparsable = unparsable;
-    this.#invalid = invalid;
-    const runners = this.#opts.runners ?? {};
-    const sinkOf = (target: Target): TargetSink => runners[probeKindOf(target)] ?? this.#opts.sink;
-    for (const sink of [this.#opts.sink, ...Object.values(runners)]) {
-      for (const key of [...sink.keys()]) {
-        const target = wanted.get(key);
-        if (!target || sinkOf(target) !== sink) sink.remove(key);
-      }
+    this.#placeGenerated(moved);
+    if (this.#model.hostsVersion !== this.#followedVersion) {
+      this.#followedVersion = this.#model.hostsVersion;
+      this.#opts.names?.follow(new Set(this.#model.hosts()));
     }
-    for (const target of wanted.values()) sinkOf(target).add(target, this.#settingsFor(target));
+    await runSliced(this.#commit(moved));
+  }
+
+  *#place(touched: Set<string>, moved: Set<string>, unknown: string[]): Generator<void> {
+    let steps = 0;
+    const group = this.#opts.group;
+    for (const key of touched) {
+      moved.add(key);
+      const owns = this.#model.winner(key) === undefined ? false : group ? group.owns(key) : true;
+      if (owns === undefined) unknown.push(key);
+      if (owns === true) this.#order.insert(key, moved);
+      else this.#order.delete(key, moved);
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
   }
 
   /**
@@ -333,23 +495,27 @@ export class TargetSync {
    * mesh's: one target of each peer before a second of any). What does not
    * fit is one log line when its count changes, and `generatedDropped`.
    */
-  #addGenerated(wanted: Map<string, Target>): void {
+  #placeGenerated(moved: Set<string>): void {
     // Before the set is read, nothing is known of what fills first: held
     // back, rather than probed for a moment and pushed out by the set.
-    if (!this.#setRead) return;
-    let room = this.#opts.maxTargets - wanted.size;
+    if (!this.#setRead || (this.#generated.size === 0 && this.#placed.size === 0)) return;
+    let room = this.#opts.maxTargets - Math.min(this.#order.size, this.#opts.maxTargets);
     let dropped = 0;
     let offered = 0;
+    const placed = new Map<string, Target>();
     for (const [key, target] of this.#generated) {
-      if (wanted.has(key)) continue;
+      if (this.#order.within(key)) continue;
       offered++;
       if (room <= 0) {
         dropped++;
         continue;
       }
-      wanted.set(key, target);
+      placed.set(key, target);
       room--;
     }
+    for (const key of this.#placed.keys()) if (!placed.has(key)) moved.add(key);
+    for (const [key, target] of placed) if (this.#placed.get(key) !== target) moved.add(key);
+    this.#placed = placed;
     this.#generatedDropped = dropped;
     if (dropped === this.#loggedDropped) return;
     if (dropped > 0)
@@ -361,9 +527,31 @@ export class TargetSync {
     this.#loggedDropped = dropped;
   }
 
-  /** Generated (mesh) targets left out by --max-targets at the last apply. */
-  get generatedDropped(): number {
-    return this.#generatedDropped;
+  /** Each moved key's sink made to hold what is wanted under it now. */
+  *#commit(moved: Set<string>): Generator<void> {
+    let steps = 0;
+    for (const key of moved) {
+      const wanted = this.#order.within(key) ? this.#model.winner(key) : this.#placed.get(key);
+      const had = this.#applied.get(key);
+      if (wanted === had) continue;
+      if (had && (!wanted || this.#sinkOf(had) !== this.#sinkOf(wanted)))
+        this.#sinkOf(had).remove(key);
+      if (wanted) {
+        this.#sinkOf(wanted).add(wanted, this.#settingsFor(wanted));
+        this.#applied.set(key, wanted);
+      } else {
+        this.#applied.delete(key);
+      }
+      if (++steps % STEPS_PER_CHECK === 0) yield;
+    }
+  }
+
+  #sinks(): TargetSink[] {
+    return [this.#opts.sink, ...Object.values(this.#opts.runners ?? {})];
+  }
+
+  #sinkOf(target: Target): TargetSink {
+    return this.#opts.runners?.[probeKindOf(target)] ?? this.#opts.sink;
   }
 
   #settingsFor(target: Target): ProbeSettings {

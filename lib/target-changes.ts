@@ -3,6 +3,7 @@
 // before writing anything, and returns what it did as data.
 
 import { quoted } from './render/printable.js';
+import { runSliced } from './slicing.js';
 import { canonicalAddress, sortByAddress, familyOf } from './address.js';
 import { InvalidInputError, NetpingError } from './errors.js';
 import { sortedLabels, type Labels } from './labels.js';
@@ -106,21 +107,18 @@ export async function addTargets(
     }
   }
   const before = await store.members();
-  const present = new Set(before);
   const parse = opts.parse ?? parseMember;
-  const presentKeys = new Set(before.map((m) => keyOfMember(m, parse)));
   const added = [...byKey.values()].map(targetMember);
   const addedHosts = [...hostsByKey.values()].map((h) => hostMemberText(h.member));
   const newKeys = [...byKey.keys(), ...hostsByKey.keys()];
-  const replaced = before.filter((m) => {
-    const key = keyOfMember(m, parse);
-    return (
-      key !== undefined &&
-      (byKey.has(key) || hostsByKey.has(key)) &&
-      !added.includes(m) &&
-      !addedHosts.includes(m)
-    );
-  });
+  const { presentKeys, present, replaced } = await runSliced(
+    scanPresent(
+      before,
+      parse,
+      new Set([...added, ...addedHosts]),
+      (key) => byKey.has(key) || hostsByKey.has(key),
+    ),
+  );
   // A followed name counts as one target here: what it resolves to later is not known now.
   const after = presentKeys.size + newKeys.filter((k) => !presentKeys.has(k)).length;
   if (opts.maxTargets !== undefined && after > opts.maxTargets) {
@@ -137,6 +135,39 @@ export async function addTargets(
       return { member: text, changed: !present.has(text), addresses };
     }),
   ];
+}
+
+/** The set's members are looked at a few dozen between checks of the loop's budget. */
+const MEMBERS_PER_CHECK = 32;
+
+/**
+ * What the set holds that an add must know, in slices (at 10,000 members
+ * one piece held the loop some 20 ms): the keys present (an unparsable
+ * member counts as one, `undefined`), which of the `adding` members are
+ * there already, and the members for a key the add names (`named`) that
+ * are not being added: they are replaced.
+ */
+function* scanPresent(
+  members: readonly string[],
+  parse: MemberParser,
+  adding: ReadonlySet<string>,
+  named: (key: string) => boolean,
+): Generator<
+  void,
+  { presentKeys: Set<string | undefined>; present: Set<string>; replaced: string[] }
+> {
+  const presentKeys = new Set<string | undefined>();
+  const present = new Set<string>();
+  const replaced: string[] = [];
+  for (let i = 0; i < members.length; i++) {
+    const member = members[i]!;
+    const key = keyOfMember(member, parse);
+    presentKeys.add(key);
+    if (adding.has(member)) present.add(member);
+    else if (key !== undefined && named(key)) replaced.push(member);
+    if (i % MEMBERS_PER_CHECK === 0) yield;
+  }
+  return { presentKeys, present, replaced };
 }
 
 /** A followed name with the request's options and the command's flags over them, checked. */
@@ -192,16 +223,21 @@ export async function removeTargets(
 ): Promise<ChangeResult[]> {
   const members = await store.members();
   const parse = opts.parse ?? parseMember;
-  const parsed = members.map((member) => ({ member, target: tryParse(member, parse) }));
+  const parsed = await runSliced(
+    eachSliced(members, (member) => ({ member, target: tryParse(member, parse) })),
+  );
   const chosen = new Set<string>();
   for (const arg of args) {
     if (arg.length === 0) throw new InvalidInputError('invalid target: empty');
     // An unparsable member goes by its exact text, which may not parse as a selector either.
-    const unparsable = parsed.filter(({ member, target }) => !target && member === arg);
-    let matches = unparsable;
+    let matches = members.includes(arg)
+      ? parsed.filter(({ member, target }) => !target && member === arg)
+      : [];
     if (matches.length === 0) {
       const selector = parseSelector(arg, opts.probe);
-      matches = parsed.filter(({ target }) => target && matchesSelector(selector, target));
+      const each = (m: (typeof parsed)[number]): typeof m | undefined =>
+        m.target && matchesSelector(selector, m.target) ? m : undefined;
+      matches = (await runSliced(eachSliced(parsed, each))).filter((m) => m !== undefined);
     }
     if (matches.length === 0) {
       throw new NoSuchTargetError(
@@ -214,6 +250,16 @@ export async function removeTargets(
   const removed = [...chosen].sort(); // in a stable order, whatever the store's
   await store.remove(removed);
   return removed.map((member) => ({ member, changed: true }));
+}
+
+/** `f` of every item, in slices. */
+function* eachSliced<T, U>(items: readonly T[], f: (item: T) => U): Generator<void, U[]> {
+  const out: U[] = [];
+  for (let i = 0; i < items.length; i++) {
+    out.push(f(items[i]!));
+    if (i % MEMBERS_PER_CHECK === 0) yield;
+  }
+  return out;
 }
 
 /** Two members of one target (with other settings) are one target, not several. */

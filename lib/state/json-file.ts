@@ -33,6 +33,33 @@ export async function writeFileAtomic(
   await syncDirectory(path.dirname(file));
 }
 
+/** Strings per piece of jsonStringsPieces: a few tens of kB. */
+const STRINGS_PER_PIECE = 500;
+
+/**
+ * The JSON text `head` + the strings as a JSON array + `tail`, in pieces
+ * for writeFileAtomic (one JSON.stringify of 10,000 members, and its
+ * copy, held the loop for milliseconds).
+ */
+export function* jsonStringsPieces(
+  head: string,
+  strings: Iterable<string>,
+  tail: string,
+): Generator<string> {
+  yield `${head}[`;
+  let piece: string[] = [];
+  let first = true;
+  for (const s of strings) {
+    piece.push(JSON.stringify(s));
+    if (piece.length < STRINGS_PER_PIECE) continue;
+    yield (first ? '' : ',') + piece.join(',');
+    first = false;
+    piece = [];
+  }
+  if (piece.length > 0) yield (first ? '' : ',') + piece.join(',');
+  yield `]${tail}`;
+}
+
 const TEMP_SUFFIX = '.tmp';
 // A temporary file this old is no write in progress (ours take well under a
 // second) but the leftover of a process killed while writing.

@@ -30,7 +30,7 @@ import {
   recordsToBinary,
 } from '../history/history-chunks.js';
 import type { ChunkRecords, HistoryStore, StatsStore } from './stats-store.js';
-import type { TargetChange, TargetStore } from './target-store.js';
+import { parseTargetNotice, type TargetChange, type TargetStore } from './target-store.js';
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -191,6 +191,8 @@ const MESH_BATCH = 100;
 // The most keys or members read at once: a Redis full of junk under our
 // prefix must not cost unbounded memory and time.
 const MESH_MAX_KEYS = 10_000;
+// Members of the target set read per SSCAN step: a reply of some 20 kB.
+const TARGETS_BATCH = 500;
 
 export class RedisTargetStore
   implements TargetStore, StatsStore, HistoryStore, MeshStore, InstanceStore, EventStore
@@ -199,8 +201,8 @@ export class RedisTargetStore
   readonly #target: RedisTarget;
   readonly #client: Client;
   #subscriber: Client | undefined;
-  /** Channel → what to call on each notice there, and on each (re)subscription. */
-  readonly #channels = new Map<string, () => void>();
+  /** Channel → what to call on each notice there (with its text), and on each (re)subscription (without). */
+  readonly #channels = new Map<string, (message?: string) => void>();
   /** Cluster mode publishes with SPUBLISH (sharded) until a server says it has none. */
   #sharded: boolean;
   #migrated: Promise<void> | undefined;
@@ -245,9 +247,29 @@ export class RedisTargetStore
     }
   }
 
+  /**
+   * The daemon reads the set with SSCAN, a batch at a time between slices of
+   * the loop (one SMEMBERS reply of 10,000 members is parsed in one piece):
+   * a member changed during the scan may come back or not, but its notice
+   * comes after, and TargetSync applies that after the read. The CLI, which
+   * has no loop to keep, asks once.
+   */
   async members(): Promise<string[]> {
     await this.#migrate();
-    return this.#run(() => this.#client.smembers(this.#opts.keys.targets));
+    const key = this.#opts.keys.targets;
+    if (this.#opts.mode === 'cli') return this.#run(() => this.#client.smembers(key));
+    const slices = new Slices();
+    const members = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#run(() =>
+        this.#client.sscan(key, cursor, 'COUNT', TARGETS_BATCH),
+      );
+      cursor = next;
+      for (const m of batch) members.add(m);
+      await slices.pause();
+    } while (cursor !== '0');
+    return [...members];
   }
 
   /**
@@ -680,24 +702,25 @@ export class RedisTargetStore
     return out;
   }
 
-  async watch(onChange: () => void): Promise<void> {
-    this.subscribe(this.#opts.keys.events, onChange);
+  async watch(onChange: (change?: TargetChange) => void): Promise<void> {
+    this.subscribe(this.#opts.keys.events, (message) => onChange(parseTargetNotice(message)));
     return Promise.resolve();
   }
 
   /**
-   * Calls `onEvent` on every notice on `channel`, and each time the
-   * subscription is (re)established (notices may have been missed while it
-   * was not). One subscriber connection serves every channel.
+   * Calls `onEvent` on every notice on `channel`, with its text, and each
+   * time the subscription is (re)established, without (notices may have
+   * been missed while it was not). One subscriber connection serves every
+   * channel.
    */
-  subscribe(channel: string, onEvent: () => void): void {
+  subscribe(channel: string, onEvent: (message?: string) => void): void {
     this.#channels.set(channel, onEvent);
     if (this.#subscriber) {
       if (this.#subscriber.status === 'ready') this.#subscribeTo(this.#subscriber, channel);
       return;
     }
     const sub = (this.#subscriber = this.#connection());
-    const onMessage = (from: string): void => this.#channels.get(from)?.();
+    const onMessage = (from: string, message: string): void => this.#channels.get(from)?.(message);
     sub.on('message', onMessage);
     sub.on('smessage', onMessage);
     // 'ready' fires before ioredis re-sends SUBSCRIBE after a reconnect; only

@@ -93,7 +93,8 @@ export interface LoopDelay {
   maxMs: number;
 }
 
-const PROBE_JS = pathToFileURL(
+/** The module netpingd is started with (--import) to measure its loop: loop-delay-probe.ts. */
+export const LOOP_DELAY_PROBE = pathToFileURL(
   path.join(path.dirname(fileURLToPath(import.meta.url)), 'loop-delay-probe.js'),
 ).href;
 
@@ -108,7 +109,11 @@ export async function runScrapeLoad(o: ScrapeLoadOptions): Promise<ScrapeLoadRes
       ...['--save-interval', '1h', '--max-targets', String(o.targets + 10)],
       ...(o.daemonArgs ?? []),
     ],
-    { NODE_OPTIONS: `--import=${PROBE_JS}`, NETPING_LOOP_DELAY_FILE: delayFile, ...o.daemonEnv },
+    {
+      NODE_OPTIONS: `--import=${LOOP_DELAY_PROBE}`,
+      NETPING_LOOP_DELAY_FILE: delayFile,
+      ...o.daemonEnv,
+    },
   );
   let stopped = false;
   try {

@@ -53,9 +53,9 @@ function rig(initial: Record<string, LookupOutcome>, forgetMs = 3_600_000) {
     random: () => 0,
     timing: { minTtlMs: 1000, maxTtlMs: 60_000, forgetMs },
     limits: { queriesPerS: 1000, maxInFlight: 8 },
-    changed: () => {
+    changed: (hosts) => {
       changes++;
-      sync.reapply();
+      void sync.namesChanged(hosts);
     },
     log: (line) => logs.push(line),
   });

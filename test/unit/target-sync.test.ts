@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TargetSync, type TargetSink } from '../../daemon/target-sync.js';
 import type { ProbeSettings } from '../../lib/engine/probe-engine.js';
-import type { TargetStore } from '../../lib/store/target-store.js';
+import { parseTargetNotice, type TargetStore } from '../../lib/store/target-store.js';
 import { parseMember, targetKey, type Target } from '../../lib/target.js';
+import { seededRandom } from '../support/prng.js';
+import { Ownership } from '../../lib/group/ownership.js';
 
 class FakeStore implements TargetStore {
   members_: string[] = [];
@@ -289,27 +291,32 @@ describe('TargetSync', () => {
 });
 
 describe('TargetSync: per-target interval and timeout', () => {
-  it('probes a member with options at its own settings, others at the defaults', () => {
-    const { sync, sink } = rig();
-    sync.apply(['fast@127.0.0.1?interval=100ms&timeout=50ms', 'plain@127.0.0.2']);
+  it('probes a member with options at its own settings, others at the defaults', async () => {
+    const { store, sync, sink } = rig();
+    store.members_ = ['fast@127.0.0.1?interval=100ms&timeout=50ms', 'plain@127.0.0.2'];
+    await sync.request();
     assert.deepEqual(sink.settings.get('fast@127.0.0.1'), { intervalMs: 100, timeoutMs: 50 });
     assert.deepEqual(sink.settings.get('plain@127.0.0.2'), { intervalMs: 1000, timeoutMs: 1000 });
   });
 
-  it('updates a target whose settings changed in place, and leaves alone one whose did not', () => {
-    const { sync, sink } = rig();
-    sync.apply(['a@127.0.0.1', 'b@127.0.0.2']);
+  it('updates a target whose settings changed in place, and leaves alone one whose did not', async () => {
+    const { store, sync, sink } = rig();
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2'];
+    await sync.request();
     sink.take();
-    sync.apply(['a@127.0.0.1?interval=5s', 'b@127.0.0.2']);
+    store.members_ = ['a@127.0.0.1?interval=5s', 'b@127.0.0.2'];
+    await sync.request();
     assert.deepEqual(sink.take(), ['~a@127.0.0.1'], 'never removed: its probes in flight go on');
     assert.deepEqual(sink.settings.get('a@127.0.0.1'), { intervalMs: 5000, timeoutMs: 1000 });
-    sync.apply(['a@127.0.0.1?interval=5000ms', 'b@127.0.0.2']);
+    store.members_ = ['a@127.0.0.1?interval=5000ms', 'b@127.0.0.2'];
+    await sync.request();
     assert.deepEqual(sink.take(), [], 'the same settings written differently change nothing');
   });
 
-  it('uses the first in sorted order of two members for one target, and reports the other', () => {
-    const { sync, sink, logs } = rig();
-    sync.apply(['a@127.0.0.1?interval=2s', 'a@127.0.0.1']);
+  it('uses the first in sorted order of two members for one target, and reports the other', async () => {
+    const { store, sync, sink, logs } = rig();
+    store.members_ = ['a@127.0.0.1?interval=2s', 'a@127.0.0.1'];
+    await sync.request();
     assert.deepEqual(sink.settings.get('a@127.0.0.1'), { intervalMs: 1000, timeoutMs: 1000 });
     assert.deepEqual(sync.invalid, [
       {
@@ -320,9 +327,10 @@ describe('TargetSync: per-target interval and timeout', () => {
     assert.equal(logs.length, 1);
   });
 
-  it('reports bad options as an invalid member', () => {
-    const { sync, sink } = rig();
-    sync.apply(['a@127.0.0.1?interval=0', 'b@127.0.0.2?colour=red']);
+  it('reports bad options as an invalid member', async () => {
+    const { store, sync, sink } = rig();
+    store.members_ = ['a@127.0.0.1?interval=0', 'b@127.0.0.2?colour=red'];
+    await sync.request();
     assert.equal(sink.held.size, 0);
     assert.match(sync.invalid[0]!.error, /invalid interval '0'/);
     assert.match(sync.invalid[1]!.error, /invalid target options 'colour=red'/);
@@ -342,11 +350,11 @@ describe('TargetSync with generated targets (the mesh)', () => {
     store.members_ = ['a@127.0.0.1'];
     await sync.request();
     sink.take();
-    sync.setGenerated([peer('m2', '10.0.0.2'), peer('m3', '10.0.0.3')]);
+    await sync.setGenerated([peer('m2', '10.0.0.2'), peer('m3', '10.0.0.3')]);
     assert.deepEqual(sink.take(), ['+m2@10.0.0.2', '+m3@10.0.0.3']);
     await sync.request();
     assert.deepEqual(sink.take(), [], 'a re-read of the set keeps the generated targets');
-    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    await sync.setGenerated([peer('m2', '10.0.0.2')]);
     assert.deepEqual(sink.take(), ['-m3@10.0.0.3']);
     assert.equal(sync.invalid.length, 0);
   });
@@ -354,7 +362,7 @@ describe('TargetSync with generated targets (the mesh)', () => {
   it('holds generated targets back until the set has been read', async () => {
     const { store, sink, sync } = rig({ maxTargets: 1 });
     store.members_ = ['a@127.0.0.1'];
-    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    await sync.setGenerated([peer('m2', '10.0.0.2')]);
     assert.deepEqual(sink.take(), [], 'not probed for a moment, then pushed out by the set');
     await sync.request();
     assert.deepEqual(sink.take(), ['+a@127.0.0.1']);
@@ -367,12 +375,12 @@ describe('TargetSync with generated targets (the mesh)', () => {
     await sync.request();
     sink.take();
     const generated = [peer('m3', '10.0.0.3'), peer('m2', '10.0.0.2'), peer('m4', '10.0.0.4')];
-    sync.setGenerated(generated);
+    await sync.setGenerated(generated);
     // The set's member stays; the first generated one fills the room left.
     assert.deepEqual(sink.take(), ['+m3@10.0.0.3']);
     assert.equal(sync.generatedDropped, 2);
     // Refreshes with the same targets: no more lines.
-    sync.setGenerated(generated);
+    await sync.setGenerated(generated);
     await sync.request();
     const lines = () => logs.filter((l) => /mesh targets/.test(l));
     assert.deepEqual(lines(), [
@@ -392,12 +400,199 @@ describe('TargetSync with generated targets (the mesh)', () => {
     store.members_ = ['m2@10.0.0.2?interval=5s'];
     await sync.request();
     sink.take();
-    sync.setGenerated([peer('m2', '10.0.0.2')]);
+    await sync.setGenerated([peer('m2', '10.0.0.2')]);
     assert.deepEqual(sink.take(), []);
     assert.equal(sink.settings.get('m2@10.0.0.2')?.intervalMs, 5000);
     store.members_ = [];
     await sync.request();
     // Removed from the set, still a peer: probed on with the daemon's settings.
     assert.deepEqual(sink.take(), ['~m2@10.0.0.2']);
+  });
+});
+
+describe('TargetSync: change notices applied as deltas', () => {
+  it('applies a notice that carries its members without reading the set', async () => {
+    const { store, sink, sync } = rig();
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2'];
+    await sync.request();
+    sink.take();
+    const reads = store.reads;
+    await sync.notice({ op: 'add', members: ['c@127.0.0.3', 'junk'] });
+    assert.deepEqual(sink.take(), ['+c@127.0.0.3']);
+    assert.deepEqual(
+      sync.invalid.map((i) => i.member),
+      ['junk'],
+    );
+    await sync.notice({ op: 'remove', members: ['a@127.0.0.1', 'junk', 'never@127.0.0.9'] });
+    assert.deepEqual(sink.take(), ['-a@127.0.0.1']);
+    assert.deepEqual(sync.invalid, []);
+    assert.equal(store.reads, reads, 'no re-read');
+    assert.equal(sync.deltas, 2);
+  });
+
+  it('re-reads the set for a notice that does not say what changed (an older npcli)', async () => {
+    const { store, sink, sync } = rig();
+    await sync.request();
+    store.members_ = ['a@127.0.0.1'];
+    const reads = store.reads;
+    await sync.notice(undefined);
+    assert.equal(store.reads, reads + 1);
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1']);
+  });
+
+  it('applies notices that come during a re-read after it, whichever side of its snapshot they fell', async () => {
+    const { store, sink, sync } = rig();
+    store.members_ = ['a@127.0.0.1'];
+    await sync.request();
+    sink.take();
+    let open!: () => void;
+    store.gate = new Promise((resolve) => (open = resolve));
+    const read = sync.request(); // its snapshot: a only
+    // Changes after the snapshot, their notices arriving while the read is in flight.
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2'];
+    void sync.notice({ op: 'add', members: ['b@127.0.0.2'] });
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2', 'c@127.0.0.3'];
+    void sync.notice({ op: 'add', members: ['c@127.0.0.3'] });
+    store.members_ = ['a@127.0.0.1', 'b@127.0.0.2'];
+    void sync.notice({ op: 'remove', members: ['c@127.0.0.3'] });
+    store.gate = undefined;
+    open();
+    await read;
+    assert.deepEqual([...sink.held.keys()].sort(), ['a@127.0.0.1', 'b@127.0.0.2']);
+    assert.equal(store.reads, 2, 'the notices were applied, not read');
+  });
+
+  it('applies notices at once while the store is slow to answer a read, and again after it', async () => {
+    const { store, sink, sync } = rig();
+    await sync.request();
+    let open!: () => void;
+    store.gate = new Promise((resolve) => (open = resolve));
+    const read = sync.request(); // its snapshot: empty
+    store.members_ = ['x@127.0.0.7'];
+    await sync.notice({ op: 'add', members: ['x@127.0.0.7'] });
+    assert.deepEqual(sink.take(), ['+x@127.0.0.7'], 'not held back by the read in flight');
+    await sync.reapply();
+    store.gate = undefined;
+    open();
+    await read;
+    assert.deepEqual(sink.take(), [], "the read's older snapshot does not take it away");
+    assert.equal(sync.deltas, 1);
+  });
+
+  it('keeps --max-targets in sorted order as members come and go', async () => {
+    const { store, sink, sync } = rig({ maxTargets: 2 });
+    store.members_ = ['b@127.0.0.2', 'd@127.0.0.4', 'c@127.0.0.3'];
+    await sync.request();
+    assert.deepEqual(sink.take(), ['+b@127.0.0.2', '+c@127.0.0.3']);
+    await sync.notice({ op: 'add', members: ['a@127.0.0.1'] });
+    assert.deepEqual(sink.take(), ['+a@127.0.0.1', '-c@127.0.0.3'], 'c pushed out');
+    assert.deepEqual(
+      sync.invalid.map((i) => i.member),
+      ['c@127.0.0.3', 'd@127.0.0.4'],
+    );
+    await sync.notice({ op: 'remove', members: ['b@127.0.0.2'] });
+    assert.deepEqual(sink.take(), ['+c@127.0.0.3', '-b@127.0.0.2'], 'c let in again');
+  });
+
+  it('keeps the first member in sorted order of one target as members come and go', async () => {
+    const { store, sink, sync } = rig();
+    store.members_ = ['a@127.0.0.1?interval=2s'];
+    await sync.request();
+    await sync.notice({ op: 'add', members: ['a@127.0.0.1'] });
+    assert.equal(sink.settings.get('a@127.0.0.1')?.intervalMs, 1000);
+    await sync.notice({ op: 'remove', members: ['a@127.0.0.1'] });
+    assert.equal(sink.settings.get('a@127.0.0.1')?.intervalMs, 2000);
+    assert.deepEqual(sync.invalid, []);
+  });
+
+  it('ends where a read from scratch would, after any mix of notices and re-reads', async () => {
+    const random = seededRandom(23);
+    const pool = Array.from({ length: 12 }, (_, i) =>
+      i % 4 === 3 ? `t${i % 6}@127.0.0.${i % 6}?interval=${i}s` : `t${i % 6}@127.0.0.${i % 6}`,
+    );
+    for (let round = 0; round < 20; round++) {
+      const { store, sink, sync } = rig({ maxTargets: 4 });
+      const pending: Promise<void>[] = [];
+      for (let step = 0; step < 40; step++) {
+        const member = pool[Math.floor(random() * pool.length)]!;
+        const op = random() < 0.5 ? 'add' : 'remove';
+        const now = new Set(store.members_);
+        if (op === 'add') now.add(member);
+        else now.delete(member);
+        store.members_ = [...now];
+        pending.push(random() < 0.2 ? sync.request() : sync.notice({ op, members: [member] }));
+      }
+      await Promise.all(pending);
+      const fresh = rig({ maxTargets: 4 });
+      fresh.store.members_ = [...store.members_];
+      await fresh.sync.request();
+      assert.deepEqual([...sink.held.keys()].sort(), [...fresh.sink.held.keys()].sort());
+      for (const [key, settings] of fresh.sink.settings)
+        assert.deepEqual(sink.settings.get(key), settings, `round ${round}: ${key}`);
+      assert.deepEqual(sync.invalid.length, fresh.sync.invalid.length);
+    }
+  });
+});
+
+describe('TargetSync with a group', () => {
+  it("keeps only this member's share as notices come, owners computed for new targets", async () => {
+    const ownership = new Ownership('m1');
+    await ownership.setMembers(['m1', 'm2'], []);
+    const store = new FakeStore();
+    const sink = new RecordingSink();
+    const sync = new TargetSync({
+      store,
+      sink,
+      settings: { intervalMs: 1000, timeoutMs: 1000 },
+      maxTargets: 100,
+      group: ownership,
+      log: () => {},
+    });
+    const members = Array.from({ length: 40 }, (_, i) => `t${i}@127.0.1.${i}`);
+    store.members_ = members.slice(0, 20);
+    await sync.request();
+    await eventuallyIdle(sync);
+    await sync.notice({ op: 'add', members: members.slice(20) });
+    await eventuallyIdle(sync);
+    await sync.notice({ op: 'remove', members: members.slice(0, 5) });
+    await eventuallyIdle(sync);
+    const share = members
+      .slice(5)
+      .map((m) => targetKey((parseMember(m) as { target: Target }).target))
+      .filter((key) => ownership.owns(key) === true);
+    assert.ok(share.length > 0 && share.length < 35, `a share of ${share.length}`);
+    assert.deepEqual([...sink.held.keys()].sort(), share.sort());
+    assert.equal(sync.setKeys().length, 35, 'the whole set is known, not only the share');
+  });
+});
+
+/** Waits (bounded) for owners computed in the background to be taken in. */
+async function eventuallyIdle(sync: TargetSync): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    await sync.notice({ op: 'add', members: [] });
+  }
+}
+
+describe('parseTargetNotice', () => {
+  it('reads the change a notice announces, and nothing from one that does not say', () => {
+    assert.deepEqual(parseTargetNotice('{"op":"add","members":["a@127.0.0.1"]}'), {
+      op: 'add',
+      members: ['a@127.0.0.1'],
+    });
+    assert.deepEqual(parseTargetNotice('{"op":"remove","members":[]}'), {
+      op: 'remove',
+      members: [],
+    });
+    for (const text of [
+      undefined,
+      'changed',
+      '{"op":"add"}',
+      '{"op":"move","members":[]}',
+      '{"op":"add","members":[1]}',
+      'null',
+      '[]',
+    ])
+      assert.equal(parseTargetNotice(text), undefined, String(text));
   });
 });
