@@ -27,6 +27,7 @@ import {
   type ChunkId,
 } from '../lib/history/history-chunks.js';
 import type { PeriodRecord } from '../lib/history/period-ring.js';
+import { DEFAULT_RETENTION, keptPeriods, type HistoryRetention } from '../lib/history/retention.js';
 import { TargetHistory, type Resolution } from '../lib/history/target-history.js';
 import type { TargetStats } from '../lib/stats/target-stats.js';
 import type { HistoryStore } from '../lib/store/stats-store.js';
@@ -36,6 +37,8 @@ export interface HistoryKeeperOptions {
   readonly live: () => Iterable<{ readonly key: string; readonly stats: TargetStats }>;
   readonly wallNowMs: () => number;
   readonly forgetAfterMs: number;
+  /** How long records are kept in the store; a resolution kept 0 periods is not saved. */
+  readonly retention?: HistoryRetention;
   readonly log: (line: string) => void;
   /**
    * With --group: nothing is read whole at start; a target taken on has its
@@ -74,8 +77,11 @@ export class HistoryKeeper {
   #fetchTimer: NodeJS.Timeout | undefined;
   #refusing = false;
 
+  readonly #retention: HistoryRetention;
+
   constructor(opts: HistoryKeeperOptions) {
     this.#opts = opts;
+    this.#retention = opts.retention ?? DEFAULT_RETENTION;
   }
 
   /** Reads the saved history once, a chunk at a time; false while the store cannot be read. */
@@ -97,7 +103,7 @@ export class HistoryKeeper {
     const histories = new Map<string, TargetHistory>();
     let chunks = 0;
     try {
-      const within = chunksWithin(this.#opts.wallNowMs() / 1000);
+      const within = chunksWithin(this.#opts.wallNowMs() / 1000, this.#retention);
       const names = new Set(await this.#opts.store.historyChunkNames(within.map(chunkKey)));
       // Those past the retention too: the next save deletes them.
       for (const name of names) this.#stored.add(name);
@@ -185,7 +191,7 @@ export class HistoryKeeper {
     if (keys.length === 0) return;
     const histories = new Map<string, TargetHistory>();
     try {
-      for (const id of chunksWithin(this.#opts.wallNowMs() / 1000)) {
+      for (const id of chunksWithin(this.#opts.wallNowMs() / 1000, this.#retention)) {
         const records = await this.#opts.store.loadHistoryChunk(chunkKey(id), keys);
         await runSliced(this.#restoreChunk(id, records, histories));
       }
@@ -238,7 +244,7 @@ export class HistoryKeeper {
     this.#trimPending();
     const forget = [...this.#stored].filter((name) => {
       const id = parseChunkKey(name);
-      return !id || chunkExpired(id, wall / 1000);
+      return !id || chunkExpired(id, wall / 1000, this.#retention);
     });
     if (forget.length > 0) {
       await this.#opts.store.forgetHistory(forget);
@@ -291,6 +297,7 @@ export class HistoryKeeper {
   }
 
   #queue(key: string, resolution: Resolution, r: PeriodRecord): void {
+    if (keptPeriods(this.#retention, resolution) === 0) return;
     const id = chunkOf(resolution, r.period);
     addRecords(this.#pending, chunkKey(id), key, [
       recordNumbers(r, r.period - chunkPeriods(id)[0]),
