@@ -9,7 +9,12 @@ import {
   recordNumbers,
   type ChunkId,
 } from '../lib/history/history-chunks.js';
-import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../lib/history/target-history.js';
+import {
+  FULL_LIMITS,
+  HOUR_SLOTS,
+  MINUTE_SLOTS,
+  TargetHistory,
+} from '../lib/history/target-history.js';
 import { bucketIndex } from '../lib/stats/histogram.js';
 import { seededRandom } from '../test/support/prng.js';
 
@@ -75,7 +80,7 @@ export function synthHistory(
 ): TargetHistory {
   const rand = seededRandom(seed);
   const baseMs = 2 + rand() * 80;
-  const h = new TargetHistory();
+  const h = new TargetHistory(FULL_LIMITS);
   const firstMinute = nowMinute - minutes;
   const hours = minutes === MINUTE_SLOTS ? HOUR_SLOTS - MINUTE_SLOTS / 60 : 0;
   const firstHour = Math.floor(firstMinute / 60) - hours;

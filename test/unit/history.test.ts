@@ -8,7 +8,14 @@ import { HistoryKeeper } from '../../daemon/history-keeper.js';
 import { chunkExpired, parseChunk } from '../../lib/history/history-chunks.js';
 import { PeriodRing } from '../../lib/history/period-ring.js';
 import { quantile } from '../../lib/history/quantiles.js';
-import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../../lib/history/target-history.js';
+import {
+  FULL_LIMITS,
+  HOUR_SLOTS,
+  MINUTE_SLOTS,
+  RECENT_HOURS,
+  RECENT_MINUTES,
+  TargetHistory,
+} from '../../lib/history/target-history.js';
 import { BUCKET_BOUNDS_SECONDS, bucketIndex } from '../../lib/stats/histogram.js';
 import { TargetStats } from '../../lib/stats/target-stats.js';
 import type { ChunkRecords, HistoryStore } from '../../lib/store/stats-store.js';
@@ -99,16 +106,24 @@ describe('history', () => {
     assert.deepEqual(open?.counts, [1, 0, 0, 0, 0]);
   });
 
-  it('keeps 48 h of minutes and 90 days of hours, dropping the oldest', () => {
+  it('holds the recent span in memory (2 h of minutes, a day of hours), dropping the oldest', () => {
     const h = new TargetHistory();
     const counts = [1, 0, 0, 0, 0];
-    const total = HOUR_SLOTS * 60 + 120;
+    const total = 3 * 24 * 60 + 120;
     for (let m = 0; m < total; m++) h.addMinute(T0 + m, counts, [100], [1], 1);
-    assert.equal(h.minutes.size, MINUTE_SLOTS);
+    assert.equal(h.minutes.size, RECENT_MINUTES);
     assert.equal(h.minutes.lastPeriod, T0 + total - 1);
-    assert.equal(h.hours.size, HOUR_SLOTS);
+    assert.equal(h.hours.size, RECENT_HOURS);
     assert.equal(h.hours.lastPeriod, Math.floor((T0 + total - 1) / 60) - 1);
-    assert.ok(h.heldBytes < 200 * 1024, `${h.heldBytes} bytes held`);
+    assert.ok(h.heldBytes < 8 * 1024, `${h.heldBytes} bytes held`);
+  });
+
+  it('holds the whole default retention with FULL_LIMITS (what earlier releases held)', () => {
+    const h = new TargetHistory(FULL_LIMITS);
+    const total = HOUR_SLOTS * 60 + 120;
+    for (let m = 0; m < total; m++) h.addMinute(T0 + m, [1, 0, 0, 0, 0], [100], [1], 1);
+    assert.equal(h.minutes.size, MINUTE_SLOTS);
+    assert.equal(h.hours.size, HOUR_SLOTS);
   });
 
   it('caps bytes: past the cap the oldest periods go early', () => {
