@@ -67,11 +67,12 @@ export class TargetHistory {
   closeMinute(minute: number): PeriodRecord | undefined {
     let closed: PeriodRecord | undefined;
     this.current.drain((counts, indices, bucketCounts, n) => {
-      if (this.addMinute(minute, counts, indices, bucketCounts, n)) {
-        const pairs: number[] = [];
-        for (let k = 0; k < n; k++) pairs.push(indices[k]!, bucketCounts[k]!);
-        closed = { period: minute, counts: Array.from(counts), pairs };
-      }
+      // Read before addMinute: closing the hour drains the open hour into
+      // the same scratch arrays (accumulator.ts) that `indices` are.
+      const pairs: number[] = [];
+      for (let k = 0; k < n; k++) pairs.push(indices[k]!, bucketCounts[k]!);
+      const record = { period: minute, counts: Array.from(counts), pairs };
+      if (this.addMinute(minute, record.counts, indices, bucketCounts, n)) closed = record;
     });
     return closed;
   }
@@ -89,7 +90,13 @@ export class TargetHistory {
     if (empty) return false; // nothing measured: no record (a gap, not zeros)
     this.minutes.add(minute, counts, indices, bucketCounts, n);
     const hour = Math.floor(minute / 60);
-    if (this.#openHourPeriod !== undefined && hour > this.#openHourPeriod) this.#closeHour();
+    if (this.#openHourPeriod !== undefined && hour > this.#openHourPeriod) {
+      // Closing drains the open hour into the scratch arrays (accumulator.ts)
+      // that `indices` and `bucketCounts` may be: copied first.
+      indices = Array.from({ length: n }, (_, k) => indices[k]!);
+      bucketCounts = Array.from({ length: n }, (_, k) => bucketCounts[k]!);
+      this.#closeHour();
+    }
     if (this.#openHourPeriod === undefined || hour > this.#openHourPeriod)
       this.#openHourPeriod = hour;
     for (let f = 0; f < counts.length; f++) this.#openHour.add(f, counts[f]);

@@ -24,6 +24,7 @@
 // statistics saves.
 
 import { appendFile, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import {
   legacyChunkRecords,
@@ -42,6 +43,7 @@ const FILE = /^([mh])-(\d{1,9})(\.sorted|\.compacting)?\.jsonl(\.tmp)?$/;
 const LEGACY_FILE = /^([mh])-(\d{1,9})\.json$/;
 // Up to this many targets asked for, each is looked up in a sorted file; more are read in one pass.
 const MAX_LOOKUPS = 64;
+const SCAN_BLOCK = 256 * 1024;
 
 export class HistoryFileError extends Error {
   override name = 'HistoryFileError';
@@ -250,28 +252,47 @@ export class HistoryFiles {
     else await rename(tmp, this.#path(fileOf(key, 'sorted'))).catch(ignoreMissing);
   }
 
-  /** Each line of `file` handed to `each`, a slice at a time; returns the damaged lines' count. */
+  /**
+   * Each line of `file` handed to `each`, a slice at a time; returns the
+   * damaged lines' count. Read in blocks, not whole: a chunk of 10,000
+   * targets is tens of MB, and decoding it at once holds the loop.
+   */
   async #scan(file: string, each: (target: string, records: string) => void): Promise<number> {
-    let text: string;
+    let fh;
     try {
-      text = await readFile(this.#path(file), 'utf8');
+      fh = await open(this.#path(file), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw err;
     }
     const slices = new Slices();
+    const decoder = new StringDecoder('utf8');
+    const buf = Buffer.alloc(SCAN_BLOCK);
     let bad = 0;
-    // Line by line, not split(): a chunk of 10,000 targets is tens of MB.
-    for (let at = 0; at < text.length;) {
-      await slices.pause();
-      const end = text.indexOf('\n', at);
-      const line = text.slice(at, end < 0 ? text.length : end);
-      at = end < 0 ? text.length : end + 1;
-      if (line === '') continue;
-      const entry = parseChunkLine(line);
+    let rest = '';
+    const line = (text: string): void => {
+      if (text === '') return;
+      const entry = parseChunkLine(text);
       // A line cut short by a kill in the middle of an append: that save's records for one target.
       if (entry) each(entry.key, entry.records);
       else bad++;
+    };
+    try {
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, SCAN_BLOCK, null);
+        if (bytesRead === 0) break;
+        const text = rest + decoder.write(buf.subarray(0, bytesRead));
+        let at = 0;
+        for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', at)) {
+          line(text.slice(at, end));
+          at = end + 1;
+          await slices.pause();
+        }
+        rest = text.slice(at);
+      }
+      line(rest + decoder.end());
+    } finally {
+      await fh.close();
     }
     return bad;
   }

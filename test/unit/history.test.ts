@@ -106,6 +106,17 @@ describe('history', () => {
     assert.deepEqual(open?.counts, [1, 0, 0, 0, 0]);
   });
 
+  it('keeps each minute its own buckets when it closes an hour (the drains share scratch arrays)', () => {
+    const h = new TargetHistory();
+    h.restoreMinute(T0 + 17, [60, 2, 0, 0, 0], [41, 58]);
+    h.current.add(0);
+    h.current.addBucket(40);
+    const closed = h.closeMinute(T0 + 60 + 3);
+    assert.deepEqual(closed, { period: T0 + 63, counts: [1, 0, 0, 0, 0], pairs: [40, 1] });
+    assert.deepEqual(h.hours.get(T0 / 60)?.pairs, [41, 58]);
+    assert.deepEqual(h.openRecord('hour', T0 / 60 + 1)?.pairs, [40, 1]);
+  });
+
   it('holds the recent span in memory (2 h of minutes, a day of hours), dropping the oldest', () => {
     const h = new TargetHistory();
     const counts = [1, 0, 0, 0, 0];
