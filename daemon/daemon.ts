@@ -496,8 +496,7 @@ export class Daemon {
       },
       history: {
         find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),
-        records: (key, history, resolution, from, to) =>
-          this.#history.records(key, history, resolution, from, to),
+        records: this.#history.records,
         live: () => this.#engine.sortedTargets(),
         nowMs: Date.now,
       },

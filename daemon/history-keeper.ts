@@ -35,6 +35,7 @@ import {
   RECENT_HOURS,
   RECENT_MINUTES,
   TargetHistory,
+  type ReadRecords,
   type Resolution,
 } from '../lib/history/target-history.js';
 import type { TargetStats } from '../lib/stats/target-stats.js';
@@ -163,18 +164,9 @@ export class HistoryKeeper {
     return [...hours, ...minutes];
   }
 
-  /**
-   * `key`'s records of `resolution` in [from, to] for a page: the recent
-   * ones from `history`, the older ones from the store.
-   */
-  records(
-    key: string,
-    history: TargetHistory,
-    resolution: Resolution,
-    from: number,
-    to: number,
-  ): Promise<PeriodRecord[]> {
-    return this.#reads.records(
+  /** A target's records for a page: the recent ones from its history, the older ones from the store. */
+  readonly records: ReadRecords = (key, history, resolution, from, to) =>
+    this.#reads.records(
       key,
       history,
       resolution,
@@ -183,7 +175,6 @@ export class HistoryKeeper {
       this.#opts.wallNowMs() / 1000,
       (chunk) => this.#pending.get(chunk)?.get(key),
     );
-  }
 
   /** One chunk's records into the histories, a target per step (hours before minutes, in time order). */
   *#restoreChunk(

@@ -191,3 +191,12 @@ function unpair(pairs: number[]): { indices: number[]; bucketCounts: number[] } 
   }
   return { indices, bucketCounts };
 }
+
+/** A target's closed records of `resolution` in [from, to], in period order, wherever they are held. */
+export type ReadRecords = (
+  key: string,
+  history: TargetHistory,
+  resolution: Resolution,
+  from: number,
+  to: number,
+) => Promise<readonly PeriodRecord[]>;

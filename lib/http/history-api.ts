@@ -9,7 +9,7 @@ import type { Context, Hono } from 'hono';
 import { FIELDS, type PeriodRecord } from '../history/period-ring.js';
 import { quantile } from '../history/quantiles.js';
 import { isRange, RANGES, stepOf, type RangeName } from '../history/ranges.js';
-import type { Resolution, TargetHistory } from '../history/target-history.js';
+import type { ReadRecords, Resolution, TargetHistory } from '../history/target-history.js';
 import { BUCKET_BOUNDS_SECONDS } from '../stats/histogram.js';
 import { textChunks, type HeavyBody } from './heavy-body.js';
 
@@ -20,17 +20,8 @@ export interface HistoryDeps {
   live(): readonly { readonly key: string; readonly stats: { readonly history: TargetHistory } }[];
   /** The wall clock, Unix milliseconds. */
   nowMs(): number;
-  /**
-   * A target's closed records of `resolution` in [from, to], in period
-   * order: the recent ones held in `history`, older ones read from the store.
-   */
-  records(
-    key: string,
-    history: TargetHistory,
-    resolution: Resolution,
-    from: number,
-    to: number,
-  ): Promise<readonly PeriodRecord[]>;
+  /** The closed records of a page: the recent ones held in `history`, older ones read from the store. */
+  records: ReadRecords;
 }
 
 const SPARK_MINUTES = 60;
@@ -170,12 +161,5 @@ function json(
 }
 
 /** HistoryDeps.records for a history without a store behind it (what memory holds is all there is). */
-export function heldRecords(
-  _key: string,
-  history: TargetHistory,
-  resolution: Resolution,
-  from: number,
-  to: number,
-): Promise<readonly PeriodRecord[]> {
-  return Promise.resolve([...history.records(resolution, from, to)]);
-}
+export const heldRecords: ReadRecords = (_key, history, resolution, from, to) =>
+  Promise.resolve([...history.records(resolution, from, to)]);

@@ -11,6 +11,7 @@ import { parseChunkKey, type ChunkId } from '../history/history-chunks.js';
 import { readStateFile, writeFileAtomic } from '../state/json-file.js';
 import { SECOND_COPY_SUFFIX, SlotFile, slotProblem } from '../state/slot-file.js';
 import { HistoryFiles } from './history-files.js';
+import { SerialSteps } from './serial-steps.js';
 import type { ChunkRecords, HistoryStore, StatsStore } from './stats-store.js';
 import type { TargetStore } from './target-store.js';
 
@@ -30,7 +31,7 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
   #stats: Map<string, string>;
   readonly #listeners: (() => void)[] = [];
   // Changes are chained so that each sees the one before it, and two never write a file at once.
-  #queue: Promise<void> = Promise.resolve();
+  readonly #steps = new SerialSteps();
 
   readonly #statsFile: SlotFile;
   readonly #history: HistoryFiles;
@@ -198,12 +199,7 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
 
   /** Runs `step` after every step before it has finished, failed or not. */
   #serialised<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(step);
-    this.#queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.#steps.run(step);
   }
 
   #write(file: string, body: Record<string, unknown>): Promise<void> {

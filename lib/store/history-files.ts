@@ -35,6 +35,7 @@ import {
 import { Slices } from '../slicing.js';
 import { setAside } from '../state/json-file.js';
 import { compareKeys, findSortedLine, parseChunkLine } from './sorted-lines.js';
+import { SerialSteps } from './serial-steps.js';
 import type { ChunkRecords } from './stats-store.js';
 
 export const HISTORY_DIR = 'history';
@@ -54,7 +55,7 @@ type Kind = 'appended' | 'sorted' | 'compacting';
 export class HistoryFiles {
   readonly #dir: string;
   readonly #log: (line: string) => void;
-  #queue: Promise<void> = Promise.resolve();
+  readonly #steps = new SerialSteps();
   /** Chunks being compacted: their reads wait (the files move under them). */
   readonly #compacting = new Map<string, Promise<void>>();
   /** The newest chunk span appended to, per resolution letter: the older ones are closed. */
@@ -349,12 +350,7 @@ export class HistoryFiles {
 
   /** Runs `step` after every step before it has finished, failed or not. */
   #serialised<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(step);
-    this.#queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.#steps.run(step);
   }
 }
 
