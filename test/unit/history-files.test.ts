@@ -4,12 +4,13 @@
 // format read and converted, and a compaction cut short anywhere read the same.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedStore, HISTORY_DIR } from '../../lib/store/embedded-store.js';
 import { fileOf } from '../../lib/store/history-files.js';
+import { compareKeys, findSortedLine } from '../../lib/store/sorted-lines.js';
 
 const key = (i: number): string => `t${i}@127.0.${i >> 8}.${i & 255}`;
 // A target's records of a save: offset i % 60, counters, a bucket run.
@@ -132,6 +133,28 @@ describe('history files', () => {
       assert.equal((await store.loadHistoryChunk('m:7')).size, targets);
     });
   }
+
+  it('finds every target of a sorted file by binary search, lines short and longer than a read', async () => {
+    const keys = Array.from({ length: 97 }, (_, i) => key(i)).sort(compareKeys);
+    // Every seventh line is ~40 kB (2,000 records): longer than one read of the search.
+    const recordsOf = (i: number): string =>
+      Array.from(
+        { length: i % 7 === 0 ? 2000 : 1 + (i % 3) },
+        (_, r) => `${r % 60},60,${i},0,0,0`,
+      ).join(';');
+    const file = path.join(dir, 'sorted.jsonl');
+    await writeFile(file, keys.map((k, i) => `${JSON.stringify([k, recordsOf(i)])}\n`).join(''));
+    const fh = await open(file, 'r');
+    try {
+      const { size } = await fh.stat();
+      for (const [i, k] of keys.entries())
+        assert.deepEqual(await findSortedLine(fh, size, k), { key: k, records: recordsOf(i) }, k);
+      for (const missing of ['', 'a', 't5@', 'zz', `${keys[3]!}x`])
+        assert.equal(await findSortedLine(fh, size, missing), undefined, missing);
+    } finally {
+      await fh.close();
+    }
+  });
 
   it('skips a damaged line in compacting, keeping the others', async () => {
     const h = (f: string): string => path.join(dir, HISTORY_DIR, f);
