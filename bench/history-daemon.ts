@@ -106,10 +106,6 @@ try {
     figures.appendedFilesLeft = appended();
     await sleep(REST_S * 1000);
     figures.rssAtRestMB = rssMb(daemon.child.pid!);
-    const metrics = await (await fetch(`${daemon.baseUrl}/metrics`)).text();
-    figures.eventLoopLagMaxMs = +(
-      Number(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1]) * 1000
-    ).toFixed(1);
     for (const i of [0, Math.floor(targets / 2), targets - 1]) {
       const url = (range: string): string =>
         `${daemon.baseUrl}/api/history?target=${encodeURIComponent(keyOf(i))}&range=${range}`;
