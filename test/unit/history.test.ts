@@ -337,3 +337,101 @@ describe('history', () => {
     assert.equal(quantile([i, 1, i + 8, 1], b, 1), b[i + 8]);
   });
 });
+
+describe('history older than memory, read from the store', () => {
+  const KEY = 'a@127.0.0.1';
+  // Now: 30 days after T0; an hour of five days ago, a minute of ten hours ago saved in two parts.
+  const nowMinute = T0 + 30 * 1440 + 30;
+  const oldHour = Math.floor(nowMinute / 60) - 5 * 24;
+  const oldMinute = (Math.floor(nowMinute / 60) - 10) * 60 + 7;
+
+  class CountingStore extends MemoryHistoryStore {
+    reads: string[] = [];
+    override loadHistoryChunk(name: string, targets?: readonly string[]) {
+      this.reads.push(name);
+      return super.loadHistoryChunk(name, targets);
+    }
+  }
+
+  async function keeperOnSeededStore(): Promise<{
+    keeper: HistoryKeeper;
+    store: CountingStore;
+    stats: TargetStats;
+  }> {
+    const store = new CountingStore();
+    store.chunks.set(
+      `h:${Math.floor(oldHour / 24)}`,
+      new Map([[KEY, [[oldHour % 24, 3600, 4, 0, 0, 0, 40, 3596]]]]),
+    );
+    store.chunks.set(
+      `m:${Math.floor(oldMinute / 60)}`,
+      new Map([
+        [
+          KEY,
+          [
+            [7, 30, 1, 0, 0, 0, 41, 29],
+            [7, 30, 0, 0, 0, 0, 41, 25, 5],
+          ],
+        ],
+      ]),
+    );
+    const stats = new TargetStats();
+    const keeper = new HistoryKeeper({
+      store,
+      live: () => [{ key: KEY, stats }],
+      wallNowMs: () => nowMinute * 60_000,
+      forgetAfterMs: 600_000,
+      log: () => {},
+    });
+    assert.equal(await keeper.load(), true);
+    return { keeper, store, stats };
+  }
+
+  it('restores only the recent chunks at start, and the newest minute chunk (its hour was open)', async () => {
+    const { store, stats } = await keeperOnSeededStore();
+    assert.ok(!store.reads.includes(`h:${Math.floor(oldHour / 24)}`), store.reads.join(' '));
+    assert.ok(store.reads.includes(`m:${Math.floor(oldMinute / 60)}`), store.reads.join(' '));
+    assert.equal(stats.history.hours.size, 0, 'the old hour is not in memory');
+  });
+
+  it('serves older records from the store, parts of a period added up, and caches what it read', async () => {
+    const { keeper, store, stats } = await keeperOnSeededStore();
+    const hours = await keeper.records(
+      KEY,
+      stats.history,
+      'hour',
+      oldHour - 2,
+      Math.floor(nowMinute / 60) - 1,
+    );
+    assert.deepEqual(hours[0], { period: oldHour, counts: [3600, 4, 0, 0, 0], pairs: [40, 3596] });
+    const minutes = await keeper.records(
+      KEY,
+      stats.history,
+      'minute',
+      nowMinute - 48 * 60,
+      nowMinute - 1,
+    );
+    assert.deepEqual(minutes, [
+      { period: oldMinute, counts: [60, 1, 0, 0, 0], pairs: [41, 54, 42, 5] },
+    ]);
+    const reads = store.reads.length;
+    await keeper.records(KEY, stats.history, 'hour', oldHour - 2, Math.floor(nowMinute / 60) - 1);
+    assert.equal(store.reads.length, reads, 'read again from the cache');
+  });
+
+  it('reads nothing of a resolution kept 0 periods', async () => {
+    const { store, stats } = await keeperOnSeededStore();
+    const keeper = new HistoryKeeper({
+      store,
+      live: () => [{ key: KEY, stats }],
+      wallNowMs: () => nowMinute * 60_000,
+      forgetAfterMs: 600_000,
+      retention: { minutes: 2880, hours: 0 },
+      log: () => {},
+    });
+    assert.deepEqual(
+      await keeper.records(KEY, stats.history, 'hour', oldHour - 2, oldHour + 2),
+      [],
+    );
+  });
+});
