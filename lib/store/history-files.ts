@@ -125,7 +125,7 @@ export class HistoryFiles {
 
   /** Appends each chunk's lines (one append a chunk), then compacts the chunks this closed. */
   append(chunks: ChunkRecords): Promise<string[]> {
-    const done = this.#serialised(async () => {
+    return this.#serialised(async () => {
       await mkdir(this.#dir, { recursive: true, mode: 0o700 });
       for (const [key, records] of chunks) {
         const slices = new Slices();
@@ -140,12 +140,10 @@ export class HistoryFiles {
         await appendFile(this.#path(fileOf(key, 'appended')), lines.join(''), { mode: 0o600 });
         this.#noteNewest(key);
       }
+      // Queued behind this step, so a caller that waits for settled() sees them.
+      await this.#compactClosed();
       return [] as string[];
     });
-    void done.then(() => {
-      for (const key of chunks.keys()) this.#compactOlderThan(key);
-    });
-    return done;
   }
 
   forget(keys: readonly string[]): Promise<void> {
@@ -184,18 +182,13 @@ export class HistoryFiles {
     if (id.span < (this.#newest.get(key[0]!) ?? -1)) void this.#compactLogged(key);
   }
 
-  /** The chunks of `key`'s resolution older than it with appended lines: closed now. */
-  #compactOlderThan(key: string): void {
-    void readdir(this.#dir)
-      .then((names) => {
-        const id = parseChunkKey(key)!;
-        for (const name of names) {
-          const m = FILE.exec(name);
-          if (!m || m[3] === '.sorted' || m[4] || m[1] !== key[0]) continue;
-          if (Number(m[2]) < id.span) void this.#compactLogged(`${m[1]}:${m[2]}`);
-        }
-      })
-      .catch((err: unknown) => this.#log(`history: cannot list ${this.#dir}: ${message(err)}`));
+  /** The chunks with appended lines older than the newest of their resolution: closed now. */
+  async #compactClosed(): Promise<void> {
+    for (const name of await readdir(this.#dir)) {
+      const m = FILE.exec(name);
+      if (!m || m[3] === '.sorted' || m[4]) continue;
+      this.#compactIfClosed(`${m[1]}:${m[2]}`);
+    }
   }
 
   #compactLogged(key: string): Promise<void> {

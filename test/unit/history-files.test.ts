@@ -92,6 +92,7 @@ describe('history files', () => {
       [3, 60, 0, 0, 0, 0],
       [9, 30, 1, 0, 0, 0],
     ]);
+    await store.historyFiles.settled();
   });
 
   for (const cut of ['renamed to compacting', 'tmp written', 'compacting removed'] as const) {
