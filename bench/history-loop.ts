@@ -4,6 +4,7 @@
 // /api/history (48 h and 90 d) and /api/sparklines through the app.
 //   node dist/bench/history-loop.js [targets]
 
+import { heldRecords } from '../lib/http/history-api.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HistoryKeeper } from '../daemon/history-keeper.js';
 import { createApp } from '../lib/http/app.js';
@@ -49,6 +50,7 @@ const app = createApp({
     find: (key) => live.find((t) => t.key === key)?.stats.history,
     live: () => live,
     nowMs: Date.now,
+    records: heldRecords,
   },
 });
 

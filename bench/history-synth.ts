@@ -9,7 +9,13 @@ import {
   recordNumbers,
   type ChunkId,
 } from '../lib/history/history-chunks.js';
-import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../lib/history/target-history.js';
+import {
+  FULL_LIMITS,
+  HOUR_SLOTS,
+  MINUTE_SLOTS,
+  TargetHistory,
+  type HistoryLimits,
+} from '../lib/history/target-history.js';
 import { bucketIndex } from '../lib/stats/histogram.js';
 import { seededRandom } from '../test/support/prng.js';
 
@@ -65,17 +71,19 @@ function period(
 
 /**
  * History ending at minute `nowMinute` (exclusive): by default a full one,
- * 48 h of minutes and 90 days of hours; or only the last `minutes`.
+ * 48 h of minutes and 90 days of hours; or only the last `minutes`. With
+ * RECENT_LIMITS it holds what netpingd holds of it (the recent span).
  */
 export function synthHistory(
   seed: number,
   nowMinute: number,
   o = TYPICAL,
   minutes = MINUTE_SLOTS,
+  limits: HistoryLimits = FULL_LIMITS,
 ): TargetHistory {
   const rand = seededRandom(seed);
   const baseMs = 2 + rand() * 80;
-  const h = new TargetHistory();
+  const h = new TargetHistory(limits);
   const firstMinute = nowMinute - minutes;
   const hours = minutes === MINUTE_SLOTS ? HOUR_SLOTS - MINUTE_SLOTS / 60 : 0;
   const firstHour = Math.floor(firstMinute / 60) - hours;

@@ -143,6 +143,7 @@ export class Daemon {
           instance: config.instance,
           ...(config.group ? { sharedStats: config.keys.group(config.group.name) } : {}),
           mode: 'daemon',
+          historyRetention: config.history,
           onLog: log,
         })
       : undefined;
@@ -284,6 +285,7 @@ export class Daemon {
       live: () => engine.allTargets(),
       wallNowMs: Date.now,
       forgetAfterMs: config.forgetAfterMs,
+      retention: config.history,
       ...(ownership ? { shared: { token: () => this.#group?.token() } } : {}),
       log,
     });
@@ -494,6 +496,7 @@ export class Daemon {
       },
       history: {
         find: (key) => this.#history.find(key, this.#engine.get(key)?.stats),
+        records: this.#history.records,
         live: () => this.#engine.sortedTargets(),
         nowMs: Date.now,
       },

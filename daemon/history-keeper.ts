@@ -1,6 +1,8 @@
 // Closes every target's minute when the wall clock passes a minute boundary,
 // appends the records closed since the last save to the store, and restores
-// history at start and into a target that comes back. Saved once a minute,
+// the recent span of history (what memory holds: RECENT_LIMITS) at start and
+// into a target that comes back; older records are read from the store when
+// a page asks (history-reads.ts). Saved once a minute,
 // not every --save-interval: only closed minutes are new. A save carries
 // only what closed (a minute per target, once an hour an hour), never a
 // record again, so it costs the same at any point of the retention. A kill
@@ -21,21 +23,32 @@ import {
   chunkKey,
   chunkOf,
   chunkPeriods,
+  chunksSince,
   chunksWithin,
   parseChunkKey,
   recordNumbers,
   type ChunkId,
 } from '../lib/history/history-chunks.js';
 import type { PeriodRecord } from '../lib/history/period-ring.js';
-import { TargetHistory, type Resolution } from '../lib/history/target-history.js';
+import { DEFAULT_RETENTION, keptPeriods, type HistoryRetention } from '../lib/history/retention.js';
+import {
+  RECENT_HOURS,
+  RECENT_MINUTES,
+  TargetHistory,
+  type ReadRecords,
+  type Resolution,
+} from '../lib/history/target-history.js';
 import type { TargetStats } from '../lib/stats/target-stats.js';
 import type { HistoryStore } from '../lib/store/stats-store.js';
+import { HistoryReads } from './history-reads.js';
 
 export interface HistoryKeeperOptions {
   readonly store: HistoryStore;
   readonly live: () => Iterable<{ readonly key: string; readonly stats: TargetStats }>;
   readonly wallNowMs: () => number;
   readonly forgetAfterMs: number;
+  /** How long records are kept in the store; a resolution kept 0 periods is not saved. */
+  readonly retention?: HistoryRetention;
   readonly log: (line: string) => void;
   /**
    * With --group: nothing is read whole at start; a target taken on has its
@@ -74,11 +87,16 @@ export class HistoryKeeper {
   #fetchTimer: NodeJS.Timeout | undefined;
   #refusing = false;
 
+  readonly #retention: HistoryRetention;
+  readonly #reads: HistoryReads;
+
   constructor(opts: HistoryKeeperOptions) {
     this.#opts = opts;
+    this.#retention = opts.retention ?? DEFAULT_RETENTION;
+    this.#reads = new HistoryReads(opts.store, this.#retention);
   }
 
-  /** Reads the saved history once, a chunk at a time; false while the store cannot be read. */
+  /** Reads the recent span of the saved history once, a chunk at a time; false while the store cannot be read. */
   async load(): Promise<boolean> {
     if (this.#loaded) return true;
     if (this.#opts.shared) {
@@ -97,11 +115,12 @@ export class HistoryKeeper {
     const histories = new Map<string, TargetHistory>();
     let chunks = 0;
     try {
-      const within = chunksWithin(this.#opts.wallNowMs() / 1000);
+      const nowS = this.#opts.wallNowMs() / 1000;
+      const within = chunksWithin(nowS, this.#retention);
       const names = new Set(await this.#opts.store.historyChunkNames(within.map(chunkKey)));
       // Those past the retention too: the next save deletes them.
       for (const name of names) this.#stored.add(name);
-      for (const id of within) {
+      for (const id of this.#recentChunks(nowS, names)) {
         const name = chunkKey(id);
         if (!names.has(name)) continue;
         const records = await this.#opts.store.loadHistoryChunk(name);
@@ -124,6 +143,38 @@ export class HistoryKeeper {
     this.#opts.log(`restored history of ${histories.size} targets from ${chunks} chunks`);
     return true;
   }
+
+  /**
+   * The chunks memory holds from (RECENT_LIMITS): the last day of hours, the
+   * last hours of minutes, and the newest minute chunk saved if older (its
+   * hour was open at the stop: replayed, it closes and is saved).
+   */
+  #recentChunks(nowS: number, names?: ReadonlySet<string>): ChunkId[] {
+    const hours = chunksSince('hour', nowS, RECENT_HOURS, this.#retention);
+    const minutes = chunksSince('minute', nowS, RECENT_MINUTES, this.#retention);
+    const newest = Math.max(
+      -1,
+      ...[...(names ?? [])]
+        .map(parseChunkKey)
+        .filter((id) => id?.resolution === 'minute' && !chunkExpired(id, nowS, this.#retention))
+        .map((id) => id!.span),
+    );
+    if (minutes.length > 0 && newest >= 0 && newest < minutes[0]!.span)
+      minutes.unshift({ resolution: 'minute', span: newest });
+    return [...hours, ...minutes];
+  }
+
+  /** A target's records for a page: the recent ones from its history, the older ones from the store. */
+  readonly records: ReadRecords = (key, history, resolution, from, to) =>
+    this.#reads.records(
+      key,
+      history,
+      resolution,
+      from,
+      to,
+      this.#opts.wallNowMs() / 1000,
+      (chunk) => this.#pending.get(chunk)?.get(key),
+    );
 
   /** One chunk's records into the histories, a target per step (hours before minutes, in time order). */
   *#restoreChunk(
@@ -185,7 +236,7 @@ export class HistoryKeeper {
     if (keys.length === 0) return;
     const histories = new Map<string, TargetHistory>();
     try {
-      for (const id of chunksWithin(this.#opts.wallNowMs() / 1000)) {
+      for (const id of this.#recentChunks(this.#opts.wallNowMs() / 1000)) {
         const records = await this.#opts.store.loadHistoryChunk(chunkKey(id), keys);
         await runSliced(this.#restoreChunk(id, records, histories));
       }
@@ -238,7 +289,7 @@ export class HistoryKeeper {
     this.#trimPending();
     const forget = [...this.#stored].filter((name) => {
       const id = parseChunkKey(name);
-      return !id || chunkExpired(id, wall / 1000);
+      return !id || chunkExpired(id, wall / 1000, this.#retention);
     });
     if (forget.length > 0) {
       await this.#opts.store.forgetHistory(forget);
@@ -262,7 +313,10 @@ export class HistoryKeeper {
       this.#pending = batch;
       throw err;
     }
-    for (const name of batch.keys()) this.#stored.add(name);
+    for (const [name, targets] of batch) {
+      this.#stored.add(name);
+      for (const key of targets.keys()) this.#reads.forget(name, key);
+    }
     if (refused.length > 0 && !this.#refusing)
       this.#opts.log(
         `history of ${refused.length} targets not saved: another member of the group has taken them over (${quoted(refused[0]!.slice(0, 60))}, ...)`,
@@ -291,6 +345,7 @@ export class HistoryKeeper {
   }
 
   #queue(key: string, resolution: Resolution, r: PeriodRecord): void {
+    if (keptPeriods(this.#retention, resolution) === 0) return;
     const id = chunkOf(resolution, r.period);
     addRecords(this.#pending, chunkKey(id), key, [
       recordNumbers(r, r.period - chunkPeriods(id)[0]),

@@ -31,6 +31,8 @@ import {
   type OutageConfig,
   type RawOutageOptions,
 } from './outage-options.js';
+import { addHistoryOptions, historyRetention, type RawHistoryOptions } from './history-options.js';
+import type { HistoryRetention } from '../lib/history/retention.js';
 import {
   addPathOptions,
   pathConfig,
@@ -51,6 +53,8 @@ export interface DaemonConfig {
   resyncMs: number;
   saveIntervalMs: number;
   forgetAfterMs: number;
+  /** How long history is kept in the store (--history-minutes, --history-hours). */
+  history: HistoryRetention;
   maxTargets: number;
   /** The most large pages made at once (the bound on heavy bodies, lib/http/body-gate.ts). */
   maxPages: number;
@@ -109,7 +113,7 @@ export interface MeshConfig {
   expiryMs: number;
 }
 
-interface RawOptions extends RawOutageOptions, RawDnsOptions, RawPathOptions {
+interface RawOptions extends RawOutageOptions, RawDnsOptions, RawPathOptions, RawHistoryOptions {
   redis?: string;
   prefix: string;
   instance: string;
@@ -408,6 +412,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
   addOutageOptions(program);
   addDnsOptions(program);
   addPathOptions(program);
+  addHistoryOptions(program);
   try {
     program.parse([...argv], { from: 'node' });
   } catch (err) {
@@ -439,6 +444,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     resyncMs: parseBoundedDurationMs(o.resync, 'resync period', 100, 3_600_000),
     saveIntervalMs: parseBoundedDurationMs(o.saveInterval, 'save interval', 100, 3_600_000),
     forgetAfterMs: parseBoundedDurationMs(o.forgetAfter, 'forget-after period', 1, 30 * 86_400_000),
+    history: historyRetention(o),
     maxTargets: wholeNumber(o.maxTargets, 'target limit', 1, 1_000_000),
     maxPages: wholeNumber(o.maxPages, 'page limit', 1, 1000),
     payloadBytes: wholeNumber(o.payloadSize, 'payload size', MIN_PAYLOAD_BYTES, 1400),

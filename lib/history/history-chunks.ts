@@ -21,7 +21,8 @@
 
 import { FIELDS, type PeriodRecord } from './period-ring.js';
 import { BUCKET_SLOTS } from './accumulator.js';
-import { HOUR_SLOTS, MINUTE_SLOTS, type Resolution } from './target-history.js';
+import { DEFAULT_RETENTION, keptPeriods, type HistoryRetention } from './retention.js';
+import type { Resolution } from './target-history.js';
 
 export const HISTORY_CHUNK_VERSION = 1;
 const NF = FIELDS.length;
@@ -53,12 +54,19 @@ export function chunkPeriods(id: ChunkId): [number, number] {
   return [id.span * per, id.span * per + per - 1];
 }
 
-/** Whether a chunk holds nothing still kept at `nowS` (Unix seconds). */
-export function chunkExpired(id: ChunkId, nowS: number): boolean {
+/** Whether a chunk holds nothing still kept at `nowS` (Unix seconds); all are, of a resolution kept 0 periods. */
+export function chunkExpired(
+  id: ChunkId,
+  nowS: number,
+  retention: HistoryRetention = DEFAULT_RETENTION,
+): boolean {
+  const kept = keptPeriods(retention, id.resolution);
   const [, last] = chunkPeriods(id);
-  return id.resolution === 'minute'
-    ? last < Math.floor(nowS / 60) - MINUTE_SLOTS
-    : last < Math.floor(nowS / 3600) - HOUR_SLOTS;
+  return kept === 0 || last < Math.floor(nowS / periodSeconds(id.resolution)) - kept;
+}
+
+export function periodSeconds(resolution: Resolution): 60 | 3600 {
+  return resolution === 'minute' ? 60 : 3600;
 }
 
 export class HistoryChunkError extends Error {
@@ -121,28 +129,48 @@ export function checkRecord(r: unknown, from: number, to: number): PeriodRecord 
   return { period, counts: values.slice(1, 1 + NF), pairs };
 }
 
-/** Chunk names that may still hold records kept at `nowS` (Unix seconds), oldest first. */
-export function chunksWithin(nowS: number): ChunkId[] {
+/** Chunk names that may still hold records kept at `nowS` (Unix seconds), oldest first: hours, then minutes. */
+export function chunksWithin(
+  nowS: number,
+  retention: HistoryRetention = DEFAULT_RETENTION,
+): ChunkId[] {
+  return [
+    ...chunksSince('hour', nowS, keptPeriods(retention, 'hour'), retention),
+    ...chunksSince('minute', nowS, keptPeriods(retention, 'minute'), retention),
+  ];
+}
+
+/** The chunks of `resolution` that hold the last `periods` periods up to `nowS`, oldest first. */
+export function chunksSince(
+  resolution: Resolution,
+  nowS: number,
+  periods: number,
+  retention: HistoryRetention = DEFAULT_RETENTION,
+): ChunkId[] {
   const ids: ChunkId[] = [];
-  const day = Math.floor(nowS / 86_400);
-  for (let span = day - Math.ceil(HOUR_SLOTS / 24) - 1; span <= day; span++) {
-    const id: ChunkId = { resolution: 'hour', span };
-    if (!chunkExpired(id, nowS)) ids.push(id);
-  }
-  const hour = Math.floor(nowS / 3600);
-  for (let span = hour - Math.ceil(MINUTE_SLOTS / 60) - 1; span <= hour; span++) {
-    const id: ChunkId = { resolution: 'minute', span };
-    if (!chunkExpired(id, nowS)) ids.push(id);
+  if (periods <= 0) return ids;
+  const per = resolution === 'minute' ? 60 : 24;
+  const now = chunkOf(resolution, Math.floor(nowS / periodSeconds(resolution))).span;
+  for (let span = now - Math.ceil(periods / per) - 1; span <= now; span++) {
+    const id: ChunkId = { resolution, span };
+    if (!chunkExpired(id, nowS, retention) && chunkPeriods(id)[1] >= lastPeriods(id, nowS, periods))
+      ids.push(id);
   }
   return ids;
 }
 
+/** The first of the last `periods` periods of `id`'s resolution at `nowS`. */
+function lastPeriods(id: ChunkId, nowS: number, periods: number): number {
+  return Math.floor(nowS / periodSeconds(id.resolution)) - periods + 1;
+}
+
 /** When a chunk holds nothing kept any more (Unix seconds): a Redis key's expiry. */
-export function chunkExpiresAtS(id: ChunkId): number {
+export function chunkExpiresAtS(
+  id: ChunkId,
+  retention: HistoryRetention = DEFAULT_RETENTION,
+): number {
   const [, last] = chunkPeriods(id);
-  return id.resolution === 'minute'
-    ? (last + MINUTE_SLOTS + 1) * 60
-    : (last + HOUR_SLOTS + 1) * 3600;
+  return (last + keptPeriods(retention, id.resolution) + 1) * periodSeconds(id.resolution);
 }
 
 /** A record's numbers: `offset`, the counters, then the bucket run from its lowest index. */

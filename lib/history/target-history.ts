@@ -1,25 +1,43 @@
-// One target's history: a record per minute for 48 hours and per hour for
-// 90 days. The probe path adds to the open minute (Accumulator); a timer
+// One target's recent history: a record per minute and per hour, for the
+// recent span (RECENT_LIMITS; older records are in the store). The probe path adds to the open minute (Accumulator); a timer
 // closes minutes (closeMinute), and each closed minute is added to the open
 // hour, which closes when a minute of a later hour arrives. Hours are thus
 // derived from minutes, so a restart restores the open hour by replaying
 // the saved minutes of that hour (replayHours).
 
 import { Accumulator } from './accumulator.js';
+import { sumRecords } from './merge-records.js';
 import { PeriodRing, type PeriodRecord, type RingLimits } from './period-ring.js';
 
 export const MINUTE_S = 60;
 export const HOUR_S = 3600;
+/** The default retention in the store (lib/history/retention.ts): 48 h of minutes, 90 days of hours. */
 export const MINUTE_SLOTS = 48 * 60;
 export const HOUR_SLOTS = 90 * 24;
 
-// Byte caps chosen so that one target's full history stays under 200 kB
-// (2880 × 4 + 70 kB + 2160 × 4 + 104 kB = 198 kB): room for about 24 bytes
-// a minute (counters and ~15 buckets) and 48 bytes an hour (~20 buckets).
-// A typical target needs about 15 and 38 (README, "History"); a target whose
-// RTTs spread wider keeps a shorter span instead.
-export const MINUTE_LIMITS: RingLimits = { maxSlots: MINUTE_SLOTS, maxBytes: 70 * 1024 };
-export const HOUR_LIMITS: RingLimits = { maxSlots: HOUR_SLOTS, maxBytes: 104 * 1024 };
+// Memory holds the recent span only (the store holds the rest, read when a
+// page asks): two hours of minutes, for the sparklines' last hour and the
+// minutes not saved yet, and a day of hours. Byte caps room for ~24 bytes a
+// minute and ~48 an hour (a typical target needs about 15 and 38); a target
+// whose RTTs spread wider keeps a shorter span in memory instead.
+export const RECENT_MINUTES = 120;
+export const RECENT_HOURS = 26;
+
+export interface HistoryLimits {
+  readonly minutes: RingLimits;
+  readonly hours: RingLimits;
+}
+
+export const RECENT_LIMITS: HistoryLimits = {
+  minutes: { maxSlots: RECENT_MINUTES, maxBytes: RECENT_MINUTES * 24 },
+  hours: { maxSlots: RECENT_HOURS, maxBytes: RECENT_HOURS * 48 },
+};
+
+/** The whole default retention in memory, as earlier releases held it (benchmarks seed stores with it). */
+export const FULL_LIMITS: HistoryLimits = {
+  minutes: { maxSlots: MINUTE_SLOTS, maxBytes: 70 * 1024 },
+  hours: { maxSlots: HOUR_SLOTS, maxBytes: 104 * 1024 },
+};
 
 export type Resolution = 'minute' | 'hour';
 
@@ -30,10 +48,15 @@ export class TargetHistory {
   readonly current = new Accumulator();
   readonly #openHour = new Accumulator();
   #openHourPeriod: number | undefined;
-  readonly minutes = new PeriodRing(MINUTE_LIMITS);
-  readonly hours = new PeriodRing(HOUR_LIMITS);
+  readonly minutes: PeriodRing;
+  readonly hours: PeriodRing;
   /** Hours closed since takeClosedHours() last ran: their records need saving. */
   #closedHours: number[] = [];
+
+  constructor(limits: HistoryLimits = RECENT_LIMITS) {
+    this.minutes = new PeriodRing(limits.minutes);
+    this.hours = new PeriodRing(limits.hours);
+  }
 
   /**
    * Closes the open minute as minute number `minute` (Unix seconds / 60).
@@ -44,11 +67,12 @@ export class TargetHistory {
   closeMinute(minute: number): PeriodRecord | undefined {
     let closed: PeriodRecord | undefined;
     this.current.drain((counts, indices, bucketCounts, n) => {
-      if (this.addMinute(minute, counts, indices, bucketCounts, n)) {
-        const pairs: number[] = [];
-        for (let k = 0; k < n; k++) pairs.push(indices[k]!, bucketCounts[k]!);
-        closed = { period: minute, counts: Array.from(counts), pairs };
-      }
+      // Read before addMinute: closing the hour drains the open hour into
+      // the same scratch arrays (accumulator.ts) that `indices` are.
+      const pairs: number[] = [];
+      for (let k = 0; k < n; k++) pairs.push(indices[k]!, bucketCounts[k]!);
+      const record = { period: minute, counts: Array.from(counts), pairs };
+      if (this.addMinute(minute, record.counts, indices, bucketCounts, n)) closed = record;
     });
     return closed;
   }
@@ -66,7 +90,13 @@ export class TargetHistory {
     if (empty) return false; // nothing measured: no record (a gap, not zeros)
     this.minutes.add(minute, counts, indices, bucketCounts, n);
     const hour = Math.floor(minute / 60);
-    if (this.#openHourPeriod !== undefined && hour > this.#openHourPeriod) this.#closeHour();
+    if (this.#openHourPeriod !== undefined && hour > this.#openHourPeriod) {
+      // Closing drains the open hour into the scratch arrays (accumulator.ts)
+      // that `indices` and `bucketCounts` may be: copied first.
+      indices = Array.from({ length: n }, (_, k) => indices[k]!);
+      bucketCounts = Array.from({ length: n }, (_, k) => bucketCounts[k]!);
+      this.#closeHour();
+    }
     if (this.#openHourPeriod === undefined || hour > this.#openHourPeriod)
       this.#openHourPeriod = hour;
     for (let f = 0; f < counts.length; f++) this.#openHour.add(f, counts[f]);
@@ -142,16 +172,9 @@ export class TargetHistory {
     // Closed early by a stop within this period, then restored: part of it too.
     const closed = (resolution === 'minute' ? this.minutes : this.hours).get(period);
     if (closed) parts.push(closed);
-    const counts = parts[0]!.counts.map((_, f) =>
-      parts.reduce((sum, part) => sum + (part.counts[f] ?? 0), 0),
-    );
-    const merged = new Map<number, number>();
-    for (const part of parts)
-      for (let k = 0; k < part.pairs.length; k += 2)
-        merged.set(part.pairs[k]!, (merged.get(part.pairs[k]!) ?? 0) + part.pairs[k + 1]!);
-    if (merged.size === 0 && counts.every((c) => c === 0)) return undefined;
-    const pairs = [...merged].sort((a, b) => a[0] - b[0]).flat();
-    return { period, counts, pairs };
+    const sum = sumRecords(period, parts);
+    if (sum.pairs.length === 0 && sum.counts.every((c) => c === 0)) return undefined;
+    return sum;
   }
 
   get heldBytes(): number {
@@ -168,3 +191,12 @@ function unpair(pairs: number[]): { indices: number[]; bucketCounts: number[] } 
   }
   return { indices, bucketCounts };
 }
+
+/** A target's closed records of `resolution` in [from, to], in period order, wherever they are held. */
+export type ReadRecords = (
+  key: string,
+  history: TargetHistory,
+  resolution: Resolution,
+  from: number,
+  to: number,
+) => Promise<readonly PeriodRecord[]>;

@@ -1,4 +1,5 @@
-// GET /api/history: one target's records over a range, and GET
+// GET /api/history: one target's records over a range (the recent ones
+// from memory, older ones read from the store: HistoryDeps.records), and GET
 // /api/sparklines: the last hour of every target, small enough for the
 // overview to draw a line per row. Both are streamed in slices like every
 // body that grows with the targets or the records; sparklines under the
@@ -8,7 +9,7 @@ import type { Context, Hono } from 'hono';
 import { FIELDS, type PeriodRecord } from '../history/period-ring.js';
 import { quantile } from '../history/quantiles.js';
 import { isRange, RANGES, stepOf, type RangeName } from '../history/ranges.js';
-import type { Resolution, TargetHistory } from '../history/target-history.js';
+import type { ReadRecords, Resolution, TargetHistory } from '../history/target-history.js';
 import { BUCKET_BOUNDS_SECONDS } from '../stats/histogram.js';
 import { textChunks, type HeavyBody } from './heavy-body.js';
 
@@ -19,6 +20,8 @@ export interface HistoryDeps {
   live(): readonly { readonly key: string; readonly stats: { readonly history: TargetHistory } }[];
   /** The wall clock, Unix milliseconds. */
   nowMs(): number;
+  /** The closed records of a page: the recent ones held in `history`, older ones read from the store. */
+  records: ReadRecords;
 }
 
 const SPARK_MINUTES = 60;
@@ -41,7 +44,7 @@ export function addHistoryRoutes(app: Hono, deps: HistoryDeps, heavy: HeavyBody)
     if (!history)
       return c.json({ error: `no target ${JSON.stringify(target)} (use name@address)` }, 404);
     const nowS = deps.nowMs() / 1000;
-    const pieces = (): Iterable<string> => historyPieces(target, range, history, nowS);
+    const pieces = (): AsyncIterable<string> => historyPieces(deps, target, range, history, nowS);
     // One target's records: sliced and shared, but not queued behind whole-set pages.
     return json(c, heavy, `history:${range}:${target}`, pieces, false);
   });
@@ -53,19 +56,21 @@ export function addHistoryRoutes(app: Hono, deps: HistoryDeps, heavy: HeavyBody)
   });
 }
 
-function* historyPieces(
+async function* historyPieces(
+  deps: HistoryDeps,
   target: string,
   range: RangeName,
   history: TargetHistory,
   nowS: number,
-): Generator<string> {
+): AsyncGenerator<string> {
   const step = stepOf(range);
   const resolution: Resolution = step === 60 ? 'minute' : 'hour';
   const open = Math.floor(nowS / step);
   const from = open - RANGES[range] / step + 1;
   yield `{"target":${JSON.stringify(target)},"range":"${range}","step":${step},"from":${from * step},"to":${(open + 1) * step},"bounds":${JSON.stringify(BUCKET_BOUNDS_SECONDS)},"points":[`;
   let first = true;
-  for (const r of history.records(resolution, from, open - 1)) {
+  const closed = await deps.records(target, history, resolution, from, open - 1);
+  for (const r of closed) {
     yield (first ? '' : ',') + pointJson(r, step, false);
     first = false;
   }
@@ -146,7 +151,7 @@ function json(
   c: Context,
   heavy: HeavyBody,
   key: string,
-  pieces: () => Iterable<string>,
+  pieces: () => Iterable<string> | AsyncIterable<string>,
   bounded = true,
 ): Response | Promise<Response> {
   c.header('Cache-Control', 'no-store');
@@ -154,3 +159,7 @@ function json(
   const request = { page: `/api/${page}`, key, contentType: 'application/json', bounded };
   return heavy(c, request, textChunks(pieces));
 }
+
+/** HistoryDeps.records for a history without a store behind it (what memory holds is all there is). */
+export const heldRecords: ReadRecords = (_key, history, resolution, from, to) =>
+  Promise.resolve([...history.records(resolution, from, to)]);

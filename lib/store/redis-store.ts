@@ -29,6 +29,7 @@ import {
   recordsFromBinary,
   recordsToBinary,
 } from '../history/history-chunks.js';
+import type { HistoryRetention } from '../history/retention.js';
 import type { ChunkRecords, HistoryStore, StatsStore } from './stats-store.js';
 import { parseTargetNotice, type TargetChange, type TargetStore } from './target-store.js';
 
@@ -49,6 +50,8 @@ export interface RedisStoreOptions {
    * `historyChunk` the history too, its writes fenced by the same owners.
    */
   readonly sharedStats?: GroupStatsKeys & { readonly historyChunk?: (chunk: string) => string };
+  /** How long a history chunk is kept (its keys' expiry); the defaults without it. */
+  readonly historyRetention?: HistoryRetention;
   readonly onLog?: (line: string) => void;
 }
 
@@ -540,7 +543,11 @@ export class RedisTargetStore
             : ['none', key, ''];
       const all = [...records];
       for (let i = 0; i < all.length; i += HISTORY_FIELDS_PER_COMMAND) {
-        const args: (string | Buffer)[] = [mode, token, String(chunkExpiresAtS(id))];
+        const args: (string | Buffer)[] = [
+          mode,
+          token,
+          String(chunkExpiresAtS(id, this.#opts.historyRetention)),
+        ];
         for (const [target, list] of all.slice(i, i + HISTORY_FIELDS_PER_COMMAND))
           args.push(target, recordsToBinary(list));
         await slices.pause();

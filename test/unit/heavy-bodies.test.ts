@@ -2,6 +2,7 @@
 // heavy-body.ts): a few made at once, a short queue, then 503 with
 // Retry-After, counted; readers who come while a page is made share it.
 
+import { heldRecords } from '../../lib/http/history-api.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -167,6 +168,7 @@ describe('large pages over HTTP', () => {
         find: (key) => (key === 'lo@127.0.0.1' ? history : undefined),
         live: () => [],
         nowMs: () => 1_700_000_000_000,
+        records: heldRecords,
       },
     });
     const whole = await app.request('/api/targets');

@@ -8,7 +8,14 @@ import { HistoryKeeper } from '../../daemon/history-keeper.js';
 import { chunkExpired, parseChunk } from '../../lib/history/history-chunks.js';
 import { PeriodRing } from '../../lib/history/period-ring.js';
 import { quantile } from '../../lib/history/quantiles.js';
-import { HOUR_SLOTS, MINUTE_SLOTS, TargetHistory } from '../../lib/history/target-history.js';
+import {
+  FULL_LIMITS,
+  HOUR_SLOTS,
+  MINUTE_SLOTS,
+  RECENT_HOURS,
+  RECENT_MINUTES,
+  TargetHistory,
+} from '../../lib/history/target-history.js';
 import { BUCKET_BOUNDS_SECONDS, bucketIndex } from '../../lib/stats/histogram.js';
 import { TargetStats } from '../../lib/stats/target-stats.js';
 import type { ChunkRecords, HistoryStore } from '../../lib/store/stats-store.js';
@@ -99,16 +106,35 @@ describe('history', () => {
     assert.deepEqual(open?.counts, [1, 0, 0, 0, 0]);
   });
 
-  it('keeps 48 h of minutes and 90 days of hours, dropping the oldest', () => {
+  it('keeps each minute its own buckets when it closes an hour (the drains share scratch arrays)', () => {
+    const h = new TargetHistory();
+    h.restoreMinute(T0 + 17, [60, 2, 0, 0, 0], [41, 58]);
+    h.current.add(0);
+    h.current.addBucket(40);
+    const closed = h.closeMinute(T0 + 60 + 3);
+    assert.deepEqual(closed, { period: T0 + 63, counts: [1, 0, 0, 0, 0], pairs: [40, 1] });
+    assert.deepEqual(h.hours.get(T0 / 60)?.pairs, [41, 58]);
+    assert.deepEqual(h.openRecord('hour', T0 / 60 + 1)?.pairs, [40, 1]);
+  });
+
+  it('holds the recent span in memory (2 h of minutes, a day of hours), dropping the oldest', () => {
     const h = new TargetHistory();
     const counts = [1, 0, 0, 0, 0];
-    const total = HOUR_SLOTS * 60 + 120;
+    const total = 3 * 24 * 60 + 120;
     for (let m = 0; m < total; m++) h.addMinute(T0 + m, counts, [100], [1], 1);
-    assert.equal(h.minutes.size, MINUTE_SLOTS);
+    assert.equal(h.minutes.size, RECENT_MINUTES);
     assert.equal(h.minutes.lastPeriod, T0 + total - 1);
-    assert.equal(h.hours.size, HOUR_SLOTS);
+    assert.equal(h.hours.size, RECENT_HOURS);
     assert.equal(h.hours.lastPeriod, Math.floor((T0 + total - 1) / 60) - 1);
-    assert.ok(h.heldBytes < 200 * 1024, `${h.heldBytes} bytes held`);
+    assert.ok(h.heldBytes < 8 * 1024, `${h.heldBytes} bytes held`);
+  });
+
+  it('holds the whole default retention with FULL_LIMITS (what earlier releases held)', () => {
+    const h = new TargetHistory(FULL_LIMITS);
+    const total = HOUR_SLOTS * 60 + 120;
+    for (let m = 0; m < total; m++) h.addMinute(T0 + m, [1, 0, 0, 0, 0], [100], [1], 1);
+    assert.equal(h.minutes.size, MINUTE_SLOTS);
+    assert.equal(h.hours.size, HOUR_SLOTS);
   });
 
   it('caps bytes: past the cap the oldest periods go early', () => {
@@ -309,5 +335,103 @@ describe('history', () => {
     const m = quantile([i, 10], b, 0.5)!;
     assert.ok(m > b[i - 1]! && m <= b[i]!);
     assert.equal(quantile([i, 1, i + 8, 1], b, 1), b[i + 8]);
+  });
+});
+
+describe('history older than memory, read from the store', () => {
+  const KEY = 'a@127.0.0.1';
+  // Now: 30 days after T0; an hour of five days ago, a minute of ten hours ago saved in two parts.
+  const nowMinute = T0 + 30 * 1440 + 30;
+  const oldHour = Math.floor(nowMinute / 60) - 5 * 24;
+  const oldMinute = (Math.floor(nowMinute / 60) - 10) * 60 + 7;
+
+  class CountingStore extends MemoryHistoryStore {
+    reads: string[] = [];
+    override loadHistoryChunk(name: string, targets?: readonly string[]) {
+      this.reads.push(name);
+      return super.loadHistoryChunk(name, targets);
+    }
+  }
+
+  async function keeperOnSeededStore(): Promise<{
+    keeper: HistoryKeeper;
+    store: CountingStore;
+    stats: TargetStats;
+  }> {
+    const store = new CountingStore();
+    store.chunks.set(
+      `h:${Math.floor(oldHour / 24)}`,
+      new Map([[KEY, [[oldHour % 24, 3600, 4, 0, 0, 0, 40, 3596]]]]),
+    );
+    store.chunks.set(
+      `m:${Math.floor(oldMinute / 60)}`,
+      new Map([
+        [
+          KEY,
+          [
+            [7, 30, 1, 0, 0, 0, 41, 29],
+            [7, 30, 0, 0, 0, 0, 41, 25, 5],
+          ],
+        ],
+      ]),
+    );
+    const stats = new TargetStats();
+    const keeper = new HistoryKeeper({
+      store,
+      live: () => [{ key: KEY, stats }],
+      wallNowMs: () => nowMinute * 60_000,
+      forgetAfterMs: 600_000,
+      log: () => {},
+    });
+    assert.equal(await keeper.load(), true);
+    return { keeper, store, stats };
+  }
+
+  it('restores only the recent chunks at start, and the newest minute chunk (its hour was open)', async () => {
+    const { store, stats } = await keeperOnSeededStore();
+    assert.ok(!store.reads.includes(`h:${Math.floor(oldHour / 24)}`), store.reads.join(' '));
+    assert.ok(store.reads.includes(`m:${Math.floor(oldMinute / 60)}`), store.reads.join(' '));
+    assert.equal(stats.history.hours.size, 0, 'the old hour is not in memory');
+  });
+
+  it('serves older records from the store, parts of a period added up, and caches what it read', async () => {
+    const { keeper, store, stats } = await keeperOnSeededStore();
+    const hours = await keeper.records(
+      KEY,
+      stats.history,
+      'hour',
+      oldHour - 2,
+      Math.floor(nowMinute / 60) - 1,
+    );
+    assert.deepEqual(hours[0], { period: oldHour, counts: [3600, 4, 0, 0, 0], pairs: [40, 3596] });
+    const minutes = await keeper.records(
+      KEY,
+      stats.history,
+      'minute',
+      nowMinute - 48 * 60,
+      nowMinute - 1,
+    );
+    assert.deepEqual(minutes, [
+      { period: oldMinute, counts: [60, 1, 0, 0, 0], pairs: [41, 54, 42, 5] },
+    ]);
+    const reads = store.reads.length;
+    await keeper.records(KEY, stats.history, 'hour', oldHour - 2, Math.floor(nowMinute / 60) - 1);
+    assert.equal(store.reads.length, reads, 'read again from the cache');
+  });
+
+  it('reads nothing of a resolution kept 0 periods', async () => {
+    const { store, stats } = await keeperOnSeededStore();
+    const keeper = new HistoryKeeper({
+      store,
+      live: () => [{ key: KEY, stats }],
+      wallNowMs: () => nowMinute * 60_000,
+      forgetAfterMs: 600_000,
+      retention: { minutes: 2880, hours: 0 },
+      log: () => {},
+    });
+    assert.deepEqual(
+      await keeper.records(KEY, stats.history, 'hour', oldHour - 2, oldHour + 2),
+      [],
+    );
   });
 });

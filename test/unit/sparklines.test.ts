@@ -2,6 +2,7 @@
 // minute. The closed minutes change once a minute, so they are read once a
 // minute (per change of the target's minute records), not once per request.
 
+import { heldRecords } from '../../lib/http/history-api.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createApp } from '../../lib/http/app.js';
@@ -51,6 +52,7 @@ function rig(): { history: CountedHistory; read: () => Promise<Sparks>; nowMs: {
       find: () => undefined,
       live: () => [{ key: 'lo@127.0.0.1', stats: { history } }],
       nowMs: () => nowMs.v,
+      records: heldRecords,
     },
   });
   const read = async (): Promise<Sparks> => {
