@@ -90,13 +90,17 @@ export function writeStatsDelta(
   if (errors.length > 0) mask |= ERRORS;
   if (answers.length > 0) mask |= ANSWERS;
   if (now.savedAt !== savedAt) mask |= SAVED_AT;
+  // What targets probed alike share first (the masks, the averages' ages and
+  // weights, the probes sent), so that deflate finds it repeated target
+  // after target; then what each has of its own.
   w.uint(mask);
+  if (mask & AVERAGES) averages.writeShared(w);
   if (mask & SENT) w.uint(dSent);
   if (mask & LOST) w.uint(dLost);
   if (mask & IN_FLIGHT) w.uint(nowInFlight);
   if (mask & LAST) nullableMicros(w, now.lastMs);
   if (mask & SUM) w.sint(dSum);
-  if (mask & AVERAGES) averages.write(w);
+  if (mask & AVERAGES) averages.writeValues(w);
   if (mask & BUCKETS) writeCounts(w, buckets, true);
   if (mask & RECEIVED) w.uint(dReceived);
   if (mask & SUM_SECONDS) w.sint(dSumSeconds);
@@ -120,6 +124,7 @@ export function readStatsDelta(r: VarintReader, base: SavedStats, savedAt: numbe
     histogram: { ...base.histogram, counts: { ...base.histogram.counts } },
   };
   if (base.answers) out.answers = { ...base.answers };
+  const values = mask & AVERAGES ? readAveragesShared(r, out) : undefined;
   const dSent = mask & SENT ? r.uint() : 0;
   const dLost = mask & LOST ? r.uint() : 0;
   const inFlight = mask & IN_FLIGHT ? r.uint() : (base.inFlight ?? 0);
@@ -129,7 +134,7 @@ export function readStatsDelta(r: VarintReader, base: SavedStats, savedAt: numbe
   if (mask & LAST) out.lastMs = readNullableMicros(r);
   const dSum = mask & SUM ? r.sint() : 0;
   out.sumMs = base.sumMs + dSum / 1000;
-  if (mask & AVERAGES) readAverages(r, out);
+  values?.(r);
   if (mask & BUCKETS) readCounts(r, out.histogram.counts, true);
   const dReceived = mask & RECEIVED ? r.uint() : dSent - dLost - (inFlight - (base.inFlight ?? 0));
   out.received = base.received + dReceived;
@@ -221,11 +226,15 @@ function readNullableMicros(r: VarintReader): number | null {
   return v === 0 ? null : (v - 1) / 1000;
 }
 
-/** The averages' part: a mask, then each moved value and weight, then the ages. */
+/** The averages' part: a mask, each moved weight, the ages; later each moved value. */
 function averagesDelta(
   base: SavedStats,
   now: SavedStats,
-): { mask: number; write: (w: VarintWriter) => void } {
+): {
+  mask: number;
+  writeShared: (w: VarintWriter) => void;
+  writeValues: (w: VarintWriter) => void;
+} {
   let mask = 0;
   const ages: number[] = [];
   WINDOWS.forEach((k, i) => {
@@ -241,22 +250,26 @@ function averagesDelta(
   if (mask & AGE && ages.some((age) => age !== ages[0])) mask |= AGES;
   return {
     mask,
-    write(w) {
+    writeShared(w) {
       w.uint(mask);
       WINDOWS.forEach((k, i) => {
-        const a = now.averages[k];
-        if (mask & (1 << (2 * i))) w.sint(micros(a!.value));
-        if (mask & (1 << (2 * i + 1))) w.uint(weightSteps(a!.weight));
+        if (mask & (1 << (2 * i + 1))) w.uint(weightSteps(now.averages[k]!.weight));
       });
       if (mask & AGES) ages.forEach((age) => w.uint(age));
       else if (mask & AGE) w.uint(ages[0]!);
     },
+    writeValues(w) {
+      WINDOWS.forEach((k, i) => {
+        if (mask & (1 << (2 * i))) w.sint(micros(now.averages[k]!.value));
+      });
+    },
   };
 }
 
-function readAverages(r: VarintReader, out: SavedStats): void {
+/** Reads the averages' mask, weights and ages into `out`; returns the reader of their values. */
+function readAveragesShared(r: VarintReader, out: SavedStats): (r: VarintReader) => void {
   const mask = r.uint();
-  const present: SavedAverage[] = [];
+  const present: [number, SavedAverage][] = [];
   WINDOWS.forEach((k, i) => {
     const valueMoved = (mask & (1 << (2 * i))) !== 0;
     const weightMoved = (mask & (1 << (2 * i + 1))) !== 0;
@@ -264,14 +277,16 @@ function readAverages(r: VarintReader, out: SavedStats): void {
     if (!base && !(valueMoved && weightMoved)) return;
     const a: SavedAverage = { value: base?.value ?? 0, ageMs: base?.ageMs ?? 0 };
     if (base?.weight !== undefined) a.weight = base.weight;
-    if (valueMoved) a.value = r.sint() / 1000;
     if (weightMoved) a.weight = r.uint() / WEIGHT_STEPS;
     out.averages[k] = a;
-    present.push(a);
+    present.push([i, a]);
   });
-  if (mask & AGES) for (const a of present) a.ageMs = r.uint() * AGE_STEP_MS;
+  if (mask & AGES) for (const [, a] of present) a.ageMs = r.uint() * AGE_STEP_MS;
   else if (mask & AGE) {
     const age = r.uint() * AGE_STEP_MS;
-    for (const a of present) a.ageMs = age;
+    for (const [, a] of present) a.ageMs = age;
   }
+  return (values) => {
+    for (const [i, a] of present) if (mask & (1 << (2 * i))) a.value = values.sint() / 1000;
+  };
 }
