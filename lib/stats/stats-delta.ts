@@ -185,30 +185,66 @@ function grownCounts(
   return out;
 }
 
-/** Buckets by index (ascending, as gaps), reasons and answers by name. */
+/**
+ * Reasons and answers by name. Buckets by index: as one run from the lowest
+ * to the highest that grew (0 for those between that did not), or, when
+ * that is longer, as gaps; an RTT's buckets lie side by side, so mostly a run.
+ */
 function writeCounts(w: VarintWriter, counts: [string, number][], byIndex: boolean): void {
-  w.uint(counts.length);
+  if (!byIndex) {
+    w.uint(counts.length);
+    for (const [k, d] of counts) {
+      w.text(k);
+      w.uint(d);
+    }
+    return;
+  }
+  const sorted = counts.map(([k, d]) => [Number(k), d] as const).sort((a, b) => a[0] - b[0]);
+  const lo = sorted[0]![0];
+  const span = sorted.at(-1)![0] - lo + 1;
+  // A 0 in a run is a bucket that did not grow: one new at 0 is said as a gap.
+  if (span <= 2 * sorted.length && sorted.every(([, d]) => d > 0)) {
+    w.uint(span * 2 + 1);
+    w.uint(lo);
+    let at = lo;
+    for (const [i, d] of sorted) {
+      for (; at < i; at++) w.uint(0);
+      w.uint(d);
+      at++;
+    }
+    return;
+  }
+  w.uint(sorted.length * 2);
   let last = 0;
-  const sorted = byIndex ? counts.sort((a, b) => Number(a[0]) - Number(b[0])) : counts;
-  for (const [k, d] of sorted) {
-    if (byIndex) {
-      w.uint(Number(k) - last);
-      last = Number(k);
-    } else w.text(k);
+  for (const [i, d] of sorted) {
+    w.uint(i - last);
+    last = i;
     w.uint(d);
   }
 }
 
 function readCounts(r: VarintReader, into: Record<string, number>, byIndex: boolean): void {
-  const n = r.uint();
+  const add = (k: string, d: number): void => {
+    into[k] = (into[k] ?? 0) + d;
+  };
+  if (!byIndex) {
+    for (let n = r.uint(); n > 0; n--) add(r.text(), r.uint());
+    return;
+  }
+  const head = r.uint();
+  const n = Math.floor(head / 2);
+  if (head % 2 === 1) {
+    const lo = r.uint();
+    for (let i = 0; i < n; i++) {
+      const d = r.uint();
+      if (d !== 0) add(String(lo + i), d);
+    }
+    return;
+  }
   let last = 0;
   for (let i = 0; i < n; i++) {
-    let k: string;
-    if (byIndex) {
-      last += r.uint();
-      k = String(last);
-    } else k = r.text();
-    into[k] = (into[k] ?? 0) + r.uint();
+    last += r.uint();
+    add(String(last), r.uint());
   }
 }
 

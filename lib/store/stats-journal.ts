@@ -39,8 +39,8 @@ export interface CheckpointPolicy {
   readonly fraction: number;
 }
 
-/** Chosen in docs/ARCHITECTURE.md, "Few disk writes": an hour, or a delta a quarter of a checkpoint. */
-export const CHECKPOINT_POLICY: CheckpointPolicy = { everyMs: 3_600_000, fraction: 0.25 };
+/** Chosen in docs/ARCHITECTURE.md, "Few disk writes": an hour, or a delta an eighth of a checkpoint. */
+export const CHECKPOINT_POLICY: CheckpointPolicy = { everyMs: 3_600_000, fraction: 0.125 };
 
 /** Whether the next save should be a checkpoint rather than a delta. */
 export function checkpointDue(

@@ -114,6 +114,24 @@ describe('a statistics delta', () => {
     assertClose(back, now);
   });
 
+  it('reads back buckets side by side (a run) and far apart (gaps)', () => {
+    for (const rtts of [
+      [1, 1.1, 1.2, 1.4, 1.3],
+      [0.02, 900, 0.02, 45],
+    ]) {
+      const stats = new TargetStats();
+      probe(stats, 0, 10, 1);
+      const base = saved(stats, 10);
+      rtts.forEach((rtt, i) => {
+        stats.recordSent();
+        stats.recordReply(rtt, 10_000 + i * 1000);
+      });
+      const now = saved(stats, 15);
+      const [back] = roundTrip(base, now, now.savedAt);
+      assertClose(back, now);
+    }
+  });
+
   it('refuses what a delta cannot say: a counter gone down, a bucket or an average gone', () => {
     const stats = new TargetStats();
     probe(stats, 0, 100, 2);
