@@ -1,5 +1,6 @@
-// A state file rewritten every few seconds (the statistics) without costing
-// the disk a whole file each time: two copies, `<file>` and `<file>.b`,
+// A state file rewritten often (the statistics' checkpoints, stats.json:
+// once an hour, and every save when a test asks) without costing the disk
+// a whole new file each time: two copies, `<file>` and `<file>.b`,
 // written in turn, in place (no new file, no rename, no fsync), so the
 // kernel's page cache absorbs the rewrites and writes each copy back about
 // every 30 s (vm.dirty_expire_centisecs) instead of once per save. A copy
@@ -9,7 +10,8 @@
 //
 // A kill -9 loses nothing the process wrote (the kernel has it); a power
 // cut loses what the kernel had not written back, about 30 s at most by
-// default. close() syncs both copies.
+// default. sync() syncs both copies (the store calls it after each
+// checkpoint and at stop).
 
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
