@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { SavedStats } from '../lib/stats/saved-stats.js';
 import { TargetStats } from '../lib/stats/target-stats.js';
 import { EmbeddedStore } from '../lib/store/embedded-store.js';
 
@@ -36,25 +37,27 @@ const dir = mkdtempSync(path.join(process.env.NETPING_BENCH_DIR ?? tmpdir(), 'ne
 try {
   const stats = Array.from({ length: targets }, () => new TargetStats());
   let at = 0;
-  const entries = (toS: number): Map<string, string> => {
+  /** The entries as the keeper hands them over: text, and the objects it was made from. */
+  const entries = (toS: number): [Map<string, string>, Map<string, SavedStats>] => {
     for (; at < toS; at++)
       stats.forEach((s, i) => {
         s.recordSent();
         s.recordReply(0.03 + ((at * 7 + i) % 40) * 0.01, at * 1000);
       });
-    return new Map(
+    const saved = new Map(
       stats.map((s, i) => [
         `t${i}@127.2.${i >> 8}.${i & 255}`,
-        JSON.stringify(s.toSaved(toS * 1000, WALL0 + toS * 1000)),
+        s.toSaved(toS * 1000, WALL0 + toS * 1000),
       ]),
     );
+    return [new Map([...saved].map(([k, v]) => [k, JSON.stringify(v)])), saved];
   };
   const store = await EmbeddedStore.open(dir);
   const rows = [];
   for (let n = 1; n <= saves; n++) {
-    const e = entries(n * 5);
+    const [text, parsed] = entries(n * 5);
     const started = performance.now();
-    const save = await lateness(() => store.saveStats(e, []));
+    const save = await lateness(() => store.saveStats(text, [], parsed));
     const tookMs = Math.round(performance.now() - started);
     const idle = await lateness(() => new Promise((r) => setTimeout(r, tookMs)));
     rows.push({

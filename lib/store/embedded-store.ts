@@ -18,6 +18,7 @@ import {
   type ChunkId,
 } from '../history/history-chunks.js';
 import { runSliced, Slices } from '../slicing.js';
+import type { SavedStats } from '../stats/saved-stats.js';
 import { DeltaSlot, readDeltaCopies, type DeltaCopy } from '../state/delta-slot.js';
 import { readStateFile, setAside, writeFileAtomic } from '../state/json-file.js';
 import { SECOND_COPY_SUFFIX, SlotFile, slotProblem } from '../state/slot-file.js';
@@ -210,7 +211,11 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
     return Promise.resolve(new Map(this.#stats));
   }
 
-  saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void> {
+  saveStats(
+    entries: ReadonlyMap<string, string>,
+    forget: readonly string[],
+    parsed?: ReadonlyMap<string, SavedStats>,
+  ): Promise<void> {
     return this.#serialised(async () => {
       const next = new Map(this.#stats);
       for (const [k, v] of entries) next.set(k, v);
@@ -230,7 +235,7 @@ export class EmbeddedStore implements TargetStore, StatsStore, HistoryStore {
       else {
         // Deflated on libuv's threads, off the loop: the records of many
         // targets alike (masks, buckets, averages) shrink to about half.
-        const body = await deflate(await runSliced(files.journal.encode(next, now)));
+        const body = await deflate(await runSliced(files.journal.encode(next, now, parsed)));
         await files.delta.write(files.journal.tag, body);
         files.deltaBytes = body.length;
       }

@@ -83,8 +83,15 @@ export class StatsJournal {
     this.tag = tag;
   }
 
-  /** The delta body of `entries` (all of them, as saved now), one entry per step. */
-  *encode(entries: ReadonlyMap<string, string>, savedAt: number): Generator<void, Uint8Array> {
+  /**
+   * The delta body of `entries` (all of them, as saved now), one entry per
+   * step; `parsed` has some of them as the objects their text was made from.
+   */
+  *encode(
+    entries: ReadonlyMap<string, string>,
+    savedAt: number,
+    parsed?: ReadonlyMap<string, SavedStats>,
+  ): Generator<void, Uint8Array> {
     const w = new VarintWriter();
     w.uint(savedAt);
     w.uint(this.#checkpoint.size);
@@ -102,7 +109,7 @@ export class StatsJournal {
         const head = w.length;
         w.uint(skip * 4 + DELTA);
         const base = this.#base(key, was);
-        const now = base && parsed(text);
+        const now = base && (parsed?.get(key) ?? parsedText(text));
         if (now && writeStatsDelta(w, base, now, lastSavedAt)) lastSavedAt = now.savedAt;
         else {
           w.truncate(head);
@@ -170,14 +177,14 @@ export class StatsJournal {
   #base(key: string, text: string): SavedStats | null {
     let base = this.#parsed.get(key);
     if (base === undefined) {
-      base = parsed(text);
+      base = parsedText(text);
       this.#parsed.set(key, base);
     }
     return base;
   }
 }
 
-function parsed(text: string): SavedStats | null {
+function parsedText(text: string): SavedStats | null {
   try {
     return parseSavedStats(text);
   } catch {

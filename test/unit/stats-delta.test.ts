@@ -174,6 +174,12 @@ describe('the statistics journal', () => {
     now.set('still@127.0.0.4', checkpoint.get('still@127.0.0.4')!);
     now.set('opaque', 'changed, still not statistics');
     const body = drain(journal.encode(now, WALL0 + 90_000));
+    const objects = new Map([...targets].map(([k, s]) => [k, saved(s, 90)]));
+    assert.deepEqual(
+      drain(new StatsJournal(checkpoint, TAG).encode(now, WALL0 + 90_000, objects)),
+      body,
+      'the same delta from the objects the text was made from',
+    );
     const back = drain(new StatsJournal(checkpoint, TAG).decode(body));
     assert.deepEqual([...back.keys()].sort(), [...now.keys()].sort());
     for (const [k, text] of now) {
