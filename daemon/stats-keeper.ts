@@ -286,14 +286,20 @@ export class StatsKeeper {
     return this.#saving;
   }
 
-  /** Each live target's saved form, one target per step. */
-  *#serialise(live: readonly LiveTarget[], wall: number): Generator<void, Map<string, string>> {
+  /** Each live target's saved form, as text and as the object it was made from, one target per step. */
+  *#serialise(
+    live: readonly LiveTarget[],
+    wall: number,
+  ): Generator<void, [Map<string, string>, Map<string, SavedStats>]> {
     const entries = new Map<string, string>();
+    const parsed = new Map<string, SavedStats>();
     for (const { key, stats, ledger } of live) {
-      entries.set(key, JSON.stringify(stats.toSaved(this.#opts.nowMs(), wall, ledger.inFlight)));
+      const saved = stats.toSaved(this.#opts.nowMs(), wall, ledger.inFlight);
+      entries.set(key, JSON.stringify(saved));
+      parsed.set(key, saved);
       yield;
     }
-    return entries;
+    return [entries, parsed];
   }
 
   async #save(): Promise<void> {
@@ -306,7 +312,7 @@ export class StatsKeeper {
     const wall = this.#opts.wallNowMs();
     // Not the targets whose saved entry is unread: a fresh count would overwrite it.
     const live = [...this.#opts.live()].filter((t) => !this.#pending.has(t.key));
-    const entries = await runSliced(this.#serialise(live, wall));
+    const [entries, parsed] = await runSliced(this.#serialise(live, wall));
     const written: Held[] = [];
     for (const [key, held] of this.#held) {
       if (wall - held.sinceWallMs > this.#opts.forgetAfterMs) {
@@ -330,7 +336,7 @@ export class StatsKeeper {
             'another member of the group has taken them over',
         );
       this.#refusing = refused.length > 0;
-    } else await this.#opts.store.saveStats(entries, forget);
+    } else await this.#opts.store.saveStats(entries, forget, parsed);
     forget.forEach((key) => this.#toForget.delete(key));
     for (const held of written) held.written = true;
   }

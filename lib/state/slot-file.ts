@@ -1,5 +1,6 @@
-// A state file rewritten every few seconds (the statistics) without costing
-// the disk a whole file each time: two copies, `<file>` and `<file>.b`,
+// A state file rewritten often (the statistics' checkpoints, stats.json:
+// once an hour, and every save when a test asks) without costing the disk
+// a whole new file each time: two copies, `<file>` and `<file>.b`,
 // written in turn, in place (no new file, no rename, no fsync), so the
 // kernel's page cache absorbs the rewrites and writes each copy back about
 // every 30 s (vm.dirty_expire_centisecs) instead of once per save. A copy
@@ -9,7 +10,8 @@
 //
 // A kill -9 loses nothing the process wrote (the kernel has it); a power
 // cut loses what the kernel had not written back, about 30 s at most by
-// default. close() syncs both copies.
+// default. sync() syncs both copies (the store calls it after each
+// checkpoint and at stop).
 
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -28,12 +30,20 @@ export interface SlotContent {
 export class SlotFile {
   readonly #file: string;
   #seq: number;
+  #sha1: string;
+  #written = false;
   readonly #dirty = new Set<string>();
 
-  /** `seq` is the newest copy's, as read (0 for none). */
-  constructor(file: string, seq: number) {
+  /** `seq` and `sha1` are the newest copy's, as read (0 and '' for none). */
+  constructor(file: string, seq: number, sha1 = '') {
     this.#file = file;
     this.#seq = seq;
+    this.#sha1 = sha1;
+  }
+
+  /** The newest copy's sequence number and body checksum (what a delta of it names). */
+  get newest(): { readonly seq: number; readonly sha1: string } {
+    return { seq: this.#seq, sha1: this.#sha1 };
   }
 
   get files(): [string, string] {
@@ -51,20 +61,16 @@ export class SlotFile {
    * copy is older than this process's first save.
    */
   async write(content: () => SlotContent, mode = 0o600): Promise<void> {
-    if (this.#dirty.size === 0) await this.#writeNext(content(), mode);
+    if (!this.#written) await this.#writeNext(content(), mode);
     await this.#writeNext(content(), mode);
+    this.#written = true;
   }
 
   async #writeNext(content: SlotContent, mode: number): Promise<void> {
     const seq = this.#seq + 1;
     const target = this.files[seq % 2]!;
-    let handle: FileHandle;
-    try {
-      handle = await open(target, 'r+');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      handle = await open(target, 'w', mode);
-    }
+    const handle = await openInPlace(target, mode);
+    let sha1 = '';
     try {
       const hash = createHash('sha1');
       const slices = new Slices();
@@ -80,28 +86,45 @@ export class SlotFile {
         await put(piece);
         await slices.pause();
       }
-      await put(`,"seq":${seq},"sha1":"${hash.digest('hex')}"}`);
+      sha1 = hash.digest('hex');
+      await put(`,"seq":${seq},"sha1":"${sha1}"}`);
       // Last: a copy cut short above still has its old end, and no valid hash.
       await handle.truncate(at);
     } finally {
       await handle.close();
     }
     this.#seq = seq;
+    this.#sha1 = sha1;
     this.#dirty.add(target);
   }
 
-  /** Makes both copies durable (at stop). */
-  async sync(): Promise<void> {
-    for (const file of this.#dirty) {
-      const handle = await open(file, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    this.#dirty.clear();
+  /** Makes both copies durable (at stop, and after a checkpoint). */
+  sync(): Promise<void> {
+    return syncFiles(this.#dirty);
   }
+}
+
+/** A file opened for writing over in place, created if it is not there. */
+export async function openInPlace(file: string, mode: number): Promise<FileHandle> {
+  try {
+    return await open(file, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return open(file, 'w', mode);
+  }
+}
+
+/** Syncs each file written since the last sync, and forgets them. */
+export async function syncFiles(dirty: Set<string>): Promise<void> {
+  for (const file of dirty) {
+    const handle = await open(file, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+  dirty.clear();
 }
 
 /**

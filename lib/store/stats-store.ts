@@ -1,3 +1,5 @@
+import type { SavedStats } from '../stats/saved-stats.js';
+
 /**
  * Where a daemon instance keeps its targets' statistics between runs: Redis
  * (one hash per instance) or the state directory. Entries are opaque text
@@ -5,8 +7,16 @@
  */
 export interface StatsStore {
   loadStats(): Promise<Map<string, string>>;
-  /** Writes `entries` (replacing those members' entries) and deletes `forget`. */
-  saveStats(entries: ReadonlyMap<string, string>, forget: readonly string[]): Promise<void>;
+  /**
+   * Writes `entries` (replacing those members' entries) and deletes `forget`.
+   * `parsed` may give entries as the objects their text was made from, so a
+   * store that compares them with what it saved before need not parse them.
+   */
+  saveStats(
+    entries: ReadonlyMap<string, string>,
+    forget: readonly string[],
+    parsed?: ReadonlyMap<string, SavedStats>,
+  ): Promise<void>;
 }
 
 /** Records by chunk name, then by target key (lib/history/history-chunks.ts). */

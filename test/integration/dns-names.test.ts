@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonReport, TargetReport } from '../../lib/report.js';
 import { EmbeddedStore } from '../../lib/store/embedded-store.js';
+import { readSavedStats } from '../support/saved-stats-files.js';
 import { Dnsmasq } from '../support/dnsmasq.js';
 import { IS_ROOT } from '../support/env.js';
 import { hasCommand, sampleSum } from '../support/ops-harness.js';
@@ -138,12 +139,7 @@ describe('names followed in DNS (dnsmasq, TTL 2 s)', { skip }, () => {
     const saved = await eventually(
       'the retired address saved',
       async () => {
-        const file = JSON.parse(
-          await readFile(path.join(daemon.stateDir, 'stats.json'), 'utf8'),
-        ) as {
-          stats: Record<string, string>;
-        };
-        const entry = file.stats['web@127.0.0.2'];
+        const entry = (await readSavedStats(daemon.stateDir)).get('web@127.0.0.2');
         return entry ? (JSON.parse(entry) as { sent: number }) : undefined;
       },
       5000,

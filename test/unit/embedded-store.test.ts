@@ -26,6 +26,9 @@ import {
 } from '../../lib/store/embedded-store.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../../lib/state/json-file.js';
 
+/** Every save a checkpoint, the two copies of stats.json in turn (no deltas): what these tests look at. */
+const EVERY_SAVE = { everyMs: 0, fraction: 0 };
+
 describe('EmbeddedStore', () => {
   let dir: string;
   beforeEach(async () => {
@@ -150,7 +153,7 @@ describe('EmbeddedStore', () => {
   });
 
   it('writes whole: only the state files remain, the statistics two copies rewritten in place', async () => {
-    const store = await EmbeddedStore.open(dir);
+    const store = await EmbeddedStore.open(dir, undefined, { checkpoints: EVERY_SAVE });
     const inodes = new Set<number>();
     for (let i = 0; i < 20; i++) {
       await store.add([`t${i}@127.0.0.1`]);
@@ -171,7 +174,7 @@ describe('EmbeddedStore', () => {
   });
 
   it('reads the older copy of the statistics when the newer was cut short, setting that aside', async () => {
-    const store = await EmbeddedStore.open(dir);
+    const store = await EmbeddedStore.open(dir, undefined, { checkpoints: EVERY_SAVE });
     // The first save writes both copies (seq 1 and 2), then they alternate.
     await store.saveStats(new Map([['a@127.0.0.1', 'one']]), []);
     await store.saveStats(new Map([['a@127.0.0.1', 'two']]), []); // seq 3: stats.json.b
