@@ -104,6 +104,15 @@ class TargetRun implements ProbedTarget {
 // A new target whose slot is this close sends its first probe there, not
 // as an extra one now.
 const FIRST_PROBE_MIN_LEAD_MS = 20;
+// One wake-up sends for at most this long, then lets the loop turn (replies,
+// pages, other timers) and goes on at the next turn. On schedule a wake-up's
+// batch is far shorter (wake-pacing.ts); behind it (more due than the CPU
+// it gets can send) a wake-up would otherwise send all that is overdue at
+// once and hold the loop for seconds: at 50,000 targets on the shared
+// machine `/healthz` took 7-9 s. A 2 ms budget left the engine too few
+// turns there (2,650 probes/s against 29,300 with 10 ms; docs/BENCHMARKS.md,
+// 2026-12-07).
+const WAKE_BUDGET_MS = 10;
 
 export class ProbeEngine {
   readonly #opts: EngineOptions;
@@ -128,6 +137,8 @@ export class ProbeEngine {
   #timer: TimerHandle | undefined;
   #timerDueMs = Infinity;
   #lastWakeMs = -Infinity;
+  /** The last wake-up ran out of its budget with sends still due: the next one comes at once. */
+  #behind = false;
   #running = true;
 
   constructor(opts: EngineOptions) {
@@ -330,7 +341,7 @@ export class ProbeEngine {
     const next = Math.min(nextSend, nextFirst, this.#timeouts.peekDueMs() ?? Infinity);
     if (next === Infinity) return;
     // At high rates, not before a gap since the last wake-up (wake-pacing.ts).
-    const due = Math.max(next, this.#lastWakeMs + pacing.gapMs);
+    const due = this.#behind ? next : Math.max(next, this.#lastWakeMs + pacing.gapMs);
     if (due >= this.#timerDueMs) return;
     if (this.#timer) clock.clearTimer(this.#timer);
     this.#timerDueMs = due;
@@ -343,8 +354,10 @@ export class ProbeEngine {
     const clock = this.#opts.clock;
     let now = clock.nowMs();
     this.#lastWakeMs = now;
+    this.#behind = false;
     if (this.#running) {
       const sendBy = now + this.#pacing.slackMs;
+      const budgetEndMs = now + WAKE_BUDGET_MS;
       for (let run = this.#sends.popDue(sendBy); run; run = this.#sends.popDue(sendBy)) {
         if (this.#sends.lastTag !== run.schedule) continue; // removed, or rescheduled
         this.#sendProbe(run);
@@ -361,9 +374,14 @@ export class ProbeEngine {
           run.nextSendMs = firstDueMs(run.nextSendMs, now, run.settings.intervalMs, 0);
         }
         this.#sends.push(run.nextSendMs, run, run.schedule);
+        if (clock.nowMs() > budgetEndMs) {
+          this.#behind = true;
+          break;
+        }
       }
       now = clock.nowMs();
-      this.#firstProbes.take(now, this.#pacing.probesPerMs, this.#sendFirstProbe);
+      if (!this.#behind)
+        this.#firstProbes.take(now, this.#pacing.probesPerMs, this.#sendFirstProbe);
       now = clock.nowMs();
     }
     if ((this.#timeouts.peekDueMs() ?? Infinity) <= now) {

@@ -74,4 +74,30 @@ describe('ProbeEngine: wake-ups at 1,000 probes a second', () => {
     const silent = [...h.engine.targets()].find((p) => p.target.address === SILENT)!;
     assert.equal(silent.stats.sent, silent.stats.lost + silent.ledger.inFlight);
   });
+
+  it('behind schedule, sends for at most its budget a wake-up and lets other timers run between', () => {
+    const h = busyHarness();
+    const sendMs = 2; // 1,000 sends a second of 2 ms: twice what one core can do
+    const onSend = h.t4.onSend!;
+    h.t4.onSend = (s) => {
+      onSend(s);
+      h.clock.stall(sendMs);
+    };
+    const pageAt: number[] = [];
+    const page = (): void => {
+      pageAt.push(h.clock.nowMs());
+      h.clock.setTimer(page, 1);
+    };
+    h.clock.setTimer(page, 1);
+    h.clock.advance(5 * INTERVAL_MS);
+    let longest = 0;
+    for (let i = 1; i < pageAt.length; i++)
+      longest = Math.max(longest, pageAt[i]! - pageAt[i - 1]!);
+    // The engine's budget (10 ms), one send begun before it ran out, and the 1 ms timer.
+    assert.ok(longest <= 10 + sendMs + 1, `another timer waited up to ${longest} ms`);
+    const most = (5 * INTERVAL_MS) / sendMs;
+    assert.ok(h.t4.sent.length >= 0.6 * most, `${h.t4.sent.length} probes of at most ${most}`);
+    for (const p of h.engine.targets())
+      assert.equal(p.stats.sent, p.stats.received + p.stats.lost + p.ledger.inFlight, p.key);
+  });
 });
