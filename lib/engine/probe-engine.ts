@@ -12,6 +12,7 @@ import { ProbeLedger } from './probe-ledger.js';
 import { FirstProbeQueue } from './first-probes.js';
 import { firstDueMs, SlotAllocator, vanDerCorput } from './spread.js';
 import { TimerQueue } from './timer-queue.js';
+import { WakePacing } from './wake-pacing.js';
 
 export interface ProbeSettings {
   readonly intervalMs: number;
@@ -100,12 +101,18 @@ class TargetRun implements ProbedTarget {
   }
 }
 
-// Sends may go this much early, so one timer wake-up sends a batch instead
-// of one probe per wake-up at high rates. Timeouts never fire early.
-const SEND_SLACK_MS = 0.5;
 // A new target whose slot is this close sends its first probe there, not
 // as an extra one now.
 const FIRST_PROBE_MIN_LEAD_MS = 20;
+// One wake-up sends for at most this long, then lets the loop turn (replies,
+// pages, other timers) and goes on at the next turn. On schedule a wake-up's
+// batch is far shorter (wake-pacing.ts); behind it (more due than the CPU
+// it gets can send) a wake-up would otherwise send all that is overdue at
+// once and hold the loop for seconds: at 50,000 targets on the shared
+// machine `/healthz` took 7-9 s. A 2 ms budget left the engine too few
+// turns there (2,650 probes/s against 29,300 with 10 ms; docs/BENCHMARKS.md,
+// 2026-12-07).
+const WAKE_BUDGET_MS = 10;
 
 export class ProbeEngine {
   readonly #opts: EngineOptions;
@@ -121,14 +128,17 @@ export class ProbeEngine {
   readonly #sends = new TimerQueue<TargetRun>();
   /** New targets whose first probe goes out before their slot (first-probes.ts). */
   readonly #firstProbes = new FirstProbeQueue<TargetRun>();
-  /** The steady probe rate of all targets, per millisecond: what paces first probes. */
-  #probesPerMs = 0;
+  /** The steady probe rate (what paces first probes) and how often the timer may wake. */
+  readonly #pacing = new WakePacing();
   /** Probes' deadlines: the target, tagged with the probe's wide sequence. */
   readonly #timeouts = new TimerQueue<TargetRun>();
   readonly #probers: ReadonlyMap<string, Prober>;
   readonly ignored = new Map<IgnoredReason, number>();
   #timer: TimerHandle | undefined;
   #timerDueMs = Infinity;
+  #lastWakeMs = -Infinity;
+  /** The last wake-up ran out of its budget with sends still due: the next one comes at once. */
+  #behind = false;
   #running = true;
 
   constructor(opts: EngineOptions) {
@@ -231,8 +241,8 @@ export class ProbeEngine {
 
   /** (Re)places a target's sends on its slot's grid for these settings. */
   #schedule(run: TargetRun, settings: ProbeSettings): void {
-    if (run.slot >= 0) this.#probesPerMs -= 1 / run.settings.intervalMs;
-    this.#probesPerMs += 1 / settings.intervalMs;
+    if (run.slot >= 0) this.#pacing.remove(run.settings.intervalMs);
+    this.#pacing.add(settings.intervalMs);
     run.settings = settings;
     run.ledger.resize(settings.timeoutMs, settings.intervalMs);
     if (run.slot < 0) run.slot = this.#slots.allocate();
@@ -256,7 +266,7 @@ export class ProbeEngine {
     if (!run) return false;
     this.#runs.delete(key);
     this.#sorted = undefined;
-    this.#probesPerMs -= 1 / run.settings.intervalMs;
+    this.#pacing.remove(run.settings.intervalMs);
     run.schedule++;
     this.#slots.release(run.slot);
     run.slot = -1;
@@ -320,15 +330,19 @@ export class ProbeEngine {
   }
 
   #arm(): void {
+    const pacing = this.#pacing;
     const nextSend = this.#running
-      ? (this.#sends.peekDueMs() ?? Infinity) - SEND_SLACK_MS
+      ? (this.#sends.peekDueMs() ?? Infinity) - pacing.slackMs
       : Infinity;
     const clock = this.#opts.clock;
     const nextFirst = this.#running
-      ? (this.#firstProbes.nextDueMs(clock.nowMs(), this.#probesPerMs) ?? Infinity)
+      ? (this.#firstProbes.nextDueMs(clock.nowMs(), pacing.probesPerMs) ?? Infinity)
       : Infinity;
-    const due = Math.min(nextSend, nextFirst, this.#timeouts.peekDueMs() ?? Infinity);
-    if (due === Infinity || due >= this.#timerDueMs) return;
+    const next = Math.min(nextSend, nextFirst, this.#timeouts.peekDueMs() ?? Infinity);
+    if (next === Infinity) return;
+    // At high rates, not before a gap since the last wake-up (wake-pacing.ts).
+    const due = this.#behind ? next : Math.max(next, this.#lastWakeMs + pacing.gapMs);
+    if (due >= this.#timerDueMs) return;
     if (this.#timer) clock.clearTimer(this.#timer);
     this.#timerDueMs = due;
     this.#timer = clock.setTimer(this.#onTimer, Math.max(0, due - clock.nowMs()));
@@ -339,12 +353,12 @@ export class ProbeEngine {
     this.#timerDueMs = Infinity;
     const clock = this.#opts.clock;
     let now = clock.nowMs();
+    this.#lastWakeMs = now;
+    this.#behind = false;
     if (this.#running) {
-      for (
-        let run = this.#sends.popDue(now + SEND_SLACK_MS);
-        run;
-        run = this.#sends.popDue(now + SEND_SLACK_MS)
-      ) {
+      const sendBy = now + this.#pacing.slackMs;
+      const budgetEndMs = now + WAKE_BUDGET_MS;
+      for (let run = this.#sends.popDue(sendBy); run; run = this.#sends.popDue(sendBy)) {
         if (this.#sends.lastTag !== run.schedule) continue; // removed, or rescheduled
         this.#sendProbe(run);
         // Read what has come in right after each send, not after the batch:
@@ -360,9 +374,14 @@ export class ProbeEngine {
           run.nextSendMs = firstDueMs(run.nextSendMs, now, run.settings.intervalMs, 0);
         }
         this.#sends.push(run.nextSendMs, run, run.schedule);
+        if (clock.nowMs() > budgetEndMs) {
+          this.#behind = true;
+          break;
+        }
       }
       now = clock.nowMs();
-      this.#firstProbes.take(now, this.#probesPerMs, this.#sendFirstProbe);
+      if (!this.#behind)
+        this.#firstProbes.take(now, this.#pacing.probesPerMs, this.#sendFirstProbe);
       now = clock.nowMs();
     }
     if ((this.#timeouts.peekDueMs() ?? Infinity) <= now) {

@@ -15,6 +15,7 @@ export class FakeClock implements Clock {
   #nowMs: number;
   #nextId = 1;
   #timers: PendingTimer[] = [];
+  #fired = 0;
 
   constructor(startMs = 0) {
     this.#nowMs = startMs;
@@ -32,6 +33,11 @@ export class FakeClock implements Clock {
 
   clearTimer(handle: TimerHandle): void {
     this.#timers = this.#timers.filter((t) => t.id !== handle.id);
+  }
+
+  /** How many timers have fired: the wake-ups an event loop would have had. */
+  get fired(): number {
+    return this.#fired;
   }
 
   /** The number of timers set and not yet fired or cleared. */
@@ -60,6 +66,7 @@ export class FakeClock implements Clock {
       if (!next || next.dueMs > targetMs) break;
       this.#timers = this.#timers.filter((t) => t !== next);
       this.#nowMs = Math.max(this.#nowMs, next.dueMs);
+      this.#fired++;
       next.fn();
     }
     this.#nowMs = Math.max(this.#nowMs, targetMs);

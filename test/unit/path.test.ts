@@ -266,6 +266,40 @@ describe('TraceSchedule', () => {
     assert.equal(s.nextDueMs(), undefined);
     assert.equal(s.size, 0);
   });
+
+  it('starts the waiting targets earliest first; one removed while running, then re-added, waits afresh', () => {
+    const s = new TraceSchedule({ intervalMs: 1000, maxConcurrent: 1, minGapMs: 0 });
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    s.set(keys, 0);
+    const started: string[] = [];
+    for (let t = 0; t <= 1000 && started.length < 50; t++) {
+      const [key] = s.take(t);
+      if (key === undefined) continue;
+      started.push(key);
+      s.finished(key, t);
+    }
+    const byOffset = [...keys].sort(
+      (a, b) =>
+        spreadOffsetMs(a, 1000) - spreadOffsetMs(b, 1000) || keys.indexOf(a) - keys.indexOf(b),
+    );
+    assert.deepEqual(started, byOffset);
+    const [running] = s.take(2000);
+    assert.ok(running !== undefined);
+    s.set(
+      keys.filter((k) => k !== running),
+      2000,
+    );
+    s.finished(running, 2000); // its trace ends after it was removed: nothing to do
+    s.set(keys, 2000);
+    assert.equal(s.size, 50);
+    const again: string[] = [];
+    for (let t = 2000; t < 3000; t++) again.push(...s.take(t).map((k) => (s.finished(k, t), k)));
+    assert.equal(
+      again.filter((k) => k === running).length,
+      1,
+      'the re-added target once, on its new offset',
+    );
+  });
 });
 
 describe('the MTU an ICMP error carries', () => {
