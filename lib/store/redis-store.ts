@@ -261,18 +261,21 @@ export class RedisTargetStore
     await this.#migrate();
     const key = this.#opts.keys.targets;
     if (this.#opts.mode === 'cli') return this.#run(() => this.#client.smembers(key));
+    return [...(await this.#scanSet(key, TARGETS_BATCH, Infinity))];
+  }
+
+  /** A set's members by SSCAN, `batch` a step with a slice between steps, at most `max` of them. */
+  async #scanSet(key: string, batch: number, max: number): Promise<Set<string>> {
     const slices = new Slices();
     const members = new Set<string>();
     let cursor = '0';
     do {
-      const [next, batch] = await this.#run(() =>
-        this.#client.sscan(key, cursor, 'COUNT', TARGETS_BATCH),
-      );
+      const [next, got] = await this.#run(() => this.#client.sscan(key, cursor, 'COUNT', batch));
       cursor = next;
-      for (const m of batch) members.add(m);
+      for (const m of got) if (members.size < max) members.add(m);
       await slices.pause();
-    } while (cursor !== '0');
-    return [...members];
+    } while (cursor !== '0' && members.size < max);
+    return members;
   }
 
   /**
@@ -627,18 +630,7 @@ export class RedisTargetStore
   }
 
   async setMembers(key: string): Promise<string[]> {
-    const slices = new Slices();
-    const members = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.#run(() =>
-        this.#client.sscan(key, cursor, 'COUNT', MESH_BATCH),
-      );
-      cursor = next;
-      for (const m of batch) if (members.size < MESH_MAX_KEYS) members.add(m);
-      await slices.pause();
-    } while (cursor !== '0' && members.size < MESH_MAX_KEYS);
-    return [...members].sort();
+    return [...(await this.#scanSet(key, MESH_BATCH, MESH_MAX_KEYS))].sort();
   }
 
   async values(keys: readonly string[]): Promise<(string | undefined)[]> {
