@@ -21,6 +21,7 @@
 
 import { FIELDS, type PeriodRecord } from './period-ring.js';
 import { BUCKET_SLOTS } from './accumulator.js';
+import { VarintError, VarintReader, VarintWriter } from '../state/varints.js';
 import { DEFAULT_RETENTION, keptPeriods, type HistoryRetention } from './retention.js';
 import type { Resolution } from './target-history.js';
 
@@ -200,56 +201,31 @@ export function recordsFromText(text: string): number[][] {
 
 /** Records as varints: offset, the counters, the run's length, then lo and the run. */
 export function recordsToBinary(records: readonly (readonly number[])[]): Buffer {
-  const bytes: number[] = [];
-  const put = (v: number): void => {
-    while (v >= 0x80) {
-      bytes.push((v % 128) | 0x80);
-      v = Math.floor(v / 128);
-    }
-    bytes.push(v);
-  };
+  const w = new VarintWriter();
   for (const r of records) {
-    for (let i = 0; i <= NF; i++) put(r[i] ?? 0);
+    for (let i = 0; i <= NF; i++) w.uint(r[i] ?? 0);
     const run = Math.max(0, r.length - NF - 2);
-    put(run);
-    if (run > 0) for (let i = NF + 1; i < r.length; i++) put(r[i]!);
+    w.uint(run);
+    if (run > 0) for (let i = NF + 1; i < r.length; i++) w.uint(r[i]!);
   }
-  return Buffer.from(bytes);
+  return Buffer.from(w.bytes());
 }
 
 /** The varint form back into lists of numbers; a record cut short (it cannot be, in Redis) ends the list. */
 export function recordsFromBinary(buf: Uint8Array): number[][] {
   const out: number[][] = [];
-  let at = 0;
-  const get = (): number | undefined => {
-    let v = 0;
-    let scale = 1;
-    while (at < buf.length) {
-      const b = buf[at++]!;
-      v += (b & 0x7f) * scale;
-      scale *= 128;
-      if (b < 0x80) return v;
-      if (scale > 2 ** 49) return undefined;
+  const rd = new VarintReader(buf);
+  try {
+    while (!rd.done) {
+      const r: number[] = [];
+      for (let i = 0; i <= NF; i++) r.push(rd.uint());
+      const run = rd.uint();
+      if (run > BUCKET_SLOTS) return out;
+      if (run > 0) for (let i = 0; i <= run; i++) r.push(rd.uint());
+      out.push(r);
     }
-    return undefined;
-  };
-  while (at < buf.length) {
-    const r: number[] = [];
-    for (let i = 0; i <= NF; i++) {
-      const v = get();
-      if (v === undefined) return out;
-      r.push(v);
-    }
-    const run = get();
-    if (run === undefined || run > BUCKET_SLOTS) return out;
-    if (run > 0) {
-      for (let i = 0; i <= run; i++) {
-        const v = get();
-        if (v === undefined) return out;
-        r.push(v);
-      }
-    }
-    out.push(r);
+  } catch (err) {
+    if (!(err instanceof VarintError)) throw err;
   }
   return out;
 }
