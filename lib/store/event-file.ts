@@ -7,6 +7,7 @@
 import { appendFile, open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventStore } from './event-store.js';
+import { SerialSteps } from './serial-steps.js';
 
 export const OUTAGES_FILE = 'outages.jsonl';
 export const OUTAGES_OLDER_FILE = 'outages.1.jsonl';
@@ -18,7 +19,7 @@ export class EventFile implements EventStore {
   readonly #older: string;
   readonly #maxBytes: number;
   #size: number | undefined;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #steps = new SerialSteps();
 
   constructor(dir: string, maxBytes = MAX_FILE_BYTES) {
     this.#file = path.join(dir, OUTAGES_FILE);
@@ -29,9 +30,7 @@ export class EventFile implements EventStore {
   /** Appends in order; appends never overlap (one chain). */
   appendOutages(records: readonly string[]): Promise<void> {
     const text = records.map((r) => `${r}\n`).join('');
-    const step = this.#chain.then(() => this.#append(text));
-    this.#chain = step.catch(() => {});
-    return step;
+    return this.#steps.run(() => this.#append(text));
   }
 
   async #append(text: string): Promise<void> {
@@ -66,7 +65,7 @@ export class EventFile implements EventStore {
   }
 
   async recentOutages(limit: number): Promise<string[]> {
-    await this.#chain;
+    await this.#steps.settled();
     const lines: string[] = [];
     for (const file of [this.#file, this.#older]) {
       let text: string;

@@ -10,4 +10,9 @@ export class SerialSteps {
     );
     return run;
   }
+
+  /** Resolves once every step queued so far has finished, failed or not. */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
 }
